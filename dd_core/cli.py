@@ -1,0 +1,282 @@
+"""Argument parsing and dispatch for ``python -m dd_core``.
+
+Conventions: progress goes to stderr; ``--json`` prints one JSON object as the last line of stdout; user errors
+exit 2 with one readable line (a traceback only with ``--debug``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+
+import torch
+
+from .errors import ConfigError, DDError
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    p.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: CUDA when present)")
+
+
+def _add_dataset(p: argparse.ArgumentParser, default: str | None = "mnist-5k") -> None:
+    p.add_argument("--dataset", default=default, help="dataset name (see `python -m dd_core datasets`)")
+    p.add_argument("--data-path", default=None, help="folder for `mhist` and `folder` datasets")
+    p.add_argument("--image-size", type=int, default=None, help="resize to this side (mhist, folder)")
+    p.add_argument("--channels", type=int, default=None, help="1 or 3 (folder)")
+
+
+def _dataset_options(args) -> dict:
+    return {k: v for k, v in (("path", args.data_path), ("image_size", args.image_size),
+                               ("channels", args.channels)) if v is not None}
+
+
+def _csv(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dd_core", description="DistillLab engine: dataset distillation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("datasets", help="list datasets and whether they are usable here")
+    _add_common(p)
+    p.add_argument("--data-path", default=None, help="folder to check for `mhist` / `folder`")
+
+    p = sub.add_parser("flops", help="forward FLOPs per image (fvcore), parameters, training compute")
+    _add_common(p)
+    _add_dataset(p)
+    p.add_argument("--net", default=None, help="network name (default: the dataset's ConvNet)")
+    p.add_argument("--ipc", type=int, default=10, help="synthetic images per class for the compute comparison")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="training epochs for the compute comparison (default: the device's evaluation protocol)")
+
+    p = sub.add_parser("baseline", help="train on the whole training set (upper bound)")
+    _add_common(p)
+    _add_dataset(p)
+    p.add_argument("--net", default=None, help="network name (default: the dataset's ConvNet)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--dsa", action="store_true", help="augment training batches with DSA (off by default)")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("evaluate", help="train fresh nets on a small set and test them on the real test set")
+    _add_common(p)
+    _add_dataset(p, default=None)
+    p.add_argument("synthetic", nargs="?", default=None, help="a saved synthetic set (.pt)")
+    p.add_argument("--random-real", action="store_true", help="evaluate IPC random real images per class")
+    p.add_argument("--ipc", type=int, default=None)
+    _add_eval(p)
+    p.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _add_eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nets", "--eval-nets", dest="nets", default=None,
+                   help="comma-separated evaluation nets (default: the dataset's ConvNet)")
+    p.add_argument("--protocol", choices=["paper", "quick"], default=None,
+                   help="paper = 1000 epochs x 5 models; quick = 300 x 2 (default: paper on GPU, quick on CPU)")
+    p.add_argument("--epochs", "--eval-epochs", dest="eval_epochs", type=int, default=None, help="override epochs")
+    p.add_argument("--models", "--eval-models", dest="eval_models", type=int, default=None,
+                   help="override the number of fresh models per net")
+
+
+def eval_config_from(args, device) -> "EvalConfig":
+    from .config import EvalConfig
+    return EvalConfig.from_protocol(args.protocol, device=device, epochs=args.eval_epochs, n_models=args.eval_models)
+
+
+class Progress:
+    """A one-line progress display on stderr (only when stderr is a terminal or forced)."""
+
+    def __init__(self, enabled: bool | None = None):
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.last = 0.0
+
+    def __call__(self, text: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.enabled and (force or now - self.last > 0.25):
+            self.last = now
+            sys.stderr.write("\r\033[K" + text)
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def emit(args, human: str, record: dict) -> None:
+    """Print the human-readable summary, then (with --json) the JSON record as the last stdout line."""
+    print(human)
+    if getattr(args, "json", False):
+        print(json.dumps(record))
+
+
+# ---------------------------------------------------------------------------------------------- commands
+def cmd_datasets(args) -> int:
+    from .data import DATASETS, dataset_status
+    from .paths import data_home
+    rows = []
+    for name in DATASETS:
+        st = dataset_status(name, path=args.data_path if name in ("mhist", "folder") else None)
+        rows.append({"name": st.name, "status": st.status, "detail": st.detail, "fix": st.fix})
+    lines = [f"data home: {data_home()}  (set DD_HOME to change)"]
+    for r in rows:
+        lines.append(f"{r['name']:<14} {r['status']:<14} {r['detail']}")
+        if r["fix"]:
+            lines.append(f"{'':<14} fix: {r['fix']}")
+    emit(args, "\n".join(lines), {"data_home": str(data_home()), "datasets": rows})
+    return 0
+
+
+def _load(args, device) -> "RealData":
+    from .data import load_dataset
+    return load_dataset(args.dataset, **_dataset_options(args)).to(device)
+
+
+def cmd_flops(args) -> int:
+    from .config import PROTOCOLS, default_protocol
+    from .data import dataset_info
+    from .flops import count_flops, training_flops
+    from .nets import default_net_for
+    info = dataset_info(args.dataset)
+    size = args.image_size or info["image_size"]
+    channels = args.channels or info["channels"]
+    net = args.net or default_net_for(size)
+    if args.ipc < 1:
+        raise ConfigError(f"--ipc must be >= 1, got {args.ipc}")
+    epochs = args.epochs or PROTOCOLS[default_protocol(torch.device("cpu"))]["epochs"]
+    if epochs < 1:
+        raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+    f = count_flops(net, channels, info["num_classes"], size)
+    n_train = info["train_size"]
+    n_syn = args.ipc * info["num_classes"]
+    whole = training_flops(f["flops_per_image"], n_train, epochs)
+    syn = training_flops(f["flops_per_image"], n_syn, epochs)
+    record = {"net": net, "dataset": args.dataset, "channels": channels, "image_size": size,
+              "flops_per_image": f["flops_per_image"], "params": f["params"], "convention": f["convention"],
+              "training": {"epochs": epochs, "ipc": args.ipc, "whole_dataset_images": n_train,
+                           "synthetic_images": n_syn, "whole_dataset_flops": whole, "synthetic_flops": syn,
+                           "ratio": whole / syn}}
+    human = (f"{net} on {args.dataset} ({channels}x{size}x{size}): {f['flops_per_image'] / 1e6:,.1f} MFLOPs "
+             f"forward per image, {f['params']:,} parameters\n  convention: {f['convention']}\n"
+             f"  training compute for {epochs} epochs (forward+backward ~ 3x forward): whole dataset "
+             f"({n_train:,} images) {whole:.3e} FLOPs vs IPC {args.ipc} ({n_syn} images) {syn:.3e} FLOPs "
+             f"= {whole / syn:,.0f}x less")
+    emit(args, human, record)
+    return 0
+
+
+def cmd_baseline(args) -> int:
+    from .baseline import run_baseline
+    from .config import BaselineConfig
+    from .device import pick_device
+    from .nets import default_net_for
+    cfg = BaselineConfig(dataset=args.dataset, net=args.net or "", epochs=args.epochs, lr=args.lr,
+                         momentum=args.momentum, weight_decay=args.weight_decay, batch_size=args.batch_size,
+                         dsa=args.dsa, seed=args.seed, dataset_options=_dataset_options(args))
+    device = pick_device(args.device)
+    real = _load(args, device)
+    cfg.net = cfg.net or default_net_for(real.meta.image_size)
+    _check_net(cfg.net, real)
+    bar = Progress()
+
+    def on_epoch(point: dict) -> None:
+        bar(f"epoch {point['epoch']}/{cfg.epochs}  loss {point['loss']:.4f}  test acc {point['test_acc']:.4f}",
+            force=True)
+
+    res = run_baseline(real, cfg, on_epoch=on_epoch)
+    bar.done()
+    record = {k: res[k] for k in ("dataset", "net", "epochs", "test_acc", "seconds", "curve")}
+    record.update(device=str(device), config=cfg.to_dict())
+    emit(args, f"{cfg.net} on {cfg.dataset}, {cfg.epochs} epochs: test accuracy {res['test_acc']:.4f} "
+               f"in {res['seconds']:.1f} s ({device})", record)
+    return 0
+
+
+def _check_net(name: str, real) -> None:
+    """Build the net once on a dummy batch so a bad name or size fails before any work."""
+    from .nets import build_net
+    build_net(name, real.meta.channels, real.meta.num_classes, real.meta.image_size)
+
+
+def format_evals(evals: list[dict]) -> str:
+    return "\n".join(f"  {e['net']:<12} {100 * e['acc_mean']:.2f} ± {100 * e['acc_std']:.2f} %  "
+                     f"({e['n_models']} models x {e['epochs']} epochs, {e['protocol']})" for e in evals)
+
+
+def eval_progress(bar: Progress):
+    def on_progress(p: dict) -> None:
+        bar(f"eval {p['net']} model {p['model']}/{p['n_models']} epoch {p['epoch']}/{p['epochs']} "
+            f"loss {p['loss']:.4f}")
+    return on_progress
+
+
+def cmd_evaluate(args) -> int:
+    from .device import pick_device
+    from .evaluate import evaluate_synthetic
+    from .methods.coreset import random_real
+    from .nets import default_net_for
+    device = pick_device(args.device)
+    cfg = eval_config_from(args, device)
+    if args.random_real == (args.synthetic is not None):
+        raise ConfigError("give either a synthetic set file (SYN.pt) or --random-real --dataset D --ipc K")
+    if args.random_real:
+        if not args.dataset or args.ipc is None:
+            raise ConfigError("--random-real needs --dataset and --ipc")
+        real = _load(args, device)
+        images, labels = random_real(real, args.ipc, torch.Generator().manual_seed(args.seed))
+        soft, lr, ipc, source = None, None, args.ipc, "random-real"
+    else:
+        from .synthetic import SyntheticSet
+        syn = SyntheticSet.load(args.synthetic)
+        if args.dataset and args.dataset != syn.meta["dataset"]:
+            raise ConfigError(f"{args.synthetic} was distilled from {syn.meta['dataset']!r}, not {args.dataset!r}")
+        args.dataset = syn.meta["dataset"]
+        real = _load(args, device)
+        syn.check_compatible(real.meta)
+        images, labels, soft, lr, ipc, source = syn.images, syn.labels, syn.soft_labels, syn.lr, syn.ipc, args.synthetic
+    nets = _csv(args.nets) or [default_net_for(real.meta.image_size)]
+    for n in nets:
+        _check_net(n, real)
+    bar = Progress()
+    start = time.perf_counter()
+    evals = evaluate_synthetic(images, labels, real, nets, cfg, soft_labels=soft, lr=lr, seed=args.seed,
+                               on_progress=eval_progress(bar))
+    bar.done()
+    seconds = time.perf_counter() - start
+    record = {"dataset": real.meta.name, "ipc": ipc, "source": source, "protocol": cfg.protocol,
+              "eval_config": cfg.to_dict(), "evals": evals, "seconds": seconds, "device": str(device)}
+    emit(args, f"{source} on {real.meta.name}, IPC {ipc}:\n{format_evals(evals)}\n  ({seconds:.1f} s)", record)
+    return 0
+
+
+COMMANDS = {"datasets": cmd_datasets, "flops": cmd_flops, "baseline": cmd_baseline, "evaluate": cmd_evaluate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args) or 0
+    except DDError as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # an unexpected failure: still one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
