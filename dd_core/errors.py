@@ -11,3 +11,7 @@ class ConfigError(DDError, ValueError):
 
 class DatasetError(DDError):
     """A dataset is missing, corrupt or malformed; the message names the file/row and the fix."""
+
+
+class SyntheticSetError(DDError):
+    """A synthetic-set file is unreadable, not a synthetic set, or does not match the dataset it claims."""
