@@ -74,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ipc", type=int, default=None)
     _add_eval(p)
     p.add_argument("--seed", type=int, default=0)
+    from . import cli_distill
+    cli_distill.add_parser(sub, _add_common, _add_dataset, _add_eval)
+
+    p = sub.add_parser("bench", help="seconds per iteration vs the bare network work, evaluation speed, memory")
+    _add_common(p)
+    _add_dataset(p, default="fashion-mnist")
+    p.add_argument("--methods", default="dm,am", help="comma-separated methods")
+    p.add_argument("--ipc", type=int, default=10)
+    p.add_argument("--batch-real", type=int, default=None, help="real images per class (default: each method's)")
+    p.add_argument("--iterations", type=int, default=10, help="timed iterations per method (after warm-up)")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--eval-epochs", type=int, default=20, help="epochs of the timed evaluation")
     return parser
 
 
@@ -147,6 +159,10 @@ def cmd_flops(args) -> int:
     from .flops import count_flops, training_flops
     from .nets import default_net_for
     info = dataset_info(args.dataset)
+    if info.get("num_classes") is None or info.get("train_size") is None:  # folder: known only once loaded
+        meta_real = _load(args, torch.device("cpu"))
+        info = {**info, "num_classes": meta_real.meta.num_classes, "train_size": len(meta_real.train_labels),
+                "image_size": meta_real.meta.image_size, "channels": meta_real.meta.channels}
     size = args.image_size or info["image_size"]
     channels = args.channels or info["channels"]
     net = args.net or default_net_for(size)
@@ -208,7 +224,8 @@ def _check_net(name: str, real) -> None:
 
 
 def format_evals(evals: list[dict]) -> str:
-    return "\n".join(f"  {e['net']:<12} {100 * e['acc_mean']:.2f} ± {100 * e['acc_std']:.2f} %  "
+    return "\n".join(f"  {'@ ' + str(e['iteration']) if 'iteration' in e else '':<8}{e['net']:<12} "
+                     f"{100 * e['acc_mean']:.2f} ± {100 * e['acc_std']:.2f} %  "
                      f"({e['n_models']} models x {e['epochs']} epochs, {e['protocol']})" for e in evals)
 
 
@@ -222,7 +239,7 @@ def eval_progress(bar: Progress):
 def cmd_evaluate(args) -> int:
     from .device import pick_device
     from .evaluate import evaluate_synthetic
-    from .methods.coreset import random_real
+    from .methods.base import random_real
     from .nets import default_net_for
     device = pick_device(args.device)
     cfg = eval_config_from(args, device)
@@ -258,13 +275,37 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-COMMANDS = {"datasets": cmd_datasets, "flops": cmd_flops, "baseline": cmd_baseline, "evaluate": cmd_evaluate}
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+    from .device import pick_device
+    device = pick_device(args.device)
+    real = _load(args, device)
+    for name, value in (("--iterations", args.iterations), ("--eval-epochs", args.eval_epochs)):
+        if value < 1:
+            raise ConfigError(f"{name} must be >= 1, got {value}")
+    res = run_bench(real, _csv(args.methods) or [], ipc=args.ipc, batch_real=args.batch_real,
+                    iterations=args.iterations, warmup=args.warmup, eval_epochs=args.eval_epochs)
+    lines = [f"bench on {res['device']} ({res['threads']} threads), {res['dataset']}, IPC {res['ipc']}, "
+             f"chunk {res['chunk']}"]
+    for r in res["results"]:
+        extra = f"  bare {r['bare_seconds']:.3f} s  overhead {r['overhead']:.2f}" if "bare_seconds" in r else ""
+        lines.append(f"  {r['method']:<8} batch_real {r['batch_real']}: {r['seconds_per_iteration']:.3f} s/iteration"
+                     f"{extra}  peak RSS {r['peak_rss_mb']:.0f} MB")
+    p = res["eval_projected_seconds"]
+    lines.append(f"  eval: {res['eval_seconds']:.1f} s for 1 model x {res['eval_epochs']} epochs "
+                 f"(projected {p['protocol']} protocol, {p['n_models']} x {p['epochs']} epochs: {p['seconds']:.0f} s)")
+    emit(args, "\n".join(lines), res)
+    return 0
+
+
+COMMANDS = {"bench": cmd_bench, "datasets": cmd_datasets, "flops": cmd_flops, "baseline": cmd_baseline, "evaluate": cmd_evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = COMMANDS[args.command]
+    from . import cli_distill
+    handler = {**COMMANDS, "distill": cli_distill.cmd_distill}[args.command]
     try:
         return handler(args) or 0
     except DDError as err:
