@@ -10,3 +10,15 @@ def _isolated_data_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("dd_home")
     monkeypatch.setenv("DD_HOME", str(home))
     yield home
+
+
+@pytest.fixture
+def tiny_fashion(tmp_path, monkeypatch):
+    """A tiny learnable 10-class dataset written as Fashion-MNIST IDX files and loaded by the real loader."""
+    from dd_core.data import clear_cache, load_dataset
+    from tests.helpers import write_learnable_fashion
+    folder = write_learnable_fashion(tmp_path / "fashion")
+    monkeypatch.setenv("DD_FASHION_MNIST_DIR", str(folder))
+    clear_cache()
+    yield load_dataset("fashion-mnist")
+    clear_cache()

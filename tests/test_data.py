@@ -22,20 +22,12 @@ from dd_core.data import (DATASETS, DatasetMeta, DatasetStatus, RealData, clear_
 from dd_core.data import tv
 from dd_core.data.idx import read_idx, read_idx_pair
 from dd_core.errors import ConfigError, DatasetError
+from tests.helpers import write_idx
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
 # ---------------------------------------------------------------- helpers: writers of the real formats
-
-def write_idx(path: Path, arr: np.ndarray) -> Path:
-    """IDX: 0x0000, dtype code 0x08 (ubyte), ndim, big-endian dims, data; gzipped when the name ends in .gz."""
-    arr = np.ascontiguousarray(arr, dtype=np.uint8)
-    blob = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(blob) if path.suffix == ".gz" else blob)
-    return path
-
 
 def write_idx_set(folder: Path, n_train: int = 50, n_test: int = 20, gz: bool = True, seed: int = 0) -> dict:
     """The four MNIST-style files with random pixels and labels ``i % 10``; returns the arrays written."""

@@ -1,0 +1,11 @@
+"""Runs: the SQLite run store shared by pages, workers and CLI runs, and the engine-event writer.
+
+``RunStore`` (store.py) keeps runs, step metrics, evaluations, snapshots and phase progress; ``StoreWriter``
+(events.py) turns engine events into batched store writes. The background worker lives in ``worker.py``.
+"""
+from .events import StoreWriter
+from .store import (ACTIVE_STATUSES, FINAL_STATUSES, KINDS, SOURCES, STATUSES, RunStore, RunStoreError, dumps,
+                    to_jsonable)
+
+__all__ = ["RunStore", "RunStoreError", "StoreWriter", "KINDS", "SOURCES", "STATUSES", "ACTIVE_STATUSES",
+           "FINAL_STATUSES", "dumps", "to_jsonable"]

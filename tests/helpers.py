@@ -1,0 +1,38 @@
+"""Writers of tiny datasets in the real on-disk formats, shared by the test modules."""
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+
+
+def write_idx(path: Path, arr: np.ndarray) -> Path:
+    """IDX: 0x0000, dtype code 0x08 (ubyte), ndim, big-endian dims, data; gzipped when the name ends in .gz."""
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    blob = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(blob) if path.suffix == ".gz" else blob)
+    return path
+
+
+def learnable_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n 28×28 uint8 images whose class (i % 10) is a bright 7×7 block at a class-specific place, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    images = rng.integers(0, 60, (n, 28, 28)).astype(np.int64)
+    for i, c in enumerate(labels):
+        r, col = 2 + 8 * (c // 3), 2 + 8 * (c % 3) + (c == 9) * 6
+        dr, dc = rng.integers(-1, 2, 2)
+        images[i, r + dr:r + dr + 7, col + dc:col + dc + 7] += 180
+    return np.clip(images, 0, 255).astype(np.uint8), labels
+
+
+def write_learnable_fashion(folder: Path, n_train: int = 200, n_test: int = 100) -> Path:
+    """A tiny learnable 10-class set in Fashion-MNIST's gzipped IDX files (load with DD_FASHION_MNIST_DIR)."""
+    for prefix, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
+        images, labels = learnable_images(n, seed)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return folder
