@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=10, help="timed iterations per method (after warm-up)")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--eval-epochs", type=int, default=20, help="epochs of the timed evaluation")
+
+    p = sub.add_parser("runs", help="list the runs recorded in the run store (dashboard and CLI)")
+    _add_common(p)
+    p.add_argument("--limit", type=int, default=50)
+
+    p = sub.add_parser("worker", help="background worker: execute queued runs (started by the dashboard)")
+    _add_common(p)
+    p.add_argument("run_id", nargs="?", type=int, default=None)
     return parser
 
 
@@ -190,37 +198,38 @@ def cmd_flops(args) -> int:
     return 0
 
 
+def record_run(cfg, device, on_event, out_dir=None) -> dict:
+    """Run ``cfg`` in this process, recorded in the run store (so it shows up in the dashboard)."""
+    from .runs.store import RunStore
+    from .runs.worker import run_recorded
+    _, status, record = run_recorded(RunStore(), cfg, device, on_event, out_dir)
+    if status == "cancelled":
+        raise ConfigError("the run was cancelled (from the dashboard)")
+    return record
+
+
 def cmd_baseline(args) -> int:
-    from .baseline import run_baseline
-    from .config import BaselineConfig
+    from .config import BaselineConfig, RunConfig
     from .device import pick_device
-    from .nets import default_net_for
-    cfg = BaselineConfig(dataset=args.dataset, net=args.net or "", epochs=args.epochs, lr=args.lr,
-                         momentum=args.momentum, weight_decay=args.weight_decay, batch_size=args.batch_size,
-                         dsa=args.dsa, seed=args.seed, dataset_options=_dataset_options(args))
+    options = {"epochs": args.epochs, "lr": args.lr, "momentum": args.momentum, "weight_decay": args.weight_decay,
+               "batch_size": args.batch_size, "dsa": args.dsa, "seed": args.seed}
+    if args.net:
+        options["net"] = args.net
+    BaselineConfig(dataset=args.dataset, **options)  # validate before loading anything
     device = pick_device(args.device)
-    real = _load(args, device)
-    cfg.net = cfg.net or default_net_for(real.meta.image_size)
-    _check_net(cfg.net, real)
+    cfg = RunConfig(kind="baseline", dataset=args.dataset, dataset_options=_dataset_options(args), method=None,
+                    baseline=options, device=args.device)
     bar = Progress()
 
-    def on_epoch(point: dict) -> None:
-        bar(f"epoch {point['epoch']}/{cfg.epochs}  loss {point['loss']:.4f}  test acc {point['test_acc']:.4f}",
-            force=True)
+    def on_event(e: dict) -> None:
+        if e["type"] == "epoch":
+            bar(f"epoch {e['epoch']}/{e['epochs']}  loss {e['loss']:.4f}  test acc {e['test_acc']:.4f}", force=True)
 
-    res = run_baseline(real, cfg, on_epoch=on_epoch)
+    record = record_run(cfg, device, on_event)
     bar.done()
-    record = {k: res[k] for k in ("dataset", "net", "epochs", "test_acc", "seconds", "curve")}
-    record.update(device=str(device), config=cfg.to_dict())
-    emit(args, f"{cfg.net} on {cfg.dataset}, {cfg.epochs} epochs: test accuracy {res['test_acc']:.4f} "
-               f"in {res['seconds']:.1f} s ({device})", record)
+    emit(args, f"{record['net']} on {record['dataset']}, {record['epochs']} epochs: test accuracy "
+               f"{record['test_acc']:.4f} in {record['seconds']:.1f} s ({device})", record)
     return 0
-
-
-def _check_net(name: str, real) -> None:
-    """Build the net once on a dummy batch so a bad name or size fails before any work."""
-    from .nets import build_net
-    build_net(name, real.meta.channels, real.meta.num_classes, real.meta.image_size)
 
 
 def format_evals(evals: list[dict]) -> str:
@@ -237,41 +246,33 @@ def eval_progress(bar: Progress):
 
 
 def cmd_evaluate(args) -> int:
+    from .config import RunConfig
     from .device import pick_device
-    from .evaluate import evaluate_synthetic
-    from .methods.base import random_real
-    from .nets import default_net_for
+    from .synthetic import SyntheticSet
     device = pick_device(args.device)
-    cfg = eval_config_from(args, device)
     if args.random_real == (args.synthetic is not None):
         raise ConfigError("give either a synthetic set file (SYN.pt) or --random-real --dataset D --ipc K")
     if args.random_real:
         if not args.dataset or args.ipc is None:
             raise ConfigError("--random-real needs --dataset and --ipc")
-        real = _load(args, device)
-        images, labels = random_real(real, args.ipc, torch.Generator().manual_seed(args.seed))
-        soft, lr, ipc, source = None, None, args.ipc, "random-real"
+        method_options = {"ipc": args.ipc, "seed": args.seed}
+        if args.ipc < 1:
+            raise ConfigError(f"--ipc must be >= 1, got {args.ipc}")
     else:
-        from .synthetic import SyntheticSet
         syn = SyntheticSet.load(args.synthetic)
         if args.dataset and args.dataset != syn.meta["dataset"]:
             raise ConfigError(f"{args.synthetic} was distilled from {syn.meta['dataset']!r}, not {args.dataset!r}")
-        args.dataset = syn.meta["dataset"]
-        real = _load(args, device)
-        syn.check_compatible(real.meta)
-        images, labels, soft, lr, ipc, source = syn.images, syn.labels, syn.soft_labels, syn.lr, syn.ipc, args.synthetic
-    nets = _csv(args.nets) or [default_net_for(real.meta.image_size)]
-    for n in nets:
-        _check_net(n, real)
+        args.dataset, method_options = syn.meta["dataset"], {"ipc": syn.ipc}
+    ecfg = eval_config_from(args, device)
+    cfg = RunConfig(kind="evaluate", dataset=args.dataset, dataset_options=_dataset_options(args),
+                    method="random" if args.random_real else None, method_options=method_options,
+                    synthetic_path=args.synthetic, eval_nets=_csv(args.nets), eval=ecfg.to_dict(), device=args.device)
     bar = Progress()
-    start = time.perf_counter()
-    evals = evaluate_synthetic(images, labels, real, nets, cfg, soft_labels=soft, lr=lr, seed=args.seed,
-                               on_progress=eval_progress(bar))
+    progress = eval_progress(bar)
+    record = record_run(cfg, device, lambda e: progress(e) if e["type"] == "progress" else None)
     bar.done()
-    seconds = time.perf_counter() - start
-    record = {"dataset": real.meta.name, "ipc": ipc, "source": source, "protocol": cfg.protocol,
-              "eval_config": cfg.to_dict(), "evals": evals, "seconds": seconds, "device": str(device)}
-    emit(args, f"{source} on {real.meta.name}, IPC {ipc}:\n{format_evals(evals)}\n  ({seconds:.1f} s)", record)
+    emit(args, f"{record['source']} on {record['dataset']}, IPC {record['ipc']}:\n{format_evals(record['evals'])}"
+               f"\n  ({record['seconds']:.1f} s)", record)
     return 0
 
 
@@ -298,7 +299,36 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"bench": cmd_bench, "datasets": cmd_datasets, "flops": cmd_flops, "baseline": cmd_baseline, "evaluate": cmd_evaluate}
+def cmd_runs(args) -> int:
+    from .runs.store import RunStore
+    store = RunStore()
+    store.reap()
+    runs = []
+    for r in store.list_runs(limit=args.limit):
+        end = r["finished_at"] or r["heartbeat"]
+        seconds = (end - r["started_at"]) if r["started_at"] and end else None
+        evals = [{k: e.get(k) for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
+                 for e in store.evals(r["id"])]
+        runs.append({"id": r["id"], "kind": r["kind"], "method": r["method"], "dataset": r["dataset"],
+                     "ipc": r["ipc"], "status": r["status"], "created_at": r["created_at"], "seconds": seconds,
+                     "source": r["source"], "error": r["error"], "evals": evals})
+    lines = [f"{len(runs)} runs in {store.path}"]
+    for r in runs:
+        best = r["evals"][-1] if r["evals"] else None
+        acc = f"{100 * best['acc_mean']:.2f} % ({best['net']})" if best else ""
+        lines.append(f"  #{r['id']:<4} {r['kind']:<9} {r['method'] or '':<8} {r['dataset'] or '':<14} "
+                     f"ipc {r['ipc'] or '-':<4} {r['status']:<11} {acc}")
+    emit(args, "\n".join(lines), {"runs": runs})
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from .runs.worker import work
+    work(args.run_id)
+    return 0
+
+
+COMMANDS = {"runs": cmd_runs, "worker": cmd_worker, "bench": cmd_bench, "datasets": cmd_datasets, "flops": cmd_flops, "baseline": cmd_baseline, "evaluate": cmd_evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:

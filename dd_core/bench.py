@@ -1,0 +1,100 @@
+"""``python -m dd_core bench``: seconds per iteration of each method next to the bare network work it must do.
+
+For every method: median seconds of ``step()`` after warm-up; ``bare_seconds`` = the same iteration's network work
+timed alone (forward of the real batch in the method's chunk size and memory layout without gradient, plus
+forward+backward of the synthetic batch through the same net); ``overhead`` = their ratio. Evaluation speed is
+measured on a few epochs of one model and projected to the default protocol (labelled as projected).
+"""
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+
+import torch
+
+from .config import EvalConfig, default_protocol
+from .data import RealData
+from .evaluate import evaluate_synthetic
+from .methods.common import chunks
+from .runner import build_method
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median_seconds(fn, repeats: int, device: torch.device) -> float:
+    times = []
+    for i in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn(i)
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bare_seconds(method, repeats: int) -> float:
+    """Median seconds of the bare network work of one iteration of a DM-family ``method``."""
+    net, prep = method.model.net, method.model.prepare
+    per_class = method.cfg.batch_real
+    idx = torch.cat([members[:per_class] for members in method.real.class_indices])
+    real_x = prep(method.real.train_images[idx])
+    syn_x = prep(method.images.detach().clone()).requires_grad_(True)
+
+    def work(_: int) -> None:
+        with torch.no_grad():
+            for _, x in chunks(real_x, method.chunk):
+                net.embed(x)
+        net.embed(syn_x).square().sum().backward()
+        syn_x.grad = None
+
+    work(0)
+    return _median_seconds(work, repeats, method.device)
+
+
+def run_bench(real: RealData, methods: list[str], *, ipc: int, batch_real: int | None, iterations: int = 10,
+              warmup: int = 3, eval_epochs: int = 20) -> dict:
+    device = real.train_images.device
+    results, chunk = [], None
+    for name in methods:
+        opts = {"ipc": ipc, "seed": 0}
+        if batch_real is not None:
+            opts["batch_real"] = batch_real
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        method = build_method(name, real, opts, device)
+        for i in range(warmup):
+            method.step(i)
+        spi = _median_seconds(lambda i: method.step(warmup + i), iterations, device)
+        record = {"method": name, "seconds_per_iteration": spi, "batch_real": method.cfg.batch_real}
+        if hasattr(method, "model"):
+            bare = bare_seconds(method, iterations)
+            chunk = method.chunk
+            record.update(bare_seconds=bare, overhead=spi / bare, chunk=method.chunk)
+        record["peak_rss_mb"] = peak_rss_mb()
+        if device.type == "cuda":
+            record["peak_cuda_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+        results.append(record)
+        last = method
+    # evaluation: one model, a few epochs, projected to the device's default protocol
+    syn = last.synthetic
+    cfg = EvalConfig.from_protocol("quick", device=device, epochs=eval_epochs, n_models=1)
+    t0 = time.perf_counter()
+    evaluate_synthetic(syn.images, syn.labels, real, [last.net_name], cfg)
+    eval_seconds = time.perf_counter() - t0
+    protocol = EvalConfig.from_protocol(default_protocol(device), device=device)
+    projected = eval_seconds / eval_epochs * protocol.epochs * protocol.n_models
+    return {"device": str(device), "threads": torch.get_num_threads(), "dataset": real.meta.name, "ipc": ipc,
+            "batch_real": batch_real if batch_real is not None else results[0].get("batch_real"), "chunk": chunk,
+            "iterations_timed": iterations, "warmup": warmup, "results": results,
+            "eval_seconds": eval_seconds, "eval_epochs": eval_epochs, "eval_net": last.net_name,
+            "eval_projected_seconds": {"protocol": protocol.protocol, "epochs": protocol.epochs,
+                                       "n_models": protocol.n_models, "seconds": projected}}

@@ -1,0 +1,122 @@
+"""Jobs: what one run does, given a validated RunConfig. The CLI and the background worker both call these, so a
+run from the dashboard and the same run from the command line take the same path (and the same time)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .config import BaselineConfig, EvalConfig, RunConfig
+from .data import RealData, load_dataset
+from .errors import ConfigError
+from .evaluate import Stopped
+
+EventFn = Callable[[dict], None]
+StopFn = Callable[[], bool]
+
+
+def load_real(cfg: RunConfig, device: torch.device) -> RealData:
+    return load_dataset(cfg.dataset, **cfg.dataset_options).to(device)
+
+
+def eval_config(cfg: RunConfig, device: torch.device) -> EvalConfig:
+    return EvalConfig(**cfg.eval) if cfg.eval else EvalConfig.from_protocol(None, device=device)
+
+
+def check_nets(names: list[str] | None, real: RealData) -> None:
+    from .nets import build_net
+    for name in names or []:
+        build_net(name, real.meta.channels, real.meta.num_classes, real.meta.image_size)
+
+
+def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn,
+                should_stop: StopFn | None = None) -> dict:
+    """Distill with ``cfg``; save ``synthetic.pt`` and PNG grids into ``out_dir``; return the JSON record."""
+    from .runner import build_method, run_distillation
+    real = load_real(cfg, device)
+    check_nets(cfg.eval_nets, real)
+    ecfg = eval_config(cfg, device)
+    method = build_method(cfg.method, real, dict(cfg.method_options), device)
+    iterations, eval_at = (cfg.iterations, list(cfg.eval_at)) if method.iterative else (0, [0])
+    summary = run_distillation(method, iterations, eval_at=eval_at, eval_nets=cfg.eval_nets, eval_cfg=ecfg,
+                               on_event=on_event, should_stop=should_stop, eval_seed=method.cfg.seed)
+    syn = method.synthetic
+    path = syn.save(out_dir / "synthetic.pt")
+    syn.export_pngs(out_dir / "png")
+    evals = [{k: e[k] for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
+             for e in summary["evals"]]
+    return {"method": cfg.method, "dataset": cfg.dataset, "ipc": method.cfg.ipc, "iterations": summary["iterations"],
+            "init": method.cfg.init, "net": method.net_name, "seconds_distill": summary["seconds_distill"],
+            "seconds_per_iteration": summary["seconds_per_iteration"], "evals": evals,
+            "synthetic_path": str(path), "stopped": summary["stopped"], "device": str(device),
+            "config": method.cfg.to_dict(), "eval_config": ecfg.to_dict()}
+
+
+def run_baseline_job(cfg: RunConfig, device: torch.device, on_event: EventFn,
+                     should_stop: StopFn | None = None) -> dict:
+    """Whole-dataset training; per-epoch ``epoch`` events (loss, lr, test accuracy)."""
+    from .baseline import run_baseline
+    from .nets import default_net_for
+    real = load_real(cfg, device)
+    options = dict(cfg.baseline or {})
+    options.setdefault("net", default_net_for(real.meta.image_size))
+    bcfg = BaselineConfig(dataset=cfg.dataset, dataset_options=cfg.dataset_options, **options)
+    check_nets([bcfg.net], real)
+    res = run_baseline(real, bcfg, on_epoch=lambda p: on_event({"type": "epoch", "epochs": bcfg.epochs, **p}),
+                       should_stop=should_stop)
+    return {**{k: res[k] for k in ("dataset", "net", "epochs", "test_acc", "seconds", "curve")},
+            "device": str(device), "config": bcfg.to_dict()}
+
+
+def run_evaluate_job(cfg: RunConfig, device: torch.device, on_event: EventFn,
+                     should_stop: StopFn | None = None) -> dict:
+    """Evaluate a saved synthetic set (or IPC random real images) on ``eval_nets``; ``eval`` events."""
+    from .evaluate import evaluate_synthetic
+    from .methods.base import random_real
+    from .nets import default_net_for
+    from .synthetic import SyntheticSet
+    if cfg.synthetic_path:
+        syn = SyntheticSet.load(cfg.synthetic_path)
+        if syn.meta["dataset"] != cfg.dataset:
+            raise ConfigError(f"{cfg.synthetic_path} was distilled from {syn.meta['dataset']!r}, "
+                              f"not {cfg.dataset!r}")
+        real = load_real(cfg, device)
+        syn.check_compatible(real.meta)
+        images, labels, soft, lr, ipc = syn.images, syn.labels, syn.soft_labels, syn.lr, syn.ipc
+        iteration = syn.meta.get("iteration")
+    else:
+        real = load_real(cfg, device)
+        seed = int(cfg.method_options.get("seed", 0))
+        ipc = int(cfg.method_options["ipc"])
+        images, labels = random_real(real, ipc, torch.Generator().manual_seed(seed))
+        soft, lr, iteration = None, None, 0
+    nets = cfg.eval_nets or [default_net_for(real.meta.image_size)]
+    check_nets(nets, real)
+    ecfg = eval_config(cfg, device)
+    start = time.perf_counter()
+    evals = []
+    for name in nets:  # one net at a time, so each result is stored as soon as it exists
+        rec = evaluate_synthetic(images, labels, real, [name], ecfg, soft_labels=soft, lr=lr,
+                                 on_progress=lambda p: on_event({"type": "progress", "iteration": iteration, **p}),
+                                 should_stop=should_stop)[0]
+        rec = {"iteration": iteration, **rec}
+        evals.append(rec)
+        on_event({"type": "eval", **rec})
+    return {"dataset": real.meta.name, "ipc": ipc, "source": cfg.synthetic_path or "random-real",
+            "protocol": ecfg.protocol, "eval_config": ecfg.to_dict(), "evals": evals,
+            "seconds": time.perf_counter() - start, "device": str(device)}
+
+
+def execute(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn,
+            should_stop: StopFn | None = None) -> tuple[str, dict]:
+    """Run the job of ``cfg.kind``; return (final status 'done' | 'cancelled', record)."""
+    try:
+        if cfg.kind == "distill":
+            record = run_distill(cfg, device, out_dir, on_event, should_stop)
+            return ("cancelled" if record["stopped"] else "done"), record
+        job = run_baseline_job if cfg.kind == "baseline" else run_evaluate_job
+        return "done", job(cfg, device, on_event, should_stop)
+    except Stopped:
+        return "cancelled", {}

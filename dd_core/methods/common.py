@@ -1,0 +1,78 @@
+"""Pieces DM and AM share: a persistent random network re-initialised per iteration, the chunked real-side
+forward (no gradient) and the chunk size measured fastest on the device."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from ..nets import build_net, net_uses_batchnorm, reinit_
+
+_CHUNK_CACHE: dict[tuple, int] = {}
+CHUNK_CANDIDATES = (64, 128, 256)
+
+
+def memory_format(device: torch.device) -> torch.memory_format:
+    """channels_last on CPU (measured faster for the ConvNet family), contiguous on CUDA."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
+class RandomNet:
+    """A frozen network of one architecture, re-initialised in place (PyTorch defaults) for every iteration."""
+
+    def __init__(self, name: str, meta, device: torch.device, seed: int):
+        self.device = device
+        self.seed = seed
+        self.fmt = memory_format(device)
+        self.net: nn.Module = build_net(name, meta.channels, meta.num_classes, meta.image_size)
+        self.net = self.net.to(device=device, memory_format=self.fmt).train()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.batchnorm = net_uses_batchnorm(self.net)
+
+    def fresh(self, it: int) -> nn.Module:
+        """Re-initialise with a seed derived from (seed, it): a run is repeatable on the same device."""
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(self.seed * 1_000_003 + it)
+            reinit_(self.net)
+        return self.net
+
+    def prepare(self, x: Tensor) -> Tensor:
+        return x.contiguous(memory_format=self.fmt)
+
+
+def choose_chunk(net: nn.Module, sample: Tensor, fn: Callable[[Tensor], object], batchnorm: bool) -> int:
+    """The real-batch chunk size measured fastest per image on this device (0 = one batch).
+
+    Batch norm needs the whole batch (its statistics), and a GPU is fastest with one large batch: 0 there.
+    On CPU, time ``fn`` on ``max(CHUNK_CANDIDATES)`` images in each candidate chunk and keep the fastest.
+    """
+    if batchnorm or sample.device.type != "cpu":
+        return 0
+    key = (type(net).__name__, tuple(sample.shape[1:]), sum(p.numel() for p in net.parameters()),
+           torch.get_num_threads())
+    if key in _CHUNK_CACHE:
+        return _CHUNK_CACHE[key]
+    n = max(CHUNK_CANDIDATES)
+    x = sample[:n]
+    best, best_t = 0, float("inf")
+    with torch.inference_mode():
+        fn(x[:CHUNK_CANDIDATES[0]])  # warm-up
+        for chunk in CHUNK_CANDIDATES:
+            t0 = time.perf_counter()
+            for i in range(0, len(x), chunk):
+                fn(x[i:i + chunk])
+            t = (time.perf_counter() - t0) / len(x)
+            if t < best_t:
+                best, best_t = chunk, t
+    _CHUNK_CACHE[key] = best
+    return best
+
+
+def chunks(x: Tensor, chunk: int):
+    """Yield (start, x[start:start+chunk]) — the whole tensor once when chunk is 0."""
+    step = chunk or len(x)
+    for i in range(0, len(x), step):
+        yield i, x[i:i + step]

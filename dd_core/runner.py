@@ -1,0 +1,117 @@
+"""``run_distillation``: drives any method and emits events; the CLI, the worker and the tests all go through it.
+
+Events (plain dicts, ``type`` first):
+    {"type": "status",   "status": "running" | "done" | "cancelled", "iteration": int}
+    {"type": "step",     "iteration": n, "metrics": {...}, "seconds": distill seconds so far, "it_per_s": float}
+    {"type": "snapshot", "iteration": n, "synthetic": SyntheticSet}            (≈ 50 per run, plus first and last)
+    {"type": "eval",     "iteration": n, "net", "acc_mean", "acc_std", "n_models", "epochs", "accs", "protocol", ...}
+    {"type": "progress", "phase": "eval", ...}                                 (evaluation training, per epoch)
+Iteration n always means "after n updates": the evaluation at 0 is of the initial set.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from .config import EvalConfig
+from .errors import ConfigError
+from .evaluate import Stopped, evaluate_synthetic
+from .methods import METHODS
+from .methods.base import Method
+
+EventFn = Callable[[dict], None]
+SNAPSHOTS_PER_RUN = 50
+
+
+def method_config(name: str, options: dict):
+    """The validated config of method ``name`` from ``options``; unknown names/options list the valid ones."""
+    if name not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}")
+    cls = METHODS[name].config_cls
+    valid = cls.fields()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(f"method {name!r} has no option(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    try:
+        cfg = cls(**options)
+    except TypeError as err:
+        raise ConfigError(f"bad options for method {name!r}: {err}") from None
+    cfg.validate()
+    return cfg
+
+
+def build_method(name: str, real, options: dict, device) -> Method:
+    """``METHODS[name]`` built on ``real`` from ``options`` (validated first)."""
+    cfg = method_config(name, options)
+    return METHODS[name](real, cfg, device)
+
+
+def check_schedule(iterations: int, eval_at: list[int]) -> list[int]:
+    """Validate the iteration count and the evaluation points (0 = initial set, ≤ iterations)."""
+    if not isinstance(iterations, int) or iterations < 0:
+        raise ConfigError(f"iterations must be a whole number >= 0, got {iterations!r}")
+    bad = [i for i in eval_at if i < 0 or i > iterations]
+    if bad:
+        raise ConfigError(f"evaluation iteration(s) {bad} lie outside the run (0..{iterations}); "
+                          f"use values between 0 and {iterations}")
+    return sorted(set(eval_at))
+
+
+def run_distillation(method: Method, iterations: int, *, eval_at: list[int] = (), eval_nets: list[str] | None = None,
+                     eval_cfg: EvalConfig | None = None, on_event: EventFn | None = None,
+                     should_stop: Callable[[], bool] | None = None, snapshot_every: int | None = None,
+                     eval_seed: int = 0) -> dict:
+    """Run ``iterations`` updates of ``method`` (coresets: none), evaluating at ``eval_at``.
+
+    Stops cooperatively when ``should_stop()`` is true (checked every iteration and every evaluation epoch); the
+    synthetic set then is the last complete one, with its true iteration count. Returns a summary dict.
+    """
+    emit = on_event or (lambda e: None)
+    stop = should_stop or (lambda: False)
+    if not method.iterative:
+        iterations, eval_at = 0, [0] if eval_at or eval_nets else []
+    eval_at = check_schedule(iterations, list(eval_at))
+    eval_cfg = eval_cfg or EvalConfig()
+    nets = eval_nets or [method.net_name]
+    every = snapshot_every or max(1, iterations // SNAPSHOTS_PER_RUN)
+    evals: list[dict] = []
+    seconds, metrics, stopped = 0.0, {}, False
+
+    def evaluate(n: int) -> None:
+        syn = method.synthetic
+        records = evaluate_synthetic(syn.images, syn.labels, method.real, nets, eval_cfg,
+                                     soft_labels=syn.soft_labels, lr=syn.lr, seed=eval_seed,
+                                     on_progress=lambda p: emit({"type": "progress", "iteration": n, **p}),
+                                     should_stop=stop)
+        for r in records:
+            r = {"iteration": n, **r}
+            evals.append(r)
+            emit({"type": "eval", **r})
+
+    emit({"type": "status", "status": "running", "iteration": 0})
+    emit({"type": "snapshot", "iteration": 0, "synthetic": method.synthetic.detached()})
+    try:
+        if 0 in eval_at:
+            evaluate(0)
+        for it in range(iterations):
+            if stop():
+                raise Stopped()
+            t0 = time.perf_counter()
+            metrics = method.step(it)
+            seconds += time.perf_counter() - t0
+            n = it + 1
+            emit({"type": "step", "iteration": n, "metrics": metrics, "seconds": seconds, "it_per_s": n / seconds})
+            if n % every == 0 or n == iterations:
+                emit({"type": "snapshot", "iteration": n, "synthetic": method.synthetic.detached()})
+            if n in eval_at:
+                evaluate(n)
+    except Stopped:
+        stopped = True
+        done = method.iteration
+        if done % every != 0 and done != iterations:  # the last complete set is always kept
+            emit({"type": "snapshot", "iteration": done, "synthetic": method.synthetic.detached()})
+    done = method.iteration
+    emit({"type": "status", "status": "cancelled" if stopped else "done", "iteration": done})
+    return {"iterations": done, "iterations_requested": iterations, "stopped": stopped,
+            "seconds_distill": seconds, "seconds_per_iteration": seconds / done if done else None,
+            "final_metrics": metrics, "evals": evals, "eval_config": eval_cfg.to_dict(), "eval_nets": nets}

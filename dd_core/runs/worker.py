@@ -1,0 +1,137 @@
+"""The background worker: ``python -m dd_core worker [RUN_ID]`` claims queued runs one at a time (per device),
+executes them through ``dd_core.jobs`` and streams events into the run store; then claims the next queued run.
+
+Pages call :func:`submit` (validate → queue → start a worker when none is running); the CLI calls
+:func:`run_recorded` (the run executes in the CLI's own process and is recorded in the same store).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..config import RunConfig
+from ..device import pick_device
+from ..errors import DDError
+from ..paths import data_home
+from .events import StoreWriter
+from .store import RunStore, RunStoreError
+
+
+def device_key(cfg_device: str | None) -> str:
+    """The device a run will use, as stored ('cpu', 'cuda:0')."""
+    dev = pick_device(cfg_device)
+    return f"cuda:{dev.index or 0}" if dev.type == "cuda" else "cpu"
+
+
+def launch_worker(run_id: int | None = None) -> int:
+    """Start a detached worker process (its own session: it outlives the page's script run); return its pid."""
+    log = open(data_home() / "worker.log", "ab")
+    cmd = [sys.executable, "-m", "dd_core", "worker"] + ([str(run_id)] if run_id is not None else [])
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True, cwd=root, env=env)
+    log.close()
+    return proc.pid
+
+
+def submit(store: RunStore, cfg: RunConfig, *, source: str = "ui", start_worker: bool = True) -> int:
+    """Validate ``cfg``, queue it, and start a worker unless one is already running on that device."""
+    cfg.validate()
+    device = device_key(cfg.device)
+    run_id = store.create_run(cfg.kind, cfg.to_dict(), method=cfg.method if cfg.kind == "distill" else None,
+                              dataset=cfg.dataset, ipc=cfg.method_options.get("ipc"),
+                              total_iterations=cfg.iterations if cfg.kind == "distill" else None,
+                              status="queued", source=source, device=device, label=cfg.label)
+    if start_worker:
+        ensure_worker(store, device)
+    return run_id
+
+
+def ensure_worker(store: RunStore, device: str) -> int | None:
+    """Start a worker when runs are queued and none is running on ``device`` (dead ones are reaped first)."""
+    store.reap()
+    if any(r["device"] == device for r in store.list_runs(status="running")):
+        return None
+    if not store.list_runs(status="queued"):
+        return None
+    return launch_worker()
+
+
+def execute_run(store: RunStore, run: dict) -> str:
+    """Execute one claimed run to its final status; never raises for a failing job."""
+    from ..jobs import execute
+    run_id = run["id"]
+    writer = StoreWriter(store, run_id).start_heartbeat()
+    status, record, error = "failed", None, None
+    try:
+        cfg = RunConfig.from_dict(run["config"]).validate()
+        device = pick_device(cfg.device)
+        status, record = execute(cfg, device, store.artifacts_dir(run_id), writer, writer.should_stop)
+    except DDError as err:
+        error = str(err)
+    except Exception as err:  # a crash: the message in the store, the traceback in the run's folder
+        error = f"{type(err).__name__}: {err}"
+        (store.artifacts_dir(run_id) / "error.txt").write_text(traceback.format_exc())
+    finally:
+        writer.close()
+    try:
+        store.set_status(run_id, status, error=error, summary=record)
+    except RunStoreError:  # reaped or deleted meanwhile: leave its recorded state alone
+        pass
+    return status
+
+
+def work(run_id: int | None = None, store: RunStore | None = None) -> int:
+    """Worker main loop: claim ``run_id`` (or the oldest queued run), execute, repeat while runs are queued."""
+    store = store or RunStore()
+    done = 0
+    while True:
+        first = run_id if done == 0 else None
+        device = device_key(None)
+        run = store.claim_next_queued(device, run_id=first, pid=os.getpid())
+        if run is None and first is not None:
+            run = store.claim_next_queued(device, pid=os.getpid())
+        if run is None:
+            return done
+        execute_run(store, run)
+        done += 1
+
+
+def run_recorded(store: RunStore, cfg: RunConfig, device: torch.device,
+                 on_event: Callable[[dict], None] | None = None, out_dir: Path | None = None) -> tuple[int, str, dict]:
+    """Run ``cfg`` in this process (the CLI) and record it in the store like a worker would; artifacts go to
+    ``out_dir`` (default: the run's folder in the store)."""
+    from ..jobs import execute
+    cfg.validate()
+    dev = f"cuda:{device.index or 0}" if device.type == "cuda" else "cpu"
+    run_id = store.create_run(cfg.kind, cfg.to_dict(), method=cfg.method if cfg.kind == "distill" else None,
+                              dataset=cfg.dataset, ipc=cfg.method_options.get("ipc"),
+                              total_iterations=cfg.iterations if cfg.kind == "distill" else None,
+                              status="running", source="cli", device=dev, label=cfg.label)
+    writer = StoreWriter(store, run_id).start_heartbeat()
+
+    def both(event: dict) -> None:
+        writer(event)
+        if on_event is not None:
+            on_event(event)
+
+    try:
+        status, record = execute(cfg, device, out_dir or store.artifacts_dir(run_id), both, writer.should_stop)
+    except DDError as err:
+        writer.close()
+        store.set_status(run_id, "failed", error=str(err))
+        raise
+    except BaseException as err:
+        writer.close()
+        store.set_status(run_id, "failed", error=f"{type(err).__name__}: {err}")
+        raise
+    writer.close()
+    store.set_status(run_id, status, summary=record)
+    return run_id, status, record

@@ -1,0 +1,105 @@
+"""The CLI: --json last line with the documented keys, readable errors, exit codes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dd_core.cli import main
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_datasets_lists_all_and_exits_zero(capsys):
+    code, out, _ = run_cli(capsys, "datasets", "--json")
+    assert code == 0
+    names = [d["name"] for d in last_json(out)["datasets"]]
+    assert names == ["mnist", "mnist-5k", "fashion-mnist", "cifar10", "mhist", "folder"]
+    statuses = {d["name"]: d["status"] for d in last_json(out)["datasets"]}
+    assert statuses["mnist-5k"] == "available" and statuses["mhist"] == "missing"
+
+
+def test_flops_json(capsys):
+    code, out, _ = run_cli(capsys, "flops", "--net", "convnet-3", "--dataset", "mnist-5k", "--json")
+    rec = last_json(out)
+    assert code == 0 and {"net", "dataset", "flops_per_image", "params"} <= set(rec)
+    assert abs(rec["flops_per_image"] / 49.2e6 - 1) < 0.01
+    assert "1 multiply-add = 1 FLOP" in rec["convention"]
+    assert rec["training"]["whole_dataset_flops"] > rec["training"]["synthetic_flops"]
+
+
+def test_baseline_json(capsys, tiny_fashion):
+    code, out, _ = run_cli(capsys, "baseline", "--dataset", "fashion-mnist", "--net", "convnet-2", "--epochs", "3",
+                           "--json")
+    rec = last_json(out)
+    assert code == 0 and {"dataset", "net", "epochs", "test_acc", "seconds"} <= set(rec)
+    assert 0 <= rec["test_acc"] <= 1 and len(rec["curve"]) == 3
+
+
+def test_evaluate_random_real_json(capsys, tiny_fashion):
+    code, out, _ = run_cli(capsys, "evaluate", "--random-real", "--dataset", "fashion-mnist", "--ipc", "2",
+                           "--nets", "convnet-2,mlp", "--epochs", "5", "--models", "2", "--json")
+    rec = last_json(out)
+    assert code == 0 and {"dataset", "ipc", "protocol", "evals", "seconds"} <= set(rec)
+    assert [e["net"] for e in rec["evals"]] == ["convnet-2", "mlp"]
+    for e in rec["evals"]:
+        assert {"net", "acc_mean", "acc_std", "n_models", "epochs"} <= set(e) and e["n_models"] == 2
+
+
+def test_distill_json_and_evaluate_saved_set(capsys, tiny_fashion, tmp_path):
+    code, out, _ = run_cli(capsys, "distill", "--method", "dm", "--dataset", "fashion-mnist", "--ipc", "2",
+                           "--iterations", "4", "--net", "convnet-2", "--batch-real", "8", "--eval-at", "0,4",
+                           "--eval-epochs", "3", "--eval-models", "1", "--out", str(tmp_path / "run"), "--json")
+    rec = last_json(out)
+    assert code == 0
+    assert {"method", "dataset", "ipc", "iterations", "init", "seconds_distill", "seconds_per_iteration", "evals",
+            "synthetic_path"} <= set(rec)
+    assert [e["iteration"] for e in rec["evals"]] == [0, 4] and rec["iterations"] == 4
+    assert (tmp_path / "run" / "png" / "all.png").exists()
+    code, out, _ = run_cli(capsys, "evaluate", rec["synthetic_path"], "--nets", "convnet-2", "--epochs", "2",
+                           "--models", "1", "--json")
+    assert code == 0 and last_json(out)["evals"][0]["net"] == "convnet-2"
+
+
+def test_preset_fills_unset_and_flags_override(capsys, tiny_fashion, tmp_path):
+    from dd_core.cli import build_parser
+    from dd_core.cli_distill import resolve
+    args = build_parser().parse_args(["distill", "--method", "dm", "--preset", "cpu-demo", "--ipc", "3"])
+    run, method = resolve(args)
+    assert run["dataset"] == "mnist-5k" and method["ipc"] == 3 and method["batch_real"] == 64
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["baseline", "--dataset", "nope"], "choose one of"),
+    (["baseline", "--net", "nonet"], "nonet"),
+    (["baseline", "--epochs", "0"], "epochs"),
+    (["baseline", "--lr", "-0.1"], "learning rate"),
+    (["evaluate", "--random-real", "--dataset", "mnist-5k", "--ipc", "100000"], "larger than class"),
+    (["distill", "--method", "dm", "--ipc", "0", "--iterations", "1"], "IPC"),
+    (["distill", "--method", "xx"], "unknown method"),
+    (["distill", "--method", "dm", "--iterations", "10", "--eval-at", "20"], "outside the run"),
+    (["distill", "--method", "dm", "--iterations", "-1"], "iterations"),
+    (["distill", "--method", "dm", "--lr-img", "0", "--iterations", "1"], "lr_img"),
+    (["evaluate", "missing.pt"], "no such file"),
+])
+def test_bad_input_is_one_readable_line(capsys, argv, message):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_subprocess_exit_code_and_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "dd_core", "baseline", "--dataset", "nope"], capture_output=True,
+                          text=True, env={**os.environ})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "mnist-5k" in proc.stderr
