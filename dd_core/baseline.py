@@ -9,7 +9,7 @@ import torch
 from .augment import DSA
 from .config import BaselineConfig
 from .data import RealData
-from .evaluate import ProgressFn, StopFn, TrainSpec, train_network
+from .evaluate import ProgressFn, StopFn, TrainSpec, memory_format, train_network
 from .nets import build_net
 
 
@@ -25,6 +25,7 @@ def run_baseline(real: RealData, cfg: BaselineConfig, *, on_epoch: ProgressFn | 
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(cfg.seed)
         net = build_net(cfg.net, meta.channels, meta.num_classes, meta.image_size).to(device)
+    net = net.to(memory_format=memory_format(device))
     spec = TrainSpec(epochs=cfg.epochs, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                      batch_size=cfg.batch_size, schedule="cosine",
                      dsa=DSA(meta.dsa_strategy, meta.image_size) if cfg.dsa else None)

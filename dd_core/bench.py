@@ -15,7 +15,8 @@ import torch
 
 from .config import EvalConfig, default_protocol
 from .data import RealData
-from .evaluate import evaluate_synthetic
+from .evaluate import evaluate_synthetic, memory_format, test_accuracy
+from .nets import build_net
 from .methods.common import chunks
 from .runner import build_method
 
@@ -84,17 +85,23 @@ def run_bench(real: RealData, methods: list[str], *, ipc: int, batch_real: int |
             record["peak_cuda_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
         results.append(record)
         last = method
-    # evaluation: one model, a few epochs, projected to the device's default protocol
+    # evaluation: one model, a few training epochs and one test pass, projected to the device's default protocol
     syn = last.synthetic
     cfg = EvalConfig.from_protocol("quick", device=device, epochs=eval_epochs, n_models=1)
     t0 = time.perf_counter()
-    evaluate_synthetic(syn.images, syn.labels, real, [last.net_name], cfg)
+    rec = evaluate_synthetic(syn.images, syn.labels, real, [last.net_name], cfg)[0]
     eval_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    test_accuracy(build_net(last.net_name, real.meta.channels, real.meta.num_classes, real.meta.image_size)
+                  .to(device=device, memory_format=memory_format(device)), real.test_images, real.test_labels)
+    test_seconds = time.perf_counter() - t0
+    per_epoch = max(0.0, rec["seconds"] - test_seconds) / eval_epochs
     protocol = EvalConfig.from_protocol(default_protocol(device), device=device)
-    projected = eval_seconds / eval_epochs * protocol.epochs * protocol.n_models
+    projected = (per_epoch * protocol.epochs + test_seconds) * protocol.n_models
     return {"device": str(device), "threads": torch.get_num_threads(), "dataset": real.meta.name, "ipc": ipc,
             "batch_real": batch_real if batch_real is not None else results[0].get("batch_real"), "chunk": chunk,
             "iterations_timed": iterations, "warmup": warmup, "results": results,
             "eval_seconds": eval_seconds, "eval_epochs": eval_epochs, "eval_net": last.net_name,
+            "eval_train_seconds_per_epoch": per_epoch, "eval_test_seconds": test_seconds,
             "eval_projected_seconds": {"protocol": protocol.protocol, "epochs": protocol.epochs,
                                        "n_models": protocol.n_models, "seconds": projected}}

@@ -294,6 +294,7 @@ def cmd_bench(args) -> int:
                      f"{extra}  peak RSS {r['peak_rss_mb']:.0f} MB")
     p = res["eval_projected_seconds"]
     lines.append(f"  eval: {res['eval_seconds']:.1f} s for 1 model x {res['eval_epochs']} epochs "
+                 f"({res['eval_train_seconds_per_epoch']:.3f} s/epoch + {res['eval_test_seconds']:.1f} s test) "
                  f"(projected {p['protocol']} protocol, {p['n_models']} x {p['epochs']} epochs: {p['seconds']:.0f} s)")
     emit(args, "\n".join(lines), res)
     return 0
@@ -332,8 +333,10 @@ COMMANDS = {"runs": cmd_runs, "worker": cmd_worker, "bench": cmd_bench, "dataset
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .device import tune_cpu_allocator
     parser = build_parser()
     args = parser.parse_args(argv)
+    tune_cpu_allocator()
     from . import cli_distill
     handler = {**COMMANDS, "distill": cli_distill.cmd_distill}[args.command]
     try:

@@ -20,6 +20,11 @@ from .config import EvalConfig
 from .data import RealData
 from .nets import build_net
 
+
+def memory_format(device: torch.device) -> torch.memory_format:
+    """channels_last on CPU (measured faster for ConvNets with our instance norm), contiguous on CUDA."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
 ProgressFn = Callable[[dict], None]
 StopFn = Callable[[], bool]
 
@@ -163,6 +168,7 @@ def evaluate_synthetic(images: Tensor, labels: Tensor, real: RealData, net_names
                     on_progress({"phase": "eval", "net": _name, "model": _model + 1, "n_models": cfg.n_models,
                                  "epochs": cfg.epochs, **point})
 
+            net = net.to(memory_format=memory_format(device))
             res = train_network(net, images, labels, spec, soft_labels=soft, test=(real.test_images, real.test_labels),
                                 on_epoch=report, generator=generator, should_stop=should_stop)
             accs.append(res.test_acc)

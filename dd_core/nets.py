@@ -147,6 +147,8 @@ class InstanceNorm(nn.GroupNorm):
     always sees ``aten::group_norm``.
     """
 
+    fast_inference = False  # set per net with set_fast_inference_norm()
+
     def __init__(self, num_channels: int, eps: float = _EPS, affine: bool = True, device=None, dtype=None):
         super().__init__(num_channels, num_channels, eps=eps, affine=affine, device=device, dtype=dtype)
 
@@ -157,6 +159,8 @@ class InstanceNorm(nn.GroupNorm):
                     and not torch._C._are_functorch_transforms_active()):
                 if torch.is_grad_enabled() and (x.requires_grad or w.requires_grad or b.requires_grad):
                     return _InstanceNormNHWC.apply(x, w, b, self.eps)
+                if self.fast_inference:  # single-pass fused kernel, ~3x faster; see set_fast_inference_norm
+                    return F.group_norm(x, self.num_groups, w, b, self.eps)
                 return _nhwc_forward(x, w, b, self.eps)[0]
             return F.instance_norm(x, None, None, w, b, True, 0.0, self.eps)
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
@@ -577,6 +581,14 @@ def build_net(name: str, channels: int, num_classes: int, image_size: int, *, wi
     return ResNet18(channels, num_classes, image_size, norm=norm)
 
 
+def check_net_name(name: str) -> str:
+    """Raise ConfigError unless ``name`` is a known network name (size-independent check, builds nothing)."""
+    key = name.strip().lower() if isinstance(name, str) else ''
+    if not (_CONVNET_RE.match(key) or key in NET_NAMES):
+        raise ConfigError(f'unknown network {name!r}; choose one of: {_valid_names_text()}')
+    return key
+
+
 def default_net_for(image_size: int) -> str:
     """The standard distillation backbone for a resolution: ConvNet-3 up to 32 px (28/32), ConvNet-4 for 64 px
     (Tiny ImageNet; 64 → 4), ConvNet-7 for 128 px (128 → 1); above 128 px ConvNet-7, below 8 px the deepest valid."""
@@ -588,6 +600,20 @@ def default_net_for(image_size: int) -> str:
     else:
         depth = 7
     return f'convnet-{max(1, min(depth, _convnet_max_depth(image_size, "avg")))}'
+
+
+def set_fast_inference_norm(net: nn.Module, enabled: bool = True) -> nn.Module:
+    """Let the instance norms of ``net`` use PyTorch's fused single-pass NHWC kernel for gradient-free CPU forwards.
+
+    That kernel computes the variance as E[x²]-E[x]² in fp32: relative error ≈ 1e-7·(μ/σ)² per channel, negligible
+    for the untrained random networks DM/AM embed with (|μ/σ| ≲ 3; measured max abs. error 4e-6) and ~3x faster than
+    the exact two-pass path ([256,128,32,32] NHWC: 23 ms vs 72 ms here). Off by default: trained nets can have
+    |μ/σ| ≫ 10, and anything that needs gradients always takes the exact path.
+    """
+    for m in net.modules():
+        if isinstance(m, InstanceNorm):
+            m.fast_inference = enabled
+    return net
 
 
 def net_uses_batchnorm(net: nn.Module) -> bool:

@@ -8,15 +8,11 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ..nets import build_net, net_uses_batchnorm, reinit_
+from ..evaluate import memory_format
+from ..nets import build_net, net_uses_batchnorm, reinit_, set_fast_inference_norm
 
 _CHUNK_CACHE: dict[tuple, int] = {}
 CHUNK_CANDIDATES = (64, 128, 256)
-
-
-def memory_format(device: torch.device) -> torch.memory_format:
-    """channels_last on CPU (measured faster for the ConvNet family), contiguous on CUDA."""
-    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
 class RandomNet:
@@ -27,7 +23,7 @@ class RandomNet:
         self.seed = seed
         self.fmt = memory_format(device)
         self.net: nn.Module = build_net(name, meta.channels, meta.num_classes, meta.image_size)
-        self.net = self.net.to(device=device, memory_format=self.fmt).train()
+        self.net = set_fast_inference_norm(self.net.to(device=device, memory_format=self.fmt).train())
         for p in self.net.parameters():
             p.requires_grad_(False)
         self.batchnorm = net_uses_batchnorm(self.net)
