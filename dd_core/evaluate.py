@@ -52,6 +52,7 @@ class TrainResult:
     train_loss: float
     seconds: float
     curve: list[dict] = field(default_factory=list)  # per epoch: {"epoch", "loss", "lr", "test_acc"?}
+    train_acc: float = 0.0                            # last epoch, on the (augmented) training batches
 
 
 def soft_cross_entropy(logits: Tensor, target_logits: Tensor) -> Tensor:
@@ -82,26 +83,29 @@ def _lr_at(spec: TrainSpec, epoch: int, step: int, total_steps: int) -> float:
 def train_network(net: nn.Module, images: Tensor, labels: Tensor, spec: TrainSpec, *,
                   soft_labels: Tensor | None = None, test: tuple[Tensor, Tensor] | None = None,
                   test_every: int = 0, on_epoch: ProgressFn | None = None,
-                  generator: torch.Generator | None = None, should_stop: StopFn | None = None) -> TrainResult:
+                  generator: torch.Generator | None = None, should_stop: StopFn | None = None,
+                  optimizer: torch.optim.Optimizer | None = None) -> TrainResult:
     """Train ``net`` in place on ``images [N,C,H,W]`` / ``labels [N]`` (or ``soft_labels [N,K]`` logits).
 
     Tests on ``test`` every ``test_every`` epochs (0: only after the last) and reports each epoch to ``on_epoch``.
+    ``optimizer`` continues an SGD whose state (momentum) must survive across calls (expert trajectories).
     Raises :class:`Stopped` when ``should_stop()`` becomes true at an epoch boundary.
     """
     start = time.perf_counter()
-    opt = torch.optim.SGD(net.parameters(), lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
+    opt = optimizer or torch.optim.SGD(net.parameters(), lr=spec.lr, momentum=spec.momentum,
+                                       weight_decay=spec.weight_decay)
     n = len(images)
     batch = min(spec.batch_size, n)
     steps_per_epoch = math.ceil(n / batch)
     total_steps = spec.epochs * steps_per_epoch
     curve: list[dict] = []
     net.train()
-    step, loss_sum, seen, test_acc = 0, 0.0, 0, None
+    step, loss_sum, seen, correct, test_acc = 0, 0.0, 0, 0, None
     for epoch in range(spec.epochs):
         if should_stop is not None and should_stop():
             raise Stopped()
         order = torch.randperm(n, generator=generator).to(images.device)
-        loss_sum, seen = 0.0, 0
+        loss_sum, seen, correct = 0.0, 0, 0
         for i in range(0, n, batch):
             idx = order[i:i + batch]
             x = images.index_select(0, idx)
@@ -121,6 +125,8 @@ def train_network(net: nn.Module, images: Tensor, labels: Tensor, spec: TrainSpe
             step += 1
             loss_sum += loss.item() * len(idx)
             seen += len(idx)
+            if soft_labels is None:
+                correct += int((out.detach().argmax(1) == labels.index_select(0, idx)).sum())
         point = {"epoch": epoch + 1, "loss": loss_sum / seen, "lr": lr}
         last = epoch + 1 == spec.epochs
         if test is not None and (last or (test_every and (epoch + 1) % test_every == 0)):
@@ -130,7 +136,7 @@ def train_network(net: nn.Module, images: Tensor, labels: Tensor, spec: TrainSpe
         if on_epoch is not None:
             on_epoch(point)
     return TrainResult(test_acc=test_acc, train_loss=loss_sum / max(1, seen),
-                       seconds=time.perf_counter() - start, curve=curve)
+                       seconds=time.perf_counter() - start, curve=curve, train_acc=correct / max(1, seen))
 
 
 def summarize(accs: list[float]) -> tuple[float, float]:

@@ -38,7 +38,7 @@ def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: E
     real = load_real(cfg, device)
     check_nets(cfg.eval_nets, real)
     ecfg = eval_config(cfg, device)
-    method = build_method(cfg.method, real, dict(cfg.method_options), device)
+    method = build_method(cfg.method, real, dict(cfg.method_options), device, on_event, should_stop)
     iterations, eval_at = (cfg.iterations, list(cfg.eval_at)) if method.iterative else (0, [0])
     summary = run_distillation(method, iterations, eval_at=eval_at, eval_nets=cfg.eval_nets, eval_cfg=ecfg,
                                on_event=on_event, should_stop=should_stop, eval_seed=method.cfg.seed)

@@ -40,10 +40,12 @@ def method_config(name: str, options: dict):
     return cfg
 
 
-def build_method(name: str, real, options: dict, device) -> Method:
-    """``METHODS[name]`` built on ``real`` from ``options`` (validated first)."""
+def build_method(name: str, real, options: dict, device, on_event: EventFn | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> Method:
+    """``METHODS[name]`` built on ``real`` from ``options`` (validated first); set-up phases (PAD's experts)
+    report to ``on_event`` and stop on ``should_stop``."""
     cfg = method_config(name, options)
-    return METHODS[name](real, cfg, device)
+    return METHODS[name](real, cfg, device, on_event, should_stop)
 
 
 def check_schedule(iterations: int, eval_at: list[int]) -> list[int]:

@@ -53,7 +53,9 @@ class Method:
     config_cls = MethodConfig
     iterative = True  # False for coresets: nothing to optimise, iterations are ignored
 
-    def __init__(self, real: RealData, cfg: MethodConfig, device: torch.device):
+    def __init__(self, real: RealData, cfg: MethodConfig, device: torch.device, on_event=None, should_stop=None):
+        """``on_event`` / ``should_stop`` serve set-up phases with progress of their own (PAD's experts)."""
+        self.on_event, self.should_stop = on_event, should_stop
         cfg.validate()
         check_ipc(real, cfg.ipc)
         self.real = real.to(device)

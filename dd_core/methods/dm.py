@@ -41,8 +41,8 @@ class DM(Method):
     name = "dm"
     config_cls = DMConfig
 
-    def __init__(self, real, cfg: DMConfig, device):
-        super().__init__(real, cfg, device)
+    def __init__(self, real, cfg: DMConfig, device, on_event=None, should_stop=None):
+        super().__init__(real, cfg, device, on_event, should_stop)
         self.model = RandomNet(self.net_name, self.meta, self.device, cfg.seed)
         self.optimizer = torch.optim.SGD([self.images], lr=cfg.lr_img, momentum=cfg.momentum)
         self.chunk = cfg.chunk if cfg.chunk >= 0 else choose_chunk(
