@@ -61,21 +61,40 @@ def bare_seconds(method, repeats: int) -> float:
     return _median_seconds(work, repeats, method.device)
 
 
+# PAD in the bench: a fresh (uncached) single short expert, then the matching iterations; `pad_options` overrides
+PAD_BENCH = {"experts": 1, "trajectory_epochs": 4, "expert_epochs": 2, "min_start_epoch": 0,
+             "current_max_start_epoch": 1, "max_start_epoch": 2, "syn_steps": 10, "score_models": 1, "score_epochs": 1}
+
+
 def run_bench(real: RealData, methods: list[str], *, ipc: int, batch_real: int | None, iterations: int = 10,
-              warmup: int = 3, eval_epochs: int = 20) -> dict:
+              warmup: int = 3, eval_epochs: int = 20, pad_options: dict | None = None) -> dict:
+    import tempfile
     device = real.train_images.device
     results, chunk = [], None
     for name in methods:
         opts = {"ipc": ipc, "seed": 0}
-        if batch_real is not None:
+        events: list[dict] = []
+        if name == "pad":
+            opts.update(PAD_BENCH, experts_path=tempfile.mkdtemp(prefix="dd-bench-experts-"), **(pad_options or {}))
+        elif batch_real is not None and name in ("dm", "am"):
             opts["batch_real"] = batch_real
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        method = build_method(name, real, opts, device)
+        t0 = time.perf_counter()
+        method = build_method(name, real, opts, device, on_event=events.append)
+        setup = time.perf_counter() - t0
         for i in range(warmup):
             method.step(i)
         spi = _median_seconds(lambda i: method.step(warmup + i), iterations, device)
-        record = {"method": name, "seconds_per_iteration": spi, "batch_real": method.cfg.batch_real}
+        record = {"method": name, "seconds_per_iteration": spi, "setup_seconds": setup}
+        if hasattr(method.cfg, "batch_real"):
+            record["batch_real"] = method.cfg.batch_real
+        if name == "pad":
+            done = [e for e in events if e.get("phase") == "experts" and e.get("final")]
+            expert_seconds = sum(e["seconds"] for e in done)
+            record.update(seconds_per_expert_epoch=expert_seconds / (len(done) * method.experts.epochs),
+                          difficulty_seconds=setup - expert_seconds, syn_steps=method.cfg.syn_steps,
+                          batch_syn=method.batch_syn, memory_estimate_mb=method.memory_estimate() / 2**20)
         if hasattr(method, "model"):
             bare = bare_seconds(method, iterations)
             chunk = method.chunk

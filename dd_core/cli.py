@@ -87,6 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--eval-epochs", type=int, default=20, help="epochs of the timed evaluation")
 
+    p = sub.add_parser("experts", help="train (or load cached) expert trajectories for PAD / trajectory matching")
+    _add_common(p)
+    _add_dataset(p)
+    p.add_argument("--net", default=None, help="network (default: the dataset's ConvNet)")
+    p.add_argument("--experts", type=int, default=5, help="number of expert trajectories")
+    p.add_argument("--epochs", type=int, default=20, help="epochs per expert (official PAD: 100)")
+    p.add_argument("--lr", type=float, default=0.01, help="expert SGD learning rate (lr_teacher)")
+    p.add_argument("--no-scheduler", action="store_true", help="plain MTT experts on all data")
+    p.add_argument("--init-ratio", type=float, default=0.75)
+    p.add_argument("--add-end-epoch", type=int, default=-1, help="-1: 20%% of --epochs (official 20 of 100)")
+    p.add_argument("--rm-epoch-first", type=int, default=-1, help="-1: 40%% of --epochs")
+    p.add_argument("--rm-epoch-second", type=int, default=-1, help="-1: 60%% of --epochs")
+    p.add_argument("--rm-easy-first", type=float, default=0.1)
+    p.add_argument("--rm-easy-second", type=float, default=0.2)
+    p.add_argument("--score", choices=["el2n", "grand"], default="el2n", help="difficulty score")
+    p.add_argument("--score-models", type=int, default=2)
+    p.add_argument("--score-epochs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="folder for the trajectories (default: the cache in the data home)")
+
     p = sub.add_parser("runs", help="list the runs recorded in the run store (dashboard and CLI)")
     _add_common(p)
     p.add_argument("--limit", type=int, default=50)
@@ -290,7 +310,11 @@ def cmd_bench(args) -> int:
              f"chunk {res['chunk']}"]
     for r in res["results"]:
         extra = f"  bare {r['bare_seconds']:.3f} s  overhead {r['overhead']:.2f}" if "bare_seconds" in r else ""
-        lines.append(f"  {r['method']:<8} batch_real {r['batch_real']}: {r['seconds_per_iteration']:.3f} s/iteration"
+        if "seconds_per_expert_epoch" in r:
+            extra = (f"  ({r['syn_steps']} steps x batch {r['batch_syn']}; experts {r['seconds_per_expert_epoch']:.2f} "
+                     f"s/epoch, difficulty scores {r['difficulty_seconds']:.1f} s)")
+        batch = f" batch_real {r['batch_real']}" if "batch_real" in r else ""
+        lines.append(f"  {r['method']:<8}{batch}: {r['seconds_per_iteration']:.3f} s/iteration"
                      f"{extra}  peak RSS {r['peak_rss_mb']:.0f} MB")
     p = res["eval_projected_seconds"]
     lines.append(f"  eval: {res['eval_seconds']:.1f} s for 1 model x {res['eval_epochs']} epochs "
@@ -323,13 +347,39 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_experts(args) -> int:
+    from .config import RunConfig
+    from .device import pick_device
+    opts = {"experts": args.experts, "trajectory_epochs": args.epochs, "expert_lr": args.lr,
+            "scheduler": not args.no_scheduler, "init_ratio": args.init_ratio, "add_end_epoch": args.add_end_epoch,
+            "rm_epoch_first": args.rm_epoch_first, "rm_epoch_second": args.rm_epoch_second,
+            "rm_easy_ratio_first": args.rm_easy_first, "rm_easy_ratio_second": args.rm_easy_second,
+            "score": args.score, "score_models": args.score_models, "score_epochs": args.score_epochs,
+            "seed": args.seed, "experts_path": args.out}
+    if args.net:
+        opts["net"] = args.net
+    device = pick_device(args.device)
+    cfg = RunConfig(kind="experts", dataset=args.dataset, dataset_options=_dataset_options(args), method="pad",
+                    method_options=opts, device=args.device).validate()
+    from .cli_distill import StepBar
+    bar = StepBar(0)
+    record = record_run(cfg, device, bar)
+    bar.close()
+    spe = record["seconds_per_expert_epoch"]
+    emit(args, f"{record['count']} experts ({record['net']} on {record['dataset']}, {record['epochs']} epochs, "
+               f"scheduler {'on' if record['scheduler'] else 'off'}) in {record['folder']}: {record['built']} built, "
+               f"{record['cached']} cached, {record['seconds']:.1f} s"
+               + (f" ({spe:.2f} s per expert epoch)" if spe else ""), record)
+    return 0
+
+
 def cmd_worker(args) -> int:
     from .runs.worker import work
     work(args.run_id)
     return 0
 
 
-COMMANDS = {"runs": cmd_runs, "worker": cmd_worker, "bench": cmd_bench, "datasets": cmd_datasets, "flops": cmd_flops, "baseline": cmd_baseline, "evaluate": cmd_evaluate}
+COMMANDS = {"experts": cmd_experts, "runs": cmd_runs, "worker": cmd_worker, "bench": cmd_bench, "datasets": cmd_datasets, "flops": cmd_flops, "baseline": cmd_baseline, "evaluate": cmd_evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ def add_parser(sub, add_common, add_dataset, add_eval) -> None:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_common(p)
     add_dataset(p, default=None)
-    p.add_argument("--method", required=True, help="dm | am | random | herding")
+    p.add_argument("--method", required=True, help="dm | am | pad | random | herding")
     p.add_argument("--preset", default=None, help="fills every option left unset (cpu-demo, paper)")
     p.add_argument("--ipc", type=int, default=None, help="synthetic images per class (default 10)")
     p.add_argument("--iterations", type=int, default=None, help="outer iterations (default 1000)")
@@ -83,6 +83,18 @@ class StepBar:
             eta = (self.total - it) / rate if rate > 0 else 0
             parts = " ".join(f"{k} {v:.4g}" for k, v in event["metrics"].items())
             self._line(f"iter {it}/{self.total}  {parts}  {rate:.2f} it/s  ETA {eta:.0f}s")
+        elif kind == "progress" and event.get("phase") == "experts":
+            if event.get("cached"):
+                if event["expert"] == event["experts"]:
+                    self._line(f"experts: using {event['experts']} cached trajectories", newline=True)
+                return
+            if now - self.last < (0.2 if self.tty else 10.0) and not event.get("final"):
+                return
+            what = event.get("step") or f"epoch {event['epoch']}/{event['epochs']}"
+            extra = f"  test acc {event['test_acc']:.4f}" if "test_acc" in event else (
+                f"  loss {event['loss']:.4f}" if "loss" in event else "")
+            self._line(f"experts: building expert {event['expert']}/{event['experts']} {what}{extra}",
+                       newline=bool(event.get("final")))
         elif kind == "progress" and now - self.last > (0.2 if self.tty else 10.0):
             self._line(f"eval @ {event['iteration']}: {event['net']} model {event['model']}/{event['n_models']} "
                        f"epoch {event['epoch']}/{event['epochs']}")
@@ -128,6 +140,10 @@ def cmd_distill(args) -> int:
     bar.close()
     (out / "result.json").write_text(json.dumps(record, indent=2))
     spi = record["seconds_per_iteration"]
+    experts = record.get("experts")
+    if experts:
+        print(f"experts: {experts['count']} trajectories of {experts['epochs']} epochs in {experts['folder']} "
+              f"({experts['built']} built now, {experts['cached']} from the cache)")
     human = (f"{args.method} on {run['dataset']}, IPC {record['ipc']}, {record['iterations']} iterations"
              + (f" ({spi:.3f} s/iteration)" if spi else "") + f"\n{cli.format_evals(record['evals'])}\n"
              f"saved {record['synthetic_path']} and PNG grids in {out / 'png'}")

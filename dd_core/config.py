@@ -107,7 +107,7 @@ class BaselineConfig:
         return asdict(self)
 
 
-RUN_KINDS = ("distill", "baseline", "evaluate")
+RUN_KINDS = ("distill", "baseline", "evaluate", "experts")
 
 
 @dataclass
@@ -148,6 +148,10 @@ class RunConfig:
             from .runner import check_schedule, method_config
             method_config(self.method, self.method_options)
             check_schedule(self.iterations, list(self.eval_at))
+        elif self.kind == "experts":
+            from .jobs import experts_options
+            from .runner import method_config
+            method_config("pad", experts_options(self.method_options))
         elif self.kind == "baseline":
             BaselineConfig(dataset=self.dataset, **(self.baseline or {}))
         elif self.kind == "evaluate" and not (self.synthetic_path or self.method_options.get("ipc")):

@@ -43,6 +43,7 @@ def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: E
     summary = run_distillation(method, iterations, eval_at=eval_at, eval_nets=cfg.eval_nets, eval_cfg=ecfg,
                                on_event=on_event, should_stop=should_stop, eval_seed=method.cfg.seed)
     syn = method.synthetic
+    experts = getattr(method, "experts", None)
     path = syn.save(out_dir / "synthetic.pt")
     syn.export_pngs(out_dir / "png")
     evals = [{k: e[k] for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
@@ -51,7 +52,48 @@ def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: E
             "init": method.cfg.init, "net": method.net_name, "seconds_distill": summary["seconds_distill"],
             "seconds_per_iteration": summary["seconds_per_iteration"], "evals": evals,
             "synthetic_path": str(path), "stopped": summary["stopped"], "device": str(device),
-            "config": method.cfg.to_dict(), "eval_config": ecfg.to_dict()}
+            "config": method.cfg.to_dict(), "eval_config": ecfg.to_dict(),
+            **({"experts": experts_record(experts)} if experts is not None else {}),
+            **({"learned_lr": syn.lr} if syn.lr is not None else {})}
+
+
+def experts_record(experts) -> dict:
+    return {"folder": str(experts.folder), "count": len(experts), "epochs": experts.epochs,
+            "built": experts.built, "cached": len(experts) - experts.built}
+
+
+def experts_options(options: dict) -> dict:
+    """PAD options for an experts-only job: the matching window (irrelevant here) defaults to fit the trajectories."""
+    opts = dict(options)
+    epochs = int(opts.get("trajectory_epochs", 20))
+    opts.setdefault("max_start_epoch", max(0, epochs - int(opts.get("expert_epochs", 2))))
+    opts.setdefault("current_max_start_epoch", min(opts["max_start_epoch"], 10))
+    opts.setdefault("min_start_epoch", 0)
+    return opts
+
+
+def run_experts_job(cfg: RunConfig, device: torch.device, on_event: EventFn,
+                    should_stop: StopFn | None = None) -> dict:
+    """Build (or load) the expert trajectories a PAD run with ``cfg.method_options`` needs."""
+    from .methods.experts import get_experts
+    from .nets import default_net_for
+    from .runner import method_config
+    pcfg = method_config("pad", experts_options(cfg.method_options))
+    real = load_real(cfg, device)
+    net = pcfg.net or default_net_for(real.meta.image_size)
+    check_nets([net], real)
+    start = time.perf_counter()
+    experts = get_experts(real, net, pcfg.expert_config(), folder=pcfg.experts_path, on_event=on_event,
+                          should_stop=should_stop)
+    seconds = time.perf_counter() - start
+    return {"dataset": real.meta.name, "net": net, **experts_record(experts), "seconds": seconds,
+            "seconds_per_expert_epoch": seconds / max(1, experts.built * experts.epochs) if experts.built else None,
+            "scheduler": pcfg.scheduler, "device": str(device), "config": json_config(pcfg.expert_config())}
+
+
+def json_config(cfg) -> dict:
+    from dataclasses import asdict
+    return asdict(cfg)
 
 
 def run_baseline_job(cfg: RunConfig, device: torch.device, on_event: EventFn,
@@ -116,7 +158,7 @@ def execute(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: Event
         if cfg.kind == "distill":
             record = run_distill(cfg, device, out_dir, on_event, should_stop)
             return ("cancelled" if record["stopped"] else "done"), record
-        job = run_baseline_job if cfg.kind == "baseline" else run_evaluate_job
+        job = {"baseline": run_baseline_job, "evaluate": run_evaluate_job, "experts": run_experts_job}[cfg.kind]
         return "done", job(cfg, device, on_event, should_stop)
     except Stopped:
         return "cancelled", {}

@@ -16,6 +16,13 @@ PRESETS: dict[str, dict[str, dict]] = {
                "eval_models": 1, "eval_epochs": 150},
         "random": {"dataset": "mnist-5k", "ipc": 10, "eval_models": 1, "eval_epochs": 150},
         "herding": {"dataset": "mnist-5k", "ipc": 10, "eval_models": 1, "eval_epochs": 150, "feature_epochs": 2},
+        # PAD's whole pipeline (difficulty scores, 3 experts x 10 epochs, 150 iterations, one evaluation) in
+        # < 15 min from an empty data home on 2 cores; the start-epoch window (official 10 -> 20 of 100 epochs,
+        # grown over 1,000 iterations) scaled to 10-epoch trajectories and a 150-iteration run.
+        "pad": {"dataset": "mnist-5k", "ipc": 10, "iterations": 150, "init": "correct", "experts": 3,
+                "trajectory_epochs": 10, "score_models": 1, "score_epochs": 2, "syn_steps": 10, "batch_syn": 50,
+                "expert_epochs": 2, "min_start_epoch": 0, "current_max_start_epoch": 1, "max_start_epoch": 4,
+                "expansion_end": 100, "eval_at": "final", "eval_models": 1, "eval_epochs": 150},
     },
     # The papers' settings (GPU-sized): 20k iterations, evaluation every 2,000 with the paper protocol.
     "paper": {
@@ -23,6 +30,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         "am": {"iterations": 20000, "batch_real": 64, "eval_at": "every:2000", "protocol": "paper"},
         "random": {"protocol": "paper"},
         "herding": {"protocol": "paper"},
+        # CIFAR-10 IPC 10 settings of the official configs (without ZCA for 28 px data), 50 experts x 50 epochs
+        "pad": {"iterations": 10000, "experts": 50, "trajectory_epochs": 50, "syn_steps": 80, "expert_epochs": 2,
+                "current_max_start_epoch": 10, "max_start_epoch": 20, "expansion_end": 1000, "eval_at": "every:500",
+                "protocol": "paper"},
     },
 }
 

@@ -103,3 +103,34 @@ def test_subprocess_exit_code_and_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "dd_core", "baseline", "--dataset", "nope"], capture_output=True,
                           text=True, env={**os.environ})
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "mnist-5k" in proc.stderr
+
+
+def test_bench_json(capsys, tiny_fashion):
+    code, out, _ = run_cli(capsys, "bench", "--dataset", "fashion-mnist", "--methods", "dm,am", "--batch-real", "8",
+                           "--iterations", "1", "--warmup", "0", "--eval-epochs", "1", "--json")
+    rec = last_json(out)
+    assert code == 0 and {"device", "threads", "dataset", "ipc", "batch_real", "chunk", "results",
+                          "eval_seconds"} <= set(rec)
+    for r in rec["results"]:
+        assert {"method", "seconds_per_iteration", "bare_seconds", "overhead", "peak_rss_mb"} <= set(r)
+        assert r["overhead"] > 0
+
+
+def test_experts_and_pad_distill(capsys, tiny_fashion, tmp_path):
+    common = ["--dataset", "fashion-mnist", "--net", "convnet-2"]
+    code, out, _ = run_cli(capsys, "experts", *common, "--experts", "1", "--epochs", "3", "--score-models", "1",
+                           "--score-epochs", "1", "--json")
+    rec = last_json(out)
+    assert code == 0 and rec["built"] == 1 and rec["epochs"] == 3
+    opts = ["experts=1", "trajectory_epochs=3", "score_models=1", "score_epochs=1", "syn_steps=2",
+            "expert_epochs=1", "current_max_start_epoch=1", "max_start_epoch=2", "expansion_end=2"]
+    code, out, err = run_cli(capsys, "distill", "--method", "pad", *common, "--ipc", "1", "--iterations", "2",
+                             "--eval-epochs", "2", "--eval-models", "1", *[a for o in opts for a in ("--option", o)],
+                             "--out", str(tmp_path / "pad"), "--json")
+    rec = last_json(out)
+    assert code == 0 and rec["experts"]["cached"] == 1 and rec["experts"]["built"] == 0
+    assert rec["learned_lr"] > 0 and rec["iterations"] == 2
+    code, out, err = run_cli(capsys, "distill", "--method", "pad", *common, "--ipc", "1", "--iterations", "2",
+                             "--option", "max_start_epoch=5", "--option", "current_max_start_epoch=1",
+                             "--option", "trajectory_epochs=3")
+    assert code == 2 and "beyond the trajectories" in err
