@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 PORT   ?= 8501
 
-.PHONY: install run test test-fast bench clean
+.PHONY: install run test test-fast bench screenshots clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -m "not integration and not browser"
+
+# docs/screenshots/*.png: the browser test drives the running app in headless Chromium and saves every page
+screenshots: install
+	DD_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -s -m browser tests/test_browser.py
 
 bench: install
 	$(PY) -m dd_core bench --json

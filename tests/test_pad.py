@@ -100,7 +100,7 @@ def test_gradients_reach_images_soft_labels_and_step_size(tiny_fashion, opts):
     assert m.syn_lr.grad is not None and m.syn_lr.grad != 0
     assert not torch.equal(before[0], m.images.detach()) and not torch.equal(before[1], m.soft_labels.detach())
     syn = m.synthetic
-    assert syn.soft_labels.shape == (20, 10) and syn.lr == pytest.approx(float(m.syn_lr))
+    assert syn.soft_labels.shape == (20, 10) and syn.lr == pytest.approx(m.syn_lr.item())
 
 
 def test_a_few_iterations_lower_the_matching_loss(tiny_fashion):

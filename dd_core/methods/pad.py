@@ -32,9 +32,10 @@ from .experts import ExpertConfig, SchedulerConfig, get_experts
 class PADConfig(MethodConfig):
     init: str = "correct"          # correct | real | noise
     INITS = ("correct", "real", "noise")
+    CHOICES = {"score": ("el2n", "grand"), "masking": ("depth", "loss")}
     # expert trajectories (a run uses or builds them; cached under the data home)
     experts: int = 5
-    trajectory_epochs: int = 20    # T: epochs each expert is trained (official: 100)
+    trajectory_epochs: int = 30    # T: epochs each expert is trained (official: 100; ≥ max_start + M)
     expert_lr: float = 0.01        # lr_teacher: the experts' SGD lr and the initial α
     scheduler: bool = True         # PAD's difficulty scheduler (False: plain MTT experts)
     init_ratio: float = 0.75

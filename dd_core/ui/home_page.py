@@ -1,41 +1,168 @@
-"""Home page: device, datasets with their status and fixes. Reads dd_core facts only; computes nothing heavy."""
+"""Home page: device, datasets with their status and fixes, recent runs (with cancel / delete), and one-click presets
+that reproduce the seed experiments. Reads the store and dd_core facts only; never loads a dataset.
+
+Renders progressively: the title and the recent runs (SQLite only) come first; torch (≈ 2 s to import in a fresh
+server process) is imported only for the blocks after them."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
-import torch
 
-from dd_core.data import DATASETS, dataset_status
-from dd_core.device import describe_device, pick_device
 from dd_core.paths import data_home
+from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
+
+from .common import (STATUS_ICON, dataset_path, dataset_path_input, fmt_acc, fmt_seconds, get_store, invalidate,
+                     list_runs, reap_now, run_seconds, run_title, safe)
+
+PAGE_OF_KIND = {"distill": "pages/distill.py", "baseline": "pages/baseline.py", "evaluate": "pages/compare.py"}
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def _statuses() -> list[dict]:
+def _statuses(home: str, mhist_path: str | None, folder_path: str | None) -> list[dict]:
+    from dd_core.data import DATASETS, dataset_status
     rows = []
     for name in DATASETS:
-        s = dataset_status(name)
+        path = mhist_path if name == "mhist" else folder_path if name == "folder" else None
+        s = dataset_status(name, path=path)
         rows.append({"dataset": s.name, "status": s.status, "detail": s.detail, "fix": s.fix})
     return rows
 
 
-def render() -> None:
-    st.title("🧪 DistillLab")
-    st.caption("Dataset distillation, live: learn a tiny synthetic training set on which a fresh network "
-               "reaches accuracy close to training on the whole dataset. Methods: DM, DataDAM (AM), PAD; "
-               "baselines: random real, herding, whole dataset.")
+@st.cache_data(ttl=2, show_spinner=False)
+def _last_accs(home: str, ids: tuple) -> dict:
+    store = get_store()
+    out = {}
+    for i in ids:
+        ev = store.evals(i)
+        if ev:
+            e = ev[-1]
+            out[i] = f"{fmt_acc(e.get('acc_mean'), e.get('acc_std'))} % ({e.get('net')} @ {e.get('iteration')})"
+    return out
+
+
+def device_block() -> None:
+    import torch
+    st.subheader("Device")
+    from dd_core.device import describe_device, pick_device
     dev = pick_device()
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric("Device", "CUDA" if dev.type == "cuda" else "CPU", help=describe_device(dev))
     c2.metric("Torch threads", torch.get_num_threads())
     c3.metric("PyTorch", torch.__version__.split("+")[0])
+    from dd_core.experiments import default_budget
+    c4.metric("Preset budget", default_budget().upper(), help="Presets use the GPU budget (the papers' settings) "
+                                                              "with CUDA, else a CPU-sized budget.")
     st.caption(f"Device: {describe_device(dev)} · data home: `{data_home()}` (set `DD_HOME` to change)")
 
+
+def datasets_block() -> None:
     st.subheader("Datasets")
-    rows = _statuses()
-    icon = {"available": "✅", "will download": "⬇️", "missing": "⚠️"}
+    rows = _statuses(str(data_home()), dataset_path("mhist"), dataset_path("folder"))
+    import pandas as pd
+    icon = {"available": "✓", "will download": "↓", "missing": "✗"}
     table = pd.DataFrame([{**r, "status": f"{icon.get(r['status'], '')} {r['status']}"} for r in rows])
     st.dataframe(table, hide_index=True, width="stretch")
     for r in rows:
         if r["fix"]:
             st.info(f"**{r['dataset']}** — {r['fix']}")
+
+
+def runs_block() -> None:
+    st.subheader("Recent runs")
+    runs = list_runs(limit=15)
+    if not runs:
+        st.caption("No runs yet: start one from a preset below or from the Distill / Baseline pages. Runs of the "
+                   "command line (`python -m dd_core distill ...`) show up here too.")
+        return
+    import pandas as pd
+    accs = _last_accs(str(data_home()), tuple(r["id"] for r in runs if r["kind"] != "baseline"))
+    for r in runs:
+        if r["kind"] == "baseline" and (r.get("summary") or {}).get("test_acc") is not None:
+            s = r["summary"]
+            accs[r["id"]] = f"{fmt_acc(s['test_acc'])} % ({s.get('net')}, whole dataset)"
+    table = pd.DataFrame([{
+        "run": r["id"], "status": f"{STATUS_ICON.get(r['status'], '')} {r['status']}", "kind": r["kind"],
+        "method": r["method"] or "", "dataset": r["dataset"], "IPC": "" if r["ipc"] is None else str(r["ipc"]),
+        "progress": (f"{r['iteration'] or 0}/{r['total_iterations']}" if r["total_iterations"] else ""),
+        "time": fmt_seconds(run_seconds(r)), "last accuracy": accs.get(r["id"], ""), "source": r["source"],
+        "label": r["label"] or "", "error": (r["error"] or "")[:120]} for r in runs])
+    st.dataframe(table, hide_index=True, width="stretch")
+    c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+    labels = {r["id"]: run_title(r, with_status=False) for r in runs}
+    pick = c1.selectbox("Run", [r["id"] for r in runs], format_func=lambda i: labels[i], key="home.run")
+    run = next(r for r in runs if r["id"] == pick)
+    with c2:
+        st.page_link(PAGE_OF_KIND.get(run["kind"], "pages/distill.py"), label="Open",
+                     query_params={"run": str(pick)}, icon=":material/open_in_new:")
+    if run["status"] in ACTIVE_STATUSES:
+        if c3.button("Stop", icon=":material/stop:", key="home.stop"):
+            get_store().request_cancel(pick)
+            invalidate()
+            st.rerun()
+    elif c3.button("Delete", icon=":material/delete:", key="home.delete",
+                   help="Delete the run with its metrics, snapshots and files"):
+        try:
+            get_store().delete_run(pick)
+        except RunStoreError as err:
+            st.error(str(err))
+        else:
+            invalidate()
+            st.rerun()
+
+
+def presets_block() -> None:
+    from dd_core.data import dataset_status
+    from dd_core.experiments import EXPERIMENTS, plan
+    from dd_core.runs.worker import submit
+    st.subheader("Presets: the seed experiments")
+    st.caption("One click queues the runs that reproduce a seed experiment (one at a time per device; watch them on "
+               "the Distill / Baseline pages). Without a GPU each preset uses its CPU-sized budget.")
+    mhist_needed = st.expander("MHIST folder (for the MHIST presets)", expanded=False)
+    with mhist_needed:
+        mhist_path = dataset_path_input("mhist", "home.mhist", st)
+    mnist = dataset_status("mnist").status
+    cols = st.columns(2)
+    for i, key in enumerate(EXPERIMENTS):
+        p = plan(key, mhist_path=mhist_path, mnist_status=mnist)
+        with cols[i % 2].container(border=True):
+            st.markdown(f"**{p.title}**  \n<small>`{key}`</small>", unsafe_allow_html=True)
+            st.caption(EXPERIMENTS[key].seed)
+            for note in p.notes:
+                st.caption("• " + note)
+            if p.disabled:
+                st.warning(p.disabled + (f" — **Fix:** {p.fix}" if p.fix else ""))
+            n = len(p.runs)
+            if st.button(f"Run {key}" + (f" ({n} runs)" if n > 1 else ""), icon=":material/play_arrow:",
+                         key=f"home.preset.{key}",
+                         disabled=bool(p.disabled)):
+                ids = []
+                try:
+                    for cfg in p.runs:
+                        ids.append(submit(get_store(), cfg))
+                except Exception as err:  # noqa: BLE001 - shown, not raised
+                    st.error(f"could not queue {key}: {err}")
+                if ids:
+                    st.session_state["home.queued"] = (key, ids)
+                    invalidate()
+                    st.rerun()
+            queued = st.session_state.get("home.queued")
+            if queued and queued[0] == key:
+                run_ids = queued[1]
+                first = get_store().get_run(run_ids[0])
+                st.success("Queued " + ", ".join(f"#{r}" for r in run_ids))
+                if first:
+                    st.page_link(PAGE_OF_KIND.get(first["kind"], "pages/distill.py"),
+                                 label=f"Watch run #{run_ids[0]}", query_params={"run": str(run_ids[0])},
+                                 icon=":material/monitoring:")
+
+
+@safe
+def render() -> None:
+    reap_now()
+    st.title("DistillLab")
+    st.caption("Dataset distillation, live: learn a tiny synthetic training set on which a fresh network "
+               "reaches accuracy close to training on the whole dataset. Methods: DM, DataDAM (AM), PAD; "
+               "baselines: random real, herding, whole dataset.")
+    runs_block()
+    device_block()
+    presets_block()
+    datasets_block()

@@ -1,0 +1,158 @@
+"""Baseline page: whole-dataset training (the upper bound) as a background job, with a live loss / accuracy curve
+and its FLOPs; finished baselines are the Compare page's reference rows."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dd_core.config import BaselineConfig, RunConfig
+from dd_core.data import DATASETS, dataset_info, dataset_status
+from dd_core.errors import ConfigError, DDError
+from dd_core.nets import NET_NAMES, default_net_for
+
+from . import forms
+from .common import (dataset_path_input, fmt_acc, fmt_flops, fmt_seconds, get_store, invalidate, list_runs, reap_now,
+                     run_title, safe, select_run_param)
+from .helptext import HELP
+from .live import run_panel
+
+P = "baseline"
+
+
+def form() -> tuple[RunConfig | None, list[str]]:
+    sb = st  # drawn inside ``with st.sidebar`` (a fragment)
+    sb.header("Whole-dataset training")
+    dataset = sb.selectbox("Dataset", DATASETS, index=DATASETS.index("mnist-5k"), key=f"{P}.dataset")
+    path = dataset_path_input(dataset, f"{P}.path", sb)
+    status = dataset_status(dataset, path=path)
+    if status.status == "missing" and dataset not in ("mhist", "folder"):
+        sb.error(f"{status.detail}. **Fix:** {status.fix}")
+    elif status.status == "will download":
+        sb.warning(f"{status.detail}." + (f" **If offline:** {status.fix}" if status.fix else ""))
+    info = dataset_info(dataset)
+    size = (info.get("image_size") or 32)
+    nets = list(NET_NAMES)
+    default = default_net_for(size)
+    net = sb.selectbox("Net", nets, index=nets.index(default) if default in nets else 0, key=f"{P}.net.{dataset}",
+                       help=HELP["baseline_net"])
+    net_slot = sb.empty()
+    d = BaselineConfig()
+    epochs = int(sb.number_input("epochs", value=d.epochs, step=1, format="%d", key=f"{P}.epochs",
+                                 help=HELP["baseline_epochs"]))
+    c1, c2 = sb.columns(2)
+    lr = float(c1.number_input("learning rate", value=d.lr, step=0.001, format="%g", key=f"{P}.lr",
+                               help=HELP["baseline_lr"]))
+    momentum = float(c2.number_input("momentum", value=d.momentum, step=0.05, format="%g", key=f"{P}.momentum",
+                                     help=HELP["baseline_momentum"]))
+    wd = float(c1.number_input("weight decay", value=d.weight_decay, step=1e-4, format="%g", key=f"{P}.wd",
+                               help=HELP["baseline_weight_decay"]))
+    batch = int(c2.number_input("batch size", value=d.batch_size, step=32, format="%d", key=f"{P}.batch",
+                                help=HELP["baseline_batch_size"]))
+    dsa = sb.checkbox("DSA augmentation", value=d.dsa, key=f"{P}.dsa", help=HELP["baseline_dsa"])
+    seed = int(sb.number_input("seed", value=d.seed, step=1, format="%d", key=f"{P}.seed"))
+    problems: list[str] = []
+    net_problem = forms.check_net(net, info)
+    forms.show_error(net_slot, net_problem)
+    options = {"net": net, "epochs": epochs, "lr": lr, "momentum": momentum, "weight_decay": wd,
+               "batch_size": batch, "dsa": dsa, "seed": seed}
+    try:
+        BaselineConfig(dataset=dataset, **options)
+    except ConfigError as err:
+        problems.append(str(err))
+    if status.status == "missing":
+        problems.append(f"dataset {dataset}: {status.detail}")
+    if problems or net_problem:
+        return None, problems
+    cfg = RunConfig(kind="baseline", dataset=dataset, dataset_options={"path": path} if path else {}, method=None,
+                    baseline=options, label=f"whole {dataset} · {net}")
+    try:
+        cfg.validate()
+    except DDError as err:
+        return None, [str(err)]
+    return cfg, []
+
+
+def flops_block(cfg: RunConfig | None) -> None:
+    if cfg is None:
+        return
+    from dd_core.flops import training_flops
+
+    from .compare_page import flops_of
+    info = dataset_info(cfg.dataset)
+    if not (info.get("channels") and info.get("image_size") and info.get("num_classes")):
+        return
+    net = cfg.baseline["net"]
+    f = flops_of(net, int(info["channels"]), int(info["num_classes"]), int(info["image_size"]))
+    if not f:
+        return
+    n = info.get("train_size")
+    c1, c2, c3 = st.columns(3)
+    c1.metric(f"{net} forward FLOPs / image", fmt_flops(f["flops_per_image"]))
+    c2.metric("parameters", f"{f['params']:,}")
+    if n:
+        c3.metric(f"training compute ({n:,} images × {cfg.baseline['epochs']} epochs)",
+                  fmt_flops(training_flops(f["flops_per_image"], int(n), int(cfg.baseline["epochs"]))))
+    st.caption("fvcore counts (1 multiply-add = 1 FLOP); training ≈ 3 × forward × images × epochs.")
+
+
+@st.fragment
+@safe
+def form_fragment() -> None:
+    """The sidebar form as a fragment (editing it does not redraw the live curve); Start reruns the page."""
+    cfg, problems = form()
+    start = st.button("Start", icon=":material/play_arrow:", type="primary", key=f"{P}.start", disabled=cfg is None,
+                      width="stretch")
+    for p in problems:
+        st.error(p)
+    if start and cfg is not None:
+        from dd_core.runs.worker import submit
+        try:
+            rid = submit(get_store(), cfg)
+        except DDError as err:
+            st.error(str(err))
+        else:
+            invalidate()
+            st.query_params["run"] = str(rid)
+            st.rerun(scope="app")
+    with st.expander("Compute of this configuration", expanded=False):
+        flops_block(cfg)
+
+
+@safe
+def render() -> None:
+    reap_now()
+    st.title("Baseline: whole-dataset training")
+    st.caption("The upper bound every distiller is compared with (seed deck: ConvNet-3 on MNIST, ConvNet-7 on "
+               "MHIST; SGD lr 0.01, momentum 0.9, cosine annealing over all steps, batch 256, 20 epochs, no DSA). "
+               "The latest finished baseline of a dataset is the reference row on the Compare page.")
+    with st.sidebar:
+        form_fragment()
+
+    runs = list_runs(kind="baseline", limit=30)
+    run_id = select_run_param()
+    if run_id is None and runs:  # the run watched last in this session, else the active / latest one
+        active = [r for r in runs if r["status"] in ("queued", "running")]
+        run_id = st.session_state.get(f"{P}.last_run") or (active or runs)[0]["id"]
+        st.query_params["run"] = str(run_id)
+    if runs:
+        ids = [r["id"] for r in runs]
+        if run_id is not None and run_id not in ids:
+            ids.insert(0, run_id)
+        labels = {r["id"]: run_title(r, with_status=False) for r in runs}
+        pick = st.selectbox("Watching run", ids, index=ids.index(run_id) if run_id in ids else 0,
+                            format_func=lambda i: labels.get(i, f"#{i}"), key=f"{P}.watch.{run_id}")
+        if pick != run_id:
+            st.query_params["run"] = str(pick)
+            st.rerun()
+        run_id = pick
+    if run_id is None:
+        st.info("Configure the training in the sidebar and press **Start**.")
+        return
+    st.session_state[f"{P}.last_run"] = run_id
+    run_panel(run_id, where="baseline")
+    done = [r for r in runs if r["status"] == "done" and r.get("summary")]
+    if done:
+        st.subheader("Finished baselines")
+        st.dataframe([{"run": r["id"], "dataset": r["dataset"], "net": r["summary"].get("net"),
+                       "epochs": r["summary"].get("epochs"), "test accuracy (%)": fmt_acc(r["summary"].get("test_acc")),
+                       "time": fmt_seconds(r["summary"].get("seconds")), "device": r["summary"].get("device")}
+                      for r in done], hide_index=True)

@@ -1,0 +1,199 @@
+"""Distill page: configure a run in the sidebar (every hyper-parameter, with defaults and help), Start / Stop, and
+watch it live (progress, loss curve, latest snapshot, evaluations). The watched run id lives in the URL (``?run=N``)
+so a refresh or a page switch comes back to the same run."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dd_core.config import PROTOCOLS, EvalConfig, RunConfig, default_protocol
+from dd_core.data import DATASETS, dataset_info, dataset_status
+from dd_core.device import pick_device
+from dd_core.errors import ConfigError, DDError
+from dd_core.methods import METHODS
+from dd_core.nets import NET_NAMES
+
+from . import forms
+from .common import (METHOD_LABEL, dataset_path_input, get_store, invalidate, list_runs, reap_now, run_title, safe,
+                     select_run_param)
+from .helptext import HELP, METHOD_NOTES
+from .live import run_panel
+
+P = "distill"  # widget key prefix
+PERSIST = "session"  # keep the form across page switches
+
+
+def _k(*parts) -> str:
+    return ".".join([P, *map(str, parts)])
+
+
+def sidebar_form() -> tuple[RunConfig | None, list[str]]:
+    """Draw the form (into the current container: the sidebar); return (a validated RunConfig or None, messages
+    not tied to one field)."""
+    sb = st
+    general: list[str] = []
+    on_gpu = pick_device().type == "cuda"
+
+    sb.header("Data")
+    dataset = sb.selectbox("Dataset", DATASETS, index=DATASETS.index("mnist-5k"), key=_k("dataset"),
+                           help="Where the real images come from (see the home page for each one's status).")
+    path = dataset_path_input(dataset, _k("path"), sb)
+    ds_status = dataset_status(dataset, path=path)
+    if ds_status.status == "missing" and not path and dataset not in ("mhist", "folder"):
+        sb.error(f"{ds_status.detail}. **Fix:** {ds_status.fix}")
+    elif ds_status.status == "will download":
+        sb.warning(f"{ds_status.detail}." + (f" **If offline:** {ds_status.fix}" if ds_status.fix else ""))
+    info = dataset_info(dataset)
+    dataset_options = {"path": path} if path else {}
+
+    sb.header("Method")
+    methods = list(METHODS)
+    method = sb.selectbox("Method", methods, index=methods.index("dm") if "dm" in methods else 0,
+                          format_func=lambda m: METHOD_LABEL.get(m, m), key=_k("method"))
+    if method in METHOD_NOTES:
+        sb.caption(METHOD_NOTES[method])
+    cls = METHODS[method].config_cls
+    iterative = getattr(METHODS[method], "iterative", True)
+    fields = {f.name: f for f in forms.config_fields(cls)}
+    values: dict = {}
+    slots: dict = {}
+
+    def widget(name: str, container) -> None:
+        f = fields[name]
+        values[name] = forms.field_widget(container, cls, f, _k(method, name), method, net_options=list(NET_NAMES))
+        slots[name] = container.empty()
+
+    for name in forms.SET_FIELDS:
+        if name in fields:
+            widget(name, sb)
+    iterations = 0
+    if iterative:
+        iterations = int(sb.number_input("iterations", value=20000 if on_gpu else 200, step=100, format="%d",
+                                         key=_k("iterations"), help=HELP["iterations"]))
+    it_slot = sb.empty()
+    rest = [n for n in fields if n not in forms.SET_FIELDS and n not in forms.DSA_FIELDS]
+    with sb.expander("Augmentation (DSA)", expanded=False):
+        for name in forms.DSA_FIELDS:
+            if name in fields:
+                widget(name, st)
+    if rest:
+        with sb.expander(f"{METHOD_LABEL.get(method, method)} hyper-parameters", expanded=True):
+            for name in rest:
+                widget(name, st)
+
+    sb.header("Evaluation")
+    eval_at_text = "final"
+    if iterative:
+        eval_at_text = sb.text_input("evaluate at", value="final", key=_k("eval_at"), help=HELP["eval_at"])
+    eval_at_slot = sb.empty()
+    eval_nets = sb.multiselect("evaluation nets", list(NET_NAMES), default=[], key=_k("eval_nets"),
+                               placeholder="the distillation net", help=HELP["eval_nets"])
+    protocols = list(PROTOCOLS)
+    protocol = sb.selectbox("protocol", protocols, index=protocols.index(default_protocol(pick_device())),
+                            key=_k("protocol"), help=HELP["protocol"])
+    c1, c2 = sb.columns(2)
+    epochs = int(c1.number_input("epochs", value=PROTOCOLS[protocol]["epochs"], step=50, format="%d",
+                                 key=_k("eval_epochs", protocol), help=HELP["eval_epochs"]))
+    models = int(c2.number_input("models", value=PROTOCOLS[protocol]["n_models"], step=1, format="%d",
+                                 key=_k("eval_models", protocol), help=HELP["eval_models"]))
+    eval_slot = sb.empty()
+
+    # ---- validation: each error next to its field; the rest under the Start button
+    errors = forms.field_errors(cls, values)
+    net_problem = forms.check_net(values.get("net"), info)
+    if net_problem:
+        errors.setdefault("net", net_problem)
+    for name, slot in slots.items():
+        forms.show_error(slot, errors.get(name))
+    if "_" in errors:
+        general.append(errors["_"])
+    from dd_core.presets import parse_eval_at
+    from dd_core.runner import check_schedule
+    eval_at: list[int] = []
+    try:
+        check_schedule(iterations, [])
+        eval_at = check_schedule(iterations, parse_eval_at(eval_at_text, iterations)) if iterative else []
+    except ConfigError as err:
+        target = it_slot if "iterations must" in str(err) else eval_at_slot
+        forms.show_error(target, str(err))
+        errors["eval_at"] = str(err)
+    ecfg = None
+    try:
+        ecfg = EvalConfig.from_protocol(protocol, epochs=epochs, n_models=models)
+    except ConfigError as err:
+        forms.show_error(eval_slot, str(err))
+        errors["eval"] = str(err)
+    for n in eval_nets:
+        problem = forms.check_net(n, info)
+        if problem:
+            forms.show_error(eval_slot, problem)
+            errors["eval_nets"] = problem
+    if ds_status.status == "missing":
+        general.append(f"dataset {dataset}: {ds_status.detail}")
+    if errors or general:
+        return None, general
+    options = dict(values)  # every hyper-parameter recorded explicitly with the run
+    cfg = RunConfig(kind="distill", dataset=dataset, dataset_options=dataset_options, method=method,
+                    method_options=options, iterations=iterations, eval_at=eval_at if iterative else [0],
+                    eval_nets=eval_nets or None, eval=ecfg.to_dict() if ecfg else None)
+    try:
+        cfg.validate()
+    except DDError as err:
+        return None, [str(err)]
+    return cfg, []
+
+
+@st.fragment
+@safe
+def form_fragment() -> None:
+    """The sidebar form as a fragment: editing a field reruns only the form, not the live view of a run
+    (interactions stay fast while a run is drawn every second); Start reruns the whole page."""
+    cfg, problems = sidebar_form()
+    start = st.button("Start", icon=":material/play_arrow:", type="primary", key=_k("start"), disabled=cfg is None,
+                      width="stretch")
+    for msg in problems:
+        st.error(msg)
+    if cfg is None and not problems:
+        st.caption("Fix the fields marked above to start.")
+    if start and cfg is not None:
+        from dd_core.runs.worker import submit
+        try:
+            run_id = submit(get_store(), cfg)
+        except DDError as err:
+            st.error(str(err))
+        else:
+            invalidate()
+            st.query_params["run"] = str(run_id)
+            st.rerun(scope="app")
+
+
+@safe
+def render() -> None:
+    reap_now()
+    st.title("Distill")
+    with st.sidebar:
+        form_fragment()
+
+    run_id = select_run_param()
+    runs = list_runs(kind="distill", limit=30)
+    if run_id is None:  # back from another page: the run watched last in this session, else the active one
+        active = [r for r in runs if r["status"] in ("running", "queued")]
+        run_id = st.session_state.get(_k("last_run")) or (active[-1]["id"] if active else None)
+        if run_id is not None:
+            st.query_params["run"] = str(run_id)
+    if runs:
+        ids = [r["id"] for r in runs]
+        if run_id is not None and run_id not in ids:
+            ids.insert(0, run_id)
+        labels = {r["id"]: run_title(r, with_status=False) for r in runs}
+        pick = st.selectbox("Watching run", ids, index=ids.index(run_id) if run_id in ids else 0,
+                            format_func=lambda i: labels.get(i, f"#{i}"), key=_k("watch", run_id))
+        if pick != run_id:
+            st.query_params["run"] = str(pick)
+            st.rerun()
+        run_id = pick
+    if run_id is None:
+        st.info("Configure a run in the sidebar and press **Start**. It runs in a background worker: you can "
+                "switch pages or refresh and come back to it.")
+        return
+    st.session_state[_k("last_run")] = run_id
+    run_panel(run_id, where="distill")

@@ -1,0 +1,218 @@
+"""The live view of one run: status, progress (iteration, it/s, ETA), loss curve, latest snapshot as a per-class
+gallery and evaluations as they arrive. Redrawn every second by a fragment while the run is queued or running; the
+timer stops when the run ends (a last full rerun redraws it without a timer).
+"""
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
+
+from . import charts
+from .common import (PLOTLY_CONFIG, fmt_acc, fmt_seconds, get_store, invalidate, kick_worker, net_label,
+                     protocol_text, run_seconds, run_title, safe, status_badge)
+from .images import snapshot_png
+
+REFRESH_S = 1.0
+
+
+def metric_rows(run: dict) -> list[dict]:
+    """All step metrics of ``run``, read incrementally (only rows newer than the last read) and kept per session."""
+    store = get_store()
+    key = f"_metrics:{run['id']}:{run['created_at']}"
+    cache = st.session_state.get(key)
+    if cache is None:
+        cache = {"last": -1, "rows": []}
+    new = store.metrics(run["id"], after_iteration=cache["last"])
+    if new:
+        cache["rows"].extend(new)
+        cache["last"] = new[-1]["iteration"]
+    st.session_state[key] = cache
+    return cache["rows"]
+
+
+def queue_position(run: dict) -> tuple[int, list[dict]]:
+    store = get_store()
+    queued = sorted(store.list_runs(status="queued", limit=None), key=lambda r: (r["created_at"], r["id"]))
+    running = store.list_runs(status="running", limit=None)
+    pos = next((i for i, r in enumerate(queued) if r["id"] == run["id"]), 0)
+    return pos + 1, running
+
+
+def progress_block(run: dict, rows: list[dict], phases: dict) -> None:
+    """Progress bar with iteration (or epoch), it/s and ETA; the evaluation phase underneath while it trains."""
+    total = run.get("total_iterations")
+    if run["kind"] == "baseline":
+        total = (run["config"].get("baseline") or {}).get("epochs") or (rows[-1].get("epochs") if rows else None)
+    it = rows[-1]["iteration"] if rows else (run.get("iteration") or 0)
+    unit = "epoch" if run["kind"] == "baseline" else "iteration"
+    rate = None
+    if rows and rows[-1].get("it_per_s"):
+        rate = rows[-1]["it_per_s"]
+    elif rows and run.get("started_at") and len(rows) > 1:
+        span = rows[-1]["t"] - rows[0]["t"]
+        rate = (len(rows) - 1) / span if span > 0 else None
+    if total:
+        frac = min(1.0, it / total) if total else 0.0
+        eta = (total - it) / rate if rate and run["status"] == "running" else None
+        text = f"{unit} {it:,} / {total:,}"
+        if rate:
+            text += f" · {rate:.2f} {'it' if unit == 'iteration' else 'epochs'}/s"
+        if eta is not None:
+            text += f" · ETA {fmt_seconds(eta)}"
+        st.progress(frac, text=text)
+    if run["status"] != "running":
+        return
+    for phase, ev in phases.items():
+        if ev.get("final") or time.time() - ev.get("t", 0) > 30:
+            continue
+        ep, eps = ev.get("epoch"), ev.get("epochs")
+        frac = min(1.0, ep / eps) if isinstance(ep, (int, float)) and eps else 0.0
+        if phase == "eval":
+            text = (f"evaluating at iteration {ev.get('iteration')}: {net_label(ev.get('net'))} model "
+                    f"{ev.get('model')}/{ev.get('n_models')}, epoch {ep}/{eps}")
+        else:
+            parts = [f"{k} {v}" for k, v in ev.items()
+                     if k not in ("phase", "t", "final", "type") and isinstance(v, (int, str))][:6]
+            text = f"{phase}: " + ", ".join(parts)
+        st.progress(frac, text=text)
+
+
+def evals_block(run: dict, evals: list[dict]) -> None:
+    if not evals:
+        st.caption("No evaluation yet" + (" — scheduled at " + ", ".join(map(str, run["config"].get("eval_at")))
+                                          if run["config"].get("eval_at") else " (none scheduled)") + ".")
+        return
+    its = {e.get("iteration") for e in evals}
+    if len(its) > 1:
+        st.plotly_chart(charts.acc_vs_iteration_figure(evals), key=f"acc-{run['id']}", config=PLOTLY_CONFIG)
+    rows = [{"iteration": e.get("iteration"), "net": net_label(e["net"]),
+             "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std")), "protocol": protocol_text(e),
+             "seconds": f"{e.get('seconds') or 0:.1f}"} for e in evals]
+    st.table(rows, hide_index=True)
+
+
+def gallery_block(run: dict, snaps: list[dict], max_per_class: int = 20) -> None:
+    if not snaps:
+        st.caption("No snapshot yet.")
+        return
+    snap = snaps[-1]
+    try:
+        png = snapshot_png(snap["abs_path"], max_per_class)
+    except Exception as err:  # noqa: BLE001 - a snapshot file removed meanwhile
+        st.caption(f"snapshot unavailable: {err}")
+        return
+    st.image(png, caption=f"snapshot at iteration {snap['iteration']} ({len(snaps)} snapshots)")
+
+
+def controls(run: dict, *, where: str) -> None:
+    """Stop (active runs) / Delete (finished runs) buttons."""
+    store = get_store()
+    if run["status"] in ACTIVE_STATUSES:
+        stopping = run.get("cancel_requested")
+        if st.button("Stop" if not stopping else "Stopping…", icon=":material/stop:", key=f"{where}-stop-{run['id']}",
+                     disabled=bool(stopping), help="Stops after the current step; the last complete synthetic "
+                                                   "set is kept."):
+            store.request_cancel(run["id"])
+            invalidate()
+            st.rerun()
+    else:
+        if st.button("Delete run", icon=":material/delete:", key=f"{where}-del-{run['id']}",
+                     help="Removes the run, its metrics, evaluations, snapshots and files."):
+            try:
+                store.delete_run(run["id"])
+                invalidate()
+            except RunStoreError as err:
+                st.error(str(err))
+            else:
+                forget(run["id"])
+                st.rerun()
+
+
+def forget(run_id: int) -> None:
+    """Stop pointing at a deleted run (URL and the pages' remembered run)."""
+    if st.query_params.get("run") == str(run_id):
+        del st.query_params["run"]
+    for key in ("distill.last_run", "baseline.last_run"):
+        if st.session_state.get(key) == run_id:
+            del st.session_state[key]
+
+
+def run_panel(run_id: int, *, where: str = "distill") -> None:
+    """Draw the run; while it is active, redraw it every second (a fragment) and rerun the page when it ends."""
+    store = get_store()
+    run = store.get_run(run_id)
+    if run is None:
+        forget(run_id)
+        st.warning(f"Run #{run_id} does not exist (deleted?).")
+        return
+    active = run["status"] in ACTIVE_STATUSES
+
+    @st.fragment(run_every=REFRESH_S if active else None)
+    @safe
+    def live() -> None:
+        current = store.get_run(run_id)
+        if current is None:
+            st.warning(f"Run #{run_id} was deleted.")
+            return
+        draw(current)
+        if active and current["status"] not in ACTIVE_STATUSES:
+            invalidate()
+            st.rerun(scope="app")  # stop the timer: redraw once without it
+
+    live()
+
+
+def draw(run: dict) -> None:
+    store = get_store()
+    head, ctl = st.columns([5, 1], vertical_alignment="center")
+    with head:
+        st.subheader(run_title(run, with_status=False))
+        status_badge(run)
+        meta = [f"device {run.get('device') or 'auto'}", f"source {run.get('source')}"]
+        secs = run_seconds(run)
+        if secs is not None:
+            meta.append(f"elapsed {fmt_seconds(secs)}")
+        st.caption(" · ".join(meta))
+    with ctl:
+        controls(run, where="live")
+    if run["status"] == "queued":
+        kick_worker(run)
+        pos, running = queue_position(run)
+        st.info(f"Queued — position {pos} in the queue"
+                + (f"; running now: {', '.join('#' + str(r['id']) for r in running)}" if running else
+                   "; the worker is starting") + ". One run at a time per device.")
+    if run.get("error") and run["status"] in ("failed", "interrupted"):
+        (st.error if run["status"] == "failed" else st.warning)(
+            f"**{run['status'].capitalize()}:** {run['error']}"
+            + (" — its last snapshot and partial results are kept below." if run["status"] == "interrupted"
+               else ""))
+    if run["status"] == "cancelled":
+        st.info("Stopped on request; the last complete synthetic set is kept.")
+    rows = metric_rows(run)
+    progress_block(run, rows, store.progress(run["id"]) if run["status"] == "running" else {})
+    if run["kind"] == "baseline":
+        if rows:
+            st.plotly_chart(charts.baseline_figure(rows), key=f"base-{run['id']}", config=PLOTLY_CONFIG)
+        summary = run.get("summary") or {}
+        if summary.get("test_acc") is not None:
+            st.metric("Final test accuracy", f"{100 * summary['test_acc']:.2f} %")
+        return
+    if run["kind"] == "distill" and rows:
+        st.plotly_chart(charts.loss_figure(rows), key=f"loss-{run['id']}", config=PLOTLY_CONFIG)
+    elif run["kind"] == "distill" and run["status"] == "running":
+        st.caption("Waiting for the first iteration (loading data, building the method)…")
+    left, right = st.columns([3, 2])
+    with left:
+        if run["kind"] == "distill":
+            st.markdown("**Latest snapshot**")
+            gallery_block(run, store.snapshots(run["id"]))
+    with right:
+        st.markdown("**Evaluations**")
+        evals_block(run, store.evals(run["id"]))
+    summary = run.get("summary") or {}
+    if summary.get("seconds_per_iteration"):
+        st.caption(f"{summary.get('iterations')} iterations in {fmt_seconds(summary.get('seconds_distill'))} "
+                   f"({summary['seconds_per_iteration']:.3f} s/iteration) on {summary.get('device')}.")

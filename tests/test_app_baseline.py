@@ -1,0 +1,63 @@
+"""Baseline page (AppTest): the seed's defaults, FLOPs, invalid input refused, a whole-dataset run as a job with
+its per-epoch curve and final accuracy (and the Compare page's reference row)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
+from tests.app_support import app, element_types, finish_queued, query_run, texts
+
+PAGE = "pages/baseline.py"
+
+
+def test_defaults_are_the_seeds_and_flops_are_shown():
+    at = app(PAGE)
+    assert not at.exception
+    sb = at.sidebar
+    assert sb.selectbox(key="baseline.dataset").value == "mnist-5k"
+    assert sb.selectbox(key="baseline.net.mnist-5k").value == "convnet-3"
+    assert sb.number_input(key="baseline.epochs").value == 20
+    assert sb.number_input(key="baseline.lr").value == 0.01
+    assert sb.number_input(key="baseline.momentum").value == 0.9
+    assert sb.number_input(key="baseline.batch").value == 256
+    assert sb.checkbox(key="baseline.dsa").value is False
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["convnet-3 forward FLOPs / image"] == "49.2 MFLOPs"
+
+
+def test_invalid_values_are_refused():
+    at = app(PAGE)
+    at.sidebar.number_input(key="baseline.momentum").set_value(1.5).run()
+    assert "momentum must be in [0, 1)" in texts(at.sidebar.error)
+    assert at.sidebar.button(key="baseline.start").disabled
+
+
+@pytest.fixture
+def no_launch(monkeypatch):
+    from dd_core.runs import worker as worker_mod
+    monkeypatch.setattr(worker_mod, "launch_worker", lambda run_id=None: 0)
+
+
+def test_baseline_job_curve_and_result(tiny_fashion, store, no_launch):
+    at = app(PAGE)
+    at.sidebar.selectbox(key="baseline.dataset").set_value("fashion-mnist").run()
+    at.sidebar.selectbox(key="baseline.net.fashion-mnist").set_value("convnet-2")
+    at.sidebar.number_input(key="baseline.epochs").set_value(2)
+    at.sidebar.number_input(key="baseline.batch").set_value(64)
+    at.run()
+    at.sidebar.button(key="baseline.start").click().run()
+    rid = query_run(at)
+    run = store.get_run(rid)
+    assert run["kind"] == "baseline" and run["status"] == "queued"
+    assert run["config"]["baseline"]["epochs"] == 2 and run["config"]["baseline"]["lr"] == 0.01
+    finish_queued(store)
+    run = store.get_run(rid)
+    assert run["status"] == "done", run["error"]
+    rows = store.metrics(rid)
+    assert [r["iteration"] for r in rows] == [1, 2] and {"loss", "test_acc", "lr"} <= set(rows[-1])
+    at.run()
+    assert not at.exception and not texts(at.error)
+    assert "plotly_chart" in element_types(at)
+    assert any(m.label == "Final test accuracy" for m in at.metric)
+    progress = [p.proto.text for p in at.get("progress")]
+    assert any("epoch 2 / 2" in t for t in progress), progress

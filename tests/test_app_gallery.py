@@ -1,0 +1,106 @@
+"""Gallery page (AppTest): a run's snapshots (slider), init vs final, downloads, AM attention maps; importing a .pt
+(valid → saved and evaluable; invalid or pickled → refused with the reason)."""
+from __future__ import annotations
+
+import io
+import pickle
+
+import pytest
+import torch
+
+from dd_core.runs.worker import submit
+from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
+from tests.app_support import app, element_types, enter_world, finish_queued, make_world, texts, tiny_run
+
+PAGE = "pages/gallery.py"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    def build(w, store):
+        w.runs["am"] = submit(store, tiny_run("am", iterations=4, ipc=2, epochs=2), start_worker=False)
+        finish_queued(store)
+    return make_world(tmp_path_factory, build)
+
+
+@pytest.fixture
+def store(world, monkeypatch):
+    s = enter_world(world, monkeypatch)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def am_run(world, store):
+    run = store.get_run(world.runs["am"])
+    assert run["status"] == "done", run["error"]
+    return run
+
+
+def test_run_snapshots_init_final_downloads_and_attention_maps(am_run, store):
+    at = app(PAGE, run=am_run["id"])
+    assert not at.exception and not texts(at.error), texts(at.error)
+    slider = at.select_slider(key=f"gallery.snap.{am_run['id']}")
+    snaps = [s["iteration"] for s in store.snapshots(am_run["id"])]
+    assert list(slider.options) == [str(i) for i in snaps] and snaps[0] == 0 and snaps[-1] == 4
+    assert slider.value == 4
+    slider.set_value(0).run()
+    assert any("iteration 0" in (i.proto.imgs[0].caption if i.proto.imgs else "") for i in at.image)
+    assert len(at.image) >= 3 + 2                       # snapshot, init, final, attention tiles (real, synthetic)
+    labels = [d.label for d in at.get("download_button")]
+    assert any("PNG" in x for x in labels) and any(".pt" in x for x in labels)
+    assert "Attention maps" in texts(at.markdown)
+    assert element_types(at).count("plotly_chart") == 1
+    at.selectbox(key=f"gallery.att.class.{am_run['id']}").set_value(3).run()
+    assert not at.exception
+
+
+def test_import_valid_set_then_evaluate_it(am_run, store, monkeypatch):
+    from dd_core.runs import worker as worker_mod
+    monkeypatch.setattr(worker_mod, "launch_worker", lambda run_id=None: 0)
+    data = open(am_run["summary"]["synthetic_path"], "rb").read()
+    at = app(PAGE)
+    at.file_uploader(key="gallery.upload").set_value(("my set.pt", data, "application/octet-stream")).run()
+    assert not at.exception
+    assert "Imported my set.pt" in texts(at.success)
+    at.multiselect(key="gallery.up.nets").set_value(["convnet-2"])
+    at.button(key="gallery.up.eval").click().run()
+    assert "Queued evaluation run" in texts(at.success)
+    ev = store.list_runs(kind="evaluate")[0]
+    assert ev["config"]["synthetic_path"].endswith(".pt") and ev["config"]["eval_nets"] == ["convnet-2"]
+    ev_cfg = dict(ev["config"]["eval"], epochs=2, n_models=1, protocol="custom")  # keep the test quick
+    store.delete_run(ev["id"])
+    from dd_core.config import RunConfig
+    rid = submit(store, RunConfig.from_dict({**ev["config"], "eval": ev_cfg}), start_worker=False)
+    finish_queued(store)
+    assert store.get_run(rid)["status"] == "done", store.get_run(rid)["error"]
+    # the imported set is listed with its evaluation
+    at = app(PAGE)
+    at.radio(key="gallery.source").set_value("Imported sets").run()
+    assert not at.exception
+    assert "ConvNet-2" in texts(at.markdown) or "convnet-2" in texts(at.markdown).lower()
+
+
+@pytest.mark.parametrize("payload,reason", [
+    (b"certainly not a torch file", "not a valid synthetic set"),
+    ("pickled", "not a valid synthetic set"),
+    ("wrong-format", "not a DistillLab synthetic set"),
+])
+def test_import_refuses_invalid_files_with_the_reason(payload, reason):
+    if payload == "pickled":
+        class Evil:  # a pickled object: refused by weights_only loading, never executed
+            def __reduce__(self):
+                return (print, ("pwned",))
+        buf = io.BytesIO()
+        torch.save({"format": "distilllab.synthetic/1", "obj": Evil()}, buf, pickle_module=pickle)
+        payload = buf.getvalue()
+    elif payload == "wrong-format":
+        buf = io.BytesIO()
+        torch.save({"images": torch.zeros(2, 1, 4, 4)}, buf)
+        payload = buf.getvalue()
+    at = app(PAGE)
+    at.file_uploader(key="gallery.upload").set_value(("bad.pt", payload, "application/octet-stream")).run()
+    assert not at.exception
+    errors = texts(at.error)
+    assert "Refused bad.pt" in errors and reason in errors, errors
+    assert not texts(at.success)

@@ -1,0 +1,91 @@
+"""Home page (AppTest): device, datasets with fixes, recent runs (CLI runs included, delete), presets (MNIST
+fallback, PAD gating, MHIST path fix), one click queues a preset's runs; every page renders without error."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dd_core.experiments import EXPERIMENTS, PAD_PENDING, plan
+from dd_core.methods import METHODS
+from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
+from tests.app_support import app, texts
+
+
+@pytest.fixture
+def no_launch(monkeypatch):
+    """Queue without starting a worker process (the runs are cancelled or executed in-process by the test)."""
+    from dd_core.runs import worker as worker_mod
+    calls = []
+    monkeypatch.setattr(worker_mod, "launch_worker", lambda run_id=None: calls.append(run_id) or 0)
+    return calls
+
+
+def test_home_renders_fast_with_device_datasets_and_presets():
+    app()  # warm the imports (the server does this once)
+    t = time.perf_counter()
+    at = app()
+    elapsed = time.perf_counter() - t
+    assert not at.exception
+    assert elapsed < 3, f"home took {elapsed:.2f} s"
+    assert at.title[0].value == "DistillLab"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Device"] in ("CPU", "CUDA") and int(metrics["Torch threads"]) >= 1
+    table = at.dataframe[-1].value
+    assert set(table["dataset"]) >= {"mnist", "mnist-5k", "fashion-mnist", "cifar10", "mhist", "folder"}
+    assert any("mnist-5k" in s and "available" in s for s in (table["dataset"] + table["status"]))
+    infos = texts(at.info)
+    assert "mhist" in infos and "DD_MHIST_DIR" in infos          # the fix of a missing dataset
+    labels = [b.label for b in at.button]
+    for key in EXPERIMENTS:
+        assert any(key in label for label in labels), key
+
+
+def test_presets_fallback_pad_gate_and_mhist_fix(tmp_path):
+    at = app()
+    captions = texts(at.caption)
+    if plan("am-mnist").runs and plan("am-mnist").runs[0].dataset == "mnist-5k":
+        assert "using mnist-5k" in captions
+    pad_button = next(b for b in at.button if "pad-init" in b.label)
+    if "pad" in METHODS:
+        assert PAD_PENDING not in texts(at.warning)
+    else:
+        assert pad_button.disabled and PAD_PENDING in texts(at.warning)
+    mhist_button = next(b for b in at.button if "am-mhist" in b.label)
+    assert mhist_button.disabled
+    assert "MHIST is missing" in texts(at.warning)
+    # a folder that is not an MHIST folder: says what is missing
+    (tmp_path / "x").mkdir()
+    at.text_input(key="home.mhist.mhist.path").set_value(str(tmp_path / "x")).run()
+    assert "no annotations.csv" in texts(at.error) + texts(at.warning)
+
+
+def test_preset_click_queues_its_runs_and_recent_runs_show_cli_runs(no_launch, store):
+    cli = store.create_run("distill", {"method": "dm"}, method="dm", dataset="mnist-5k", ipc=10, source="cli",
+                           status="running")
+    store.set_status(cli, "done", summary={"iterations": 1})
+    at = app()
+    at.button(key="home.preset.cpu-demo").click().run()
+    assert not at.exception
+    queued = store.list_runs(status="queued")
+    assert sorted(r["method"] for r in queued) == ["am", "dm"]
+    assert all(r["dataset"] == "mnist-5k" and r["total_iterations"] == 200 for r in queued)
+    assert "Queued" in texts(at.success)
+    runs_table = at.dataframe[0].value
+    assert cli in set(runs_table["run"]) and "cli" in set(runs_table["source"])
+    # stop a queued run, then delete it, from the home page
+    rid = int(runs_table["run"][0])
+    at.selectbox(key="home.run").set_value(rid).run()
+    at.button(key="home.stop").click().run()
+    assert store.get_run(rid)["status"] == "cancelled"
+    at.selectbox(key="home.run").set_value(rid).run()
+    at.button(key="home.delete").click().run()
+    assert store.get_run(rid) is None
+
+
+@pytest.mark.parametrize("page", ["pages/distill.py", "pages/gallery.py", "pages/compare.py", "pages/baseline.py"])
+def test_every_page_renders_on_an_empty_store(page):
+    at = app(page)
+    assert not at.exception
+    assert not texts(at.error), texts(at.error)
+    assert at.title

@@ -1,0 +1,108 @@
+"""The background worker under faults, with real worker processes (``python -m dd_core worker``): runs queued from
+two 'tabs' finish in order; cancel keeps the last complete set; a crash fails the run with its message; a killed
+worker leaves the run interrupted with its snapshots viewable; a dead worker's queue is picked up again."""
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+
+import pytest
+
+from dd_core.runs.worker import ensure_worker, submit
+from dd_core.synthetic import SyntheticSet
+from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
+from tests.app_support import finish_queued, tiny_run, wait_for
+
+
+def test_two_submits_in_a_row_both_finish_in_order(tiny_fashion, workers, store):
+    a = submit(store, tiny_run("random", epochs=2))
+    b = submit(store, tiny_run("random", epochs=2, seed=1))   # a second 'tab', right away
+    assert {store.get_run(a)["status"], store.get_run(b)["status"]} <= {"queued", "running"}
+    ra, rb = wait_for(store, a), wait_for(store, b)
+    assert ra["status"] == rb["status"] == "done", (ra["error"], rb["error"])
+    assert ra["finished_at"] <= rb["started_at"] + 1e-6        # one run at a time per device, oldest first
+    assert ra["source"] == "ui" and ra["pid"] != os.getpid()
+    assert store.get_run(a)["summary"]["evals"]
+
+
+def test_cancel_stops_cleanly_and_keeps_the_last_complete_set(tiny_fashion, workers, store):
+    rid = submit(store, tiny_run("dm", iterations=5000, eval_at=[]))
+    wait_for(store, rid, predicate=lambda r: (r["iteration"] or 0) >= 3, timeout=90)
+    assert store.request_cancel(rid) == "running"
+    run = wait_for(store, rid)
+    assert run["status"] == "cancelled", run["error"]
+    snaps = store.snapshots(rid)
+    assert snaps and snaps[0]["iteration"] == 0
+    last = SyntheticSet.load(snaps[-1]["abs_path"])
+    assert last.meta["iteration"] == snaps[-1]["iteration"] == run["summary"]["iterations"] >= 3
+    final = SyntheticSet.load(run["summary"]["synthetic_path"])
+    assert final.meta["iteration"] == run["summary"]["iterations"] and run["summary"]["stopped"] is True
+
+
+def test_a_corrupt_dataset_fails_the_run_with_its_message(tmp_path, monkeypatch, workers, store):
+    from tests.helpers import write_learnable_fashion
+    folder = write_learnable_fashion(tmp_path / "corrupt")
+    blob = (folder / "train-images-idx3-ubyte.gz").read_bytes()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(gzip.decompress(blob)[:-500]))
+    monkeypatch.setenv("DD_FASHION_MNIST_DIR", str(folder))
+    rid = submit(store, tiny_run("dm", iterations=2))
+    run = wait_for(store, rid)
+    assert run["status"] == "failed"
+    assert "truncated IDX file" in run["error"] and "train-images" in run["error"]
+
+
+def test_an_unexpected_crash_is_recorded_with_its_traceback(store, monkeypatch):
+    import dd_core.jobs as jobs
+
+    def boom(*a, **kw):
+        raise RuntimeError("boom in the engine")
+
+    monkeypatch.setattr(jobs, "execute", boom)
+    rid = submit(store, tiny_run("dm", iterations=2), start_worker=False)
+    finish_queued(store)
+    run = store.get_run(rid)
+    assert run["status"] == "failed" and run["error"] == "RuntimeError: boom in the engine"
+    assert "Traceback" in (store.artifacts_dir(rid) / "error.txt").read_text()
+
+
+def test_killed_worker_leaves_the_run_interrupted_with_snapshots(tiny_fashion, workers, store):
+    rid = submit(store, tiny_run("dm", iterations=100, eval_at=[]))   # a snapshot every 2 iterations
+    run = wait_for(store, rid, predicate=lambda r: len(store.snapshots(rid)) >= 2, timeout=90)
+    pid = store.get_run(rid)["pid"]
+    assert pid and pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    assert store.reap() == [rid]
+    run = store.get_run(rid)
+    assert run["status"] == "interrupted" and str(pid) in run["error"]
+    snaps = store.snapshots(rid)
+    assert len(snaps) >= 2
+    syn = SyntheticSet.load(snaps[-1]["abs_path"])           # viewable: a complete, valid set
+    assert syn.meta["iteration"] == snaps[-1]["iteration"] > 0
+    assert store.metrics(rid)                                 # partial results kept
+    # ... and the pages show it: the Distill page says what happened, the Gallery shows its snapshots
+    from tests.app_support import app, texts
+    page = app("pages/distill.py", run=rid)
+    assert "interrupted" in texts(page.warning).lower() and not page.exception
+    gallery = app("pages/gallery.py", run=rid)
+    assert not gallery.exception and len(gallery.image) >= 3
+
+
+def test_queued_runs_whose_worker_died_are_picked_up_again(tiny_fashion, workers, store):
+    rid = submit(store, tiny_run("random", epochs=1), start_worker=False)   # e.g. the worker was killed at start
+    assert store.get_run(rid)["status"] == "queued"
+    pid = ensure_worker(store, "cpu")
+    assert pid
+    workers.append(pid)
+    assert wait_for(store, rid)["status"] == "done"
+
+
+@pytest.mark.parametrize("status", ["queued"])
+def test_cancel_of_a_queued_run_is_immediate(store, status):
+    rid = submit(store, tiny_run("dm"), start_worker=False)
+    assert store.request_cancel(rid) == "cancelled"
+    assert store.get_run(rid)["status"] == "cancelled"
