@@ -343,7 +343,23 @@ class LeNet(_Net):
 # AlexNet
 # ----------------------------------------------------------------------------------------------------------------
 
-class AlexNet(_Net):
+class _ConvStack(_Net):
+    """Convs → norm → ReLU with 2×2 max pooling after the flagged layers (AlexNet, VGG11); ``features`` are the
+    post-ReLU activations. Inputs larger than the CIFAR size are pooled adaptively to ``head_size`` before the head."""
+
+    def _run(self, x, acts):
+        for conv, norm, pool in zip(self.convs, self.norms, self._pool_after):
+            x = F.relu(norm(conv(x)), inplace=True)
+            if acts is not None:
+                acts.append(x)
+            if pool:
+                x = F.max_pool2d(x, 2)
+        if self.adapt:
+            x = F.adaptive_avg_pool2d(x, self.head_size)
+        return x.flatten(1)
+
+
+class AlexNet(_ConvStack):
     """AlexNet, the small CIFAR variant of the DC code (no dropout/LRN): conv5×5(128, pad 2; pad 4 on 28 px) → ReLU
     → maxpool2 → conv5×5(192) → ReLU → maxpool2 → conv3×3(256) → ReLU → conv3×3(192) → ReLU → conv3×3(192) → ReLU →
     maxpool2 → flatten 192·4·4 = 3072 → Linear(K). ``batchnorm=True`` (``alexnet-bn``) puts BatchNorm2d after every
@@ -366,21 +382,12 @@ class AlexNet(_Net):
         h = ((h // 2) // 2) // 2
         if h < 1:
             raise ConfigError(f'alexnet needs images of at least 8 px, got {image_size}')
+        self.head_size = 4
         self.adapt = h != 4
         self.classifier = nn.Linear(192 * 4 * 4, num_classes)
         self.num_blocks = 5
         self.embed_dim = 192 * 16
 
-    def _run(self, x, acts):
-        for conv, norm, pool in zip(self.convs, self.norms, self._pool_after):
-            x = F.relu(norm(conv(x)), inplace=True)
-            if acts is not None:
-                acts.append(x)
-            if pool:
-                x = F.max_pool2d(x, 2)
-        if self.adapt:
-            x = F.adaptive_avg_pool2d(x, 4)
-        return x.flatten(1)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -390,7 +397,7 @@ class AlexNet(_Net):
 _VGG11_CFG = (64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M')
 
 
-class VGG11(_Net):
+class VGG11(_ConvStack):
     """VGG11, CIFAR variant: config 64-M-128-M-256-256-M-512-512-M-512-512-M, each number conv3×3 (pad 1; pad 3 for
     the first conv on 28 px) → norm (instance by default; batch for ``vgg11-bn``) → ReLU, M = maxpool 2×2; then
     Linear(512 → K). At 28/32 px the map is already 1×1 (the original's trailing AvgPool(1) is the identity); for
@@ -419,21 +426,12 @@ class VGG11(_Net):
         if h < 1:
             raise ConfigError(f'vgg11 needs images of at least 32 px (28 px is padded to 32), got {image_size}')
         self._pool_after = tuple(pool_after)
+        self.head_size = 1
         self.adapt = h != 1
         self.classifier = nn.Linear(512, num_classes)
         self.num_blocks = 8
         self.embed_dim = 512
 
-    def _run(self, x, acts):
-        for conv, norm, pool in zip(self.convs, self.norms, self._pool_after):
-            x = F.relu(norm(conv(x)), inplace=True)
-            if acts is not None:
-                acts.append(x)
-            if pool:
-                x = F.max_pool2d(x, 2)
-        if self.adapt:
-            x = F.adaptive_avg_pool2d(x, 1)
-        return x.flatten(1)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -22,3 +22,14 @@ def tiny_fashion(tmp_path, monkeypatch):
     clear_cache()
     yield load_dataset("fashion-mnist")
     clear_cache()
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Small workloads: one intra-op thread is as fast when idle and far faster when the 2 shared cores are busy
+    (2 OpenMP threads competing with other processes slow these tests down ~8x)."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -9,14 +9,7 @@ from dd_core.errors import ConfigError
 from dd_core.flops import CONVENTION, count_flops, training_flops
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Small workloads: one intra-op thread is as fast when idle and far faster when the 2 shared cores are busy
-    (2 OpenMP threads competing with other processes slow these tests down ~8x)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize('args,expected', [

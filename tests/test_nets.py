@@ -9,14 +9,7 @@ from dd_core.nets import (
     ACTS, NET_NAMES, NORMS, POOLS, InstanceNorm, build_net, default_net_for, net_uses_batchnorm, reinit_,
 )
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Small workloads: one intra-op thread is as fast when idle and far faster when the 2 shared cores are busy
-    (2 OpenMP threads competing with other processes slow these tests down ~8x)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 OTHER_NETS = [n for n in NET_NAMES if not n.startswith('convnet')]

@@ -10,8 +10,8 @@ from dd_core.errors import ConfigError, DDError
 from dd_core.nets import NET_NAMES, default_net_for
 
 from . import forms
-from .common import (dataset_path_input, fmt_acc, fmt_flops, fmt_seconds, get_store, invalidate, list_runs, reap_now,
-                     run_title, safe, select_run_param)
+from .common import (dataset_path_input, fmt_acc, fmt_flops, fmt_seconds, list_runs, reap_now, run_title, safe,
+                     select_run_param, submit_and_watch)
 from .helptext import HELP
 from .live import run_panel
 
@@ -104,15 +104,7 @@ def form_fragment() -> None:
     for p in problems:
         st.error(p)
     if start and cfg is not None:
-        from dd_core.runs.worker import submit
-        try:
-            rid = submit(get_store(), cfg)
-        except DDError as err:
-            st.error(str(err))
-        else:
-            invalidate()
-            st.query_params["run"] = str(rid)
-            st.rerun(scope="app")
+        submit_and_watch(cfg)
     with st.expander("Compute of this configuration", expanded=False):
         flops_block(cfg)
 

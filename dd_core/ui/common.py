@@ -57,6 +57,21 @@ def invalidate() -> None:
     _list_runs.clear()
 
 
+def submit_and_watch(cfg) -> None:
+    """Queue ``cfg`` (starting a worker if none runs), remember its id in the URL and rerun the whole page;
+    a refused config shows its reason instead."""
+    from dd_core.errors import DDError
+    from dd_core.runs.worker import submit
+    try:
+        run_id = submit(get_store(), cfg)
+    except DDError as err:
+        st.error(str(err))
+        return
+    invalidate()
+    st.query_params["run"] = str(run_id)
+    st.rerun(scope="app")
+
+
 def reap_now() -> None:
     """Mark runs whose worker died as interrupted (at most every 5 s per session)."""
     last = st.session_state.get("_reaped_at", 0.0)

@@ -13,8 +13,8 @@ from dd_core.methods import METHODS
 from dd_core.nets import NET_NAMES
 
 from . import forms
-from .common import (METHOD_LABEL, dataset_path_input, get_store, invalidate, list_runs, reap_now, run_title, safe,
-                     select_run_param)
+from .common import (METHOD_LABEL, dataset_path_input, list_runs, reap_now, run_title, safe, select_run_param,
+                     submit_and_watch)
 from .helptext import HELP, METHOD_NOTES
 from .live import run_panel
 
@@ -155,15 +155,7 @@ def form_fragment() -> None:
     if cfg is None and not problems:
         st.caption("Fix the fields marked above to start.")
     if start and cfg is not None:
-        from dd_core.runs.worker import submit
-        try:
-            run_id = submit(get_store(), cfg)
-        except DDError as err:
-            st.error(str(err))
-        else:
-            invalidate()
-            st.query_params["run"] = str(run_id)
-            st.rerun(scope="app")
+        submit_and_watch(cfg)
 
 
 @safe
