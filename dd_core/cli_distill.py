@@ -145,7 +145,8 @@ def cmd_distill(args) -> int:
         print(f"experts: {experts['count']} trajectories of {experts['epochs']} epochs in {experts['folder']} "
               f"({experts['built']} built now, {experts['cached']} from the cache)")
     human = (f"{args.method} on {run['dataset']}, IPC {record['ipc']}, {record['iterations']} iterations"
-             + (f" ({spi:.3f} s/iteration)" if spi else "") + f"\n{cli.format_evals(record['evals'])}\n"
+             + (f" ({spi:.3f} s/iteration)" if spi else "")
+             + f", setup {record['seconds_setup']:.1f} s\n{cli.format_evals(record['evals'])}\n"
              f"saved {record['synthetic_path']} and PNG grids in {out / 'png'}")
     cli.emit(args, human, record)
     return 0

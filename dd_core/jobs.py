@@ -38,7 +38,9 @@ def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: E
     real = load_real(cfg, device)
     check_nets(cfg.eval_nets, real)
     ecfg = eval_config(cfg, device)
+    t0 = time.perf_counter()
     method = build_method(cfg.method, real, dict(cfg.method_options), device, on_event, should_stop)
+    seconds_setup = time.perf_counter() - t0  # herding's feature net, PAD's scores and experts, chunk choice
     iterations, eval_at = (cfg.iterations, list(cfg.eval_at)) if method.iterative else (0, [0])
     summary = run_distillation(method, iterations, eval_at=eval_at, eval_nets=cfg.eval_nets, eval_cfg=ecfg,
                                on_event=on_event, should_stop=should_stop, eval_seed=method.cfg.seed)
@@ -50,7 +52,7 @@ def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: E
              for e in summary["evals"]]
     return {"method": cfg.method, "dataset": cfg.dataset, "ipc": method.cfg.ipc, "iterations": summary["iterations"],
             "init": method.cfg.init, "net": method.net_name, "seconds_distill": summary["seconds_distill"],
-            "seconds_per_iteration": summary["seconds_per_iteration"], "evals": evals,
+            "seconds_setup": seconds_setup, "seconds_per_iteration": summary["seconds_per_iteration"], "evals": evals,
             "synthetic_path": str(path), "stopped": summary["stopped"], "device": str(device),
             "config": method.cfg.to_dict(), "eval_config": ecfg.to_dict(),
             **({"experts": experts_record(experts)} if experts is not None else {}),

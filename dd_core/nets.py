@@ -169,6 +169,44 @@ class InstanceNorm(nn.GroupNorm):
         return f'{self.num_channels}, eps={self.eps}, affine={self.affine}'
 
 
+def conv_instance_norm(x: torch.Tensor, conv: nn.Conv2d, norm: InstanceNorm) -> torch.Tensor:
+    """``norm(conv(x))`` for a gradient-free forward, as ONE per-image matrix product (exact up to fp32 rounding).
+
+    The conv is linear in the patches: with ``P_n`` [L, D] the (padded) 3×3 patches of image n (D = C_in·9, L = H·W
+    output pixels), ``y_nc = P_n w_c + b_c``. Its instance-norm statistics follow from the patches alone:
+    ``μ_nc = m_n·w_c + b_c`` and ``σ²_nc = w_cᵀ Σ_n w_c`` with ``m_n`` the mean patch and ``Σ_n`` the D×D covariance of
+    the centred patches. So ``norm(conv(x))_nc = P_n (γ_c r_nc w_c) + (β_c − γ_c r_nc m_n·w_c)`` with
+    ``r_nc = 1/√(σ²_nc + ε)``: one ``baddbmm`` writing the normalised map straight in channels_last layout,
+    instead of a conv writing it, a norm reading it twice and writing it again. Worth it where D is small (the
+    first block: D = 9 or 27) and the map large; measured on 2 CPU cores, Fashion-MNIST ConvNet-3 block 1 in chunks
+    of 32: 361 ms vs 495 ms per 2,560 images (conv → norm → ReLU → pool). Returns a channels_last [N, C_out, H, W].
+    """
+    n = x.shape[0]
+    p = F.unfold(x, conv.kernel_size, padding=conv.padding)  # [N, D, L]
+    h = x.shape[2] + 2 * conv.padding[0] - conv.kernel_size[0] + 1
+    w = x.shape[3] + 2 * conv.padding[1] - conv.kernel_size[1] + 1
+    mean_patch = p.mean(2)  # [N, D]
+    centred = p - mean_patch[:, :, None]
+    cov = torch.bmm(centred, centred.transpose(1, 2)).div_(p.shape[2])  # [N, D, D]
+    weight = conv.weight.reshape(conv.out_channels, -1)  # [C_out, D]
+    var = torch.einsum('cd,nde,ce->nc', weight, cov, weight)  # [N, C_out]
+    scale = norm.weight * torch.rsqrt(var + norm.eps)  # γ_c r_nc
+    shift = norm.bias - scale * (mean_patch @ weight.t())  # conv bias cancels in the norm
+    out = torch.baddbmm(shift[:, None, :], p.transpose(1, 2), weight.t()[None] * scale[:, None, :])  # [N, L, C_out]
+    return out.view(n, h, w, conv.out_channels).permute(0, 3, 1, 2)
+
+
+def _can_fuse_first_block(x: torch.Tensor, conv: nn.Module, norm: nn.Module) -> bool:
+    """The fused path serves gradient-free CPU forwards of nets flagged by :func:`set_fast_inference_norm`."""
+    return (isinstance(norm, InstanceNorm) and norm.fast_inference and norm.affine and x.device.type == 'cpu'
+            and x.dim() == 4 and not torch.jit.is_tracing() and isinstance(conv, nn.Conv2d)
+            and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
+            and isinstance(conv.padding, tuple) and conv.padding_mode == 'zeros' and x.dtype == conv.weight.dtype
+            and not (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad
+                                                  or norm.weight.requires_grad))
+            and not torch.is_autocast_enabled('cpu') and not torch._C._are_functorch_transforms_active())
+
+
 class _GroupNorm(nn.GroupNorm):
     """``nn.GroupNorm`` that hands channels_last CPU input to the (exact) NCHW kernel: PyTorch's NHWC CPU kernel
     computes E[x²]-E[x]² in fp32 (error ~1e-4 at mean/std ≈ 10). Costs one copy; 'group' is not a default norm."""
@@ -284,8 +322,11 @@ class ConvNet(_Net):
         self.classifier = nn.Linear(self.embed_dim, num_classes)
 
     def _run(self, x, acts):
-        for b in self.blocks:
-            x = b.act(b.norm(b.conv(x)))
+        for i, b in enumerate(self.blocks):
+            if i == 0 and _can_fuse_first_block(x, b.conv, b.norm):
+                x = b.act(conv_instance_norm(x, b.conv, b.norm))
+            else:
+                x = b.act(b.norm(b.conv(x)))
             if acts is not None:
                 acts.append(x)
             x = b.pool(x)

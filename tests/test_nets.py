@@ -324,3 +324,26 @@ def test_channels_last_norm_precision():
             torch.testing.assert_close(m(xcl), ref, rtol=1e-4, atol=1e-4)
         xg = xcl.clone().requires_grad_(True)
         torch.testing.assert_close(m(xg), ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('name,c,s', [('convnet-3', 1, 28), ('convnet-3', 3, 32), ('convnet-4', 3, 64)])
+def test_fused_first_block_matches_conv_then_norm(name, c, s):
+    """With set_fast_inference_norm, a gradient-free forward computes block 1 as one per-image matrix product
+    (conv_instance_norm); it equals conv → instance norm, and anything needing gradients keeps the plain path."""
+    from dd_core.nets import conv_instance_norm, set_fast_inference_norm
+    torch.manual_seed(0)
+    net = build_net(name, c, 10, s).double()
+    x = torch.randn(6, c, s, s, dtype=torch.float64)
+    block = net.blocks[0]
+    with torch.no_grad():
+        ref_acts, ref_emb = net.features(x)
+        torch.testing.assert_close(conv_instance_norm(x, block.conv, block.norm), block.norm(block.conv(x)),
+                                   rtol=1e-10, atol=1e-10)
+        set_fast_inference_norm(net)
+        acts, emb = net.features(x)
+    torch.testing.assert_close(emb, ref_emb, rtol=1e-6, atol=1e-6)  # later blocks use the fast NHWC kernel
+    torch.testing.assert_close(acts[0], ref_acts[0], rtol=1e-10, atol=1e-10)
+    assert acts[0].is_contiguous(memory_format=torch.channels_last)
+    xg = x.clone().requires_grad_(True)
+    net.embed(xg).sum().backward()  # the gradient path is the plain conv → norm
+    assert xg.grad is not None and torch.isfinite(xg.grad).all()

@@ -43,8 +43,10 @@ class AMConfig(DMConfig):
 
 def attention(activation: Tensor, power: float) -> Tensor:
     """Spatial attention of a block: [N,C,H,W] → L2-normalised [N, H·W] of Σ_c |A|^p."""
-    a = activation.abs()
-    a = a.sum(1) if power == 1 else a.pow(power).sum(1)
+    if power == 1:  # Σ_c |A|, one pass without the |A| copy (its gradient, sign(A), is defined everywhere)
+        a = torch.linalg.vector_norm(activation, ord=1, dim=1)
+    else:
+        a = activation.abs().pow(power).sum(1)
     return F.normalize(a.flatten(1), dim=1)
 
 

@@ -27,6 +27,7 @@ class Row:
     init: str | None = None
     iterations: int | None = None
     seconds_distill: float | None = None
+    seconds_setup: float | None = None  # building the method: herding's feature net, PAD's scores and experts
     seconds_per_iteration: float | None = None
     device: str | None = None
     status: str | None = None
@@ -78,6 +79,7 @@ def make_row(store: RunStore, run: dict, evaluate_runs: list[dict] | None = None
                   init=summary.get("init") or mopts.get("init") or "real",
                   iterations=summary.get("iterations", run.get("iteration")),
                   seconds_distill=summary.get("seconds_distill", run.get("seconds")),
+                  seconds_setup=summary.get("seconds_setup"),
                   seconds_per_iteration=summary.get("seconds_per_iteration"),
                   device=summary.get("device") or run.get("device"), status=run["status"])
         if row.seconds_per_iteration is None and row.seconds_distill and row.iterations:
@@ -140,7 +142,7 @@ def table(rows: list[Row], nets: list[str] | None = None, *, numeric: bool = Fal
                 d[f"{net_label(n)} (%)"] = "" if m is None else (
                     f"{100 * m[0]:.2f} ± {100 * m[1]:.2f}" if m[1] is not None else f"{100 * m[0]:.2f}")
         d.update({"protocol": "; ".join(r.protocols), "iterations": r.iterations,
-                  "distill time (s)": _round(r.seconds_distill, 1),
+                  "setup (s)": _round(r.seconds_setup, 1), "distill time (s)": _round(r.seconds_distill, 1),
                   "s / iteration": _round(r.seconds_per_iteration, 4), "device": r.device or ""})
         out.append(d)
     return pd.DataFrame(out)
