@@ -148,5 +148,10 @@ def cmd_distill(args) -> int:
              + (f" ({spi:.3f} s/iteration)" if spi else "")
              + f", setup {record['seconds_setup']:.1f} s\n{cli.format_evals(record['evals'])}\n"
              f"saved {record['synthetic_path']} and PNG grids in {out / 'png'}")
+    for c in record.get("checkpoints", []):
+        last, best = c["last"], c["best"]
+        human += (f"\n{c['net']}: last checkpoint (@ {last['iteration']}) {100 * last['acc_mean']:.2f} %; best over "
+                  f"the {c['checkpoints']} evaluated checkpoints {100 * best['acc_mean']:.2f} % (@ {best['iteration']}, "
+                  f"picked on the test set: optimistic)")
     cli.emit(args, human, record)
     return 0

@@ -193,7 +193,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.key: e for e in [
                whole_mhist, "mhist", None, "ConvNet-7 at 128 px, 20 epochs", "ConvNet-4 at 64 px, 5 epochs"),
     Experiment("cpu-demo", "cpu-demo: DM and AM on mnist-5k",
                "a live demo budget (not a seed experiment): DM and AM at IPC 10 on the bundled MNIST digits",
-               cpu_demo, "mnist-5k", None, "same as CPU", "200 iterations, batch_real 64, 1 model × 150 epochs"),
+               cpu_demo, "mnist-5k", None, "same as CPU", "100 iterations, batch_real 64, 1 model × 150 epochs"),
 ]}
 
 

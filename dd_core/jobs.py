@@ -34,7 +34,7 @@ def check_nets(names: list[str] | None, real: RealData) -> None:
 def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn,
                 should_stop: StopFn | None = None) -> dict:
     """Distill with ``cfg``; save ``synthetic.pt`` and PNG grids into ``out_dir``; return the JSON record."""
-    from .runner import build_method, run_distillation
+    from .runner import build_method, last_and_best, run_distillation
     real = load_real(cfg, device)
     check_nets(cfg.eval_nets, real)
     ecfg = eval_config(cfg, device)
@@ -55,6 +55,7 @@ def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: E
             "seconds_setup": seconds_setup, "seconds_per_iteration": summary["seconds_per_iteration"], "evals": evals,
             "synthetic_path": str(path), "stopped": summary["stopped"], "device": str(device),
             "config": method.cfg.to_dict(), "eval_config": ecfg.to_dict(),
+            **({"checkpoints": last_and_best(evals)} if len({e["iteration"] for e in evals}) > 1 else {}),
             **({"experts": experts_record(experts)} if experts is not None else {}),
             **({"learned_lr": syn.lr} if syn.lr is not None else {})}
 

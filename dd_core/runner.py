@@ -117,3 +117,16 @@ def run_distillation(method: Method, iterations: int, *, eval_at: list[int] = ()
     return {"iterations": done, "iterations_requested": iterations, "stopped": stopped,
             "seconds_distill": seconds, "seconds_per_iteration": seconds / done if done else None,
             "final_metrics": metrics, "evals": evals, "eval_config": eval_cfg.to_dict(), "eval_nets": nets}
+
+
+def last_and_best(evals: list[dict]) -> list[dict]:
+    """Per evaluation net: the LAST evaluated checkpoint (what DistillLab reports) and, beside it, the BEST over the
+    evaluated checkpoints (what many papers report; optimistic, since the checkpoint is picked on the test set).
+    ``[{"net", "last": {iteration, acc_mean, acc_std}, "best": {...}, "checkpoints": n}]``."""
+    out = []
+    for net in dict.fromkeys(e["net"] for e in evals):
+        mine = sorted((e for e in evals if e["net"] == net), key=lambda e: e["iteration"])
+        pick = lambda e: {k: e[k] for k in ("iteration", "acc_mean", "acc_std")}  # noqa: E731
+        best = max(mine, key=lambda e: (e["acc_mean"], -e["iteration"]))
+        out.append({"net": net, "last": pick(mine[-1]), "best": pick(best), "checkpoints": len(mine)})
+    return out

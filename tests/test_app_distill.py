@@ -36,14 +36,31 @@ def test_form_has_every_option_with_defaults(tmp_path):
     assert sb.selectbox(key="distill.dm.net").value == "auto"
     assert sb.number_input(key="distill.dm.lr_img").value == 1.0
     assert sb.number_input(key="distill.dm.momentum").value == 0.5
-    assert sb.number_input(key="distill.dm.batch_real").value == 256
+    assert sb.selectbox(key="distill.preset").value == "cpu-demo"          # CPU default preset
+    assert sb.number_input(key="distill.dm.batch_real").value == 64          # from cpu-demo
     assert sb.checkbox(key="distill.dm.dsa").value is True
-    assert sb.number_input(key="distill.iterations").value == 200            # CPU default
+    assert sb.number_input(key="distill.iterations").value == 100            # cpu-demo
     assert sb.text_input(key="distill.eval_at").value == "final"
     assert sb.selectbox(key="distill.protocol").value == "quick"             # CPU default protocol
+    assert sb.number_input(key="distill.eval_epochs.quick").value == 150     # cpu-demo: 1 model x 150 epochs
+    assert sb.number_input(key="distill.eval_models.quick").value == 1
+    assert sb.button(key="distill.start").disabled is False
+    # no preset: each method's own defaults; an edited field is reset by a preset change, the dataset is kept
+    sb.selectbox(key="distill.dataset").set_value("fashion-mnist")
+    sb.number_input(key="distill.dm.lr_img").set_value(3.0)
+    sb.selectbox(key="distill.preset").set_value("none")
+    at.run()
+    sb = at.sidebar
+    assert sb.selectbox(key="distill.dataset").value == "fashion-mnist"
+    assert sb.number_input(key="distill.dm.lr_img").value == 1.0
+    assert sb.number_input(key="distill.dm.batch_real").value == 256
+    assert sb.number_input(key="distill.iterations").value == 200
     assert sb.number_input(key="distill.eval_epochs.quick").value == 300
     assert sb.number_input(key="distill.eval_models.quick").value == 2
-    assert sb.button(key="distill.start").disabled is False
+    sb.selectbox(key="distill.preset").set_value("cpu-demo")
+    at.run()
+    sb = at.sidebar
+    assert sb.number_input(key="distill.dm.batch_real").value == 64
     # AM's own hyper-parameters, generated from AMConfig, with their help texts
     sb.selectbox(key="distill.method").set_value("am")
     at.run()

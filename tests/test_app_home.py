@@ -69,7 +69,7 @@ def test_preset_click_queues_its_runs_and_recent_runs_show_cli_runs(no_launch, s
     assert not at.exception
     queued = store.list_runs(status="queued")
     assert sorted(r["method"] for r in queued) == ["am", "dm"]
-    assert all(r["dataset"] == "mnist-5k" and r["total_iterations"] == 200 for r in queued)
+    assert all(r["dataset"] == "mnist-5k" and r["total_iterations"] == 100 for r in queued)
     assert "Queued" in texts(at.success)
     runs_table = at.dataframe[0].value
     assert cli in set(runs_table["run"]) and "cli" in set(runs_table["source"])

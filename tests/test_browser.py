@@ -4,168 +4,41 @@ with a small net on mnist-5k, wait for the live loss chart and the snapshot gall
 page to $DD_SCREENSHOT_DIR (`make screenshots` sets docs/screenshots; else a tmp dir). Prints the measured page timings."""
 from __future__ import annotations
 
-import io
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from browser_util import (MAX_PNG, body as _body, choose as _choose, input_el as _input, make_driver, missing,
+                          shot as _shot, start_server, status_text as _status_text, stop_server, type_into as _type,
+                          wait as _wait)
+
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-MAX_PNG = 300_000
-
-
-def _missing() -> str | None:
-    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-        return "needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
-    import importlib.util
-    if importlib.util.find_spec("selenium") is None:
-        return "needs selenium (pip install -r requirements.txt)"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _shrink_png(data: bytes, limit: int = MAX_PNG) -> bytes:
-    """Screenshots stay commit-friendly: quantise to a 256-colour palette (and downscale) until < limit bytes."""
-    from PIL import Image
-    img = Image.open(io.BytesIO(data)).convert("RGB")
-    scale = 1.0
-    while True:
-        im = img if scale == 1.0 else img.resize((int(img.width * scale), int(img.height * scale)), Image.LANCZOS)
-        buf = io.BytesIO()
-        im.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(buf, format="PNG", optimize=True)
-        if buf.tell() < limit or scale < 0.4:
-            return buf.getvalue()
-        scale *= 0.85
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    reason = _missing()
+    reason = missing()
     if reason and os.environ.get("CI"):  # CI installs Chromium (.ci/run): a missing browser there is a failure
         pytest.fail(reason)
     if reason:
         pytest.skip(reason)
     home = tmp_path_factory.mktemp("browser_home")
-    port = _free_port()
-    env = {**os.environ, "DD_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    log = open(home / "streamlit.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (home / "streamlit.log").read_text()[-2000:])
-    yield url, home
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-    from dd_core.runs import RunStore  # stop a worker that may still run
-    store = RunStore(home / "runs.sqlite3")
-    for r in store.list_runs(status="running"):
-        try:
-            os.kill(r["pid"], 9)
-        except (ProcessLookupError, TypeError):
-            pass
+        proc, url = start_server(home)
+    except RuntimeError as err:
+        pytest.fail(str(err))
+    yield url, home
+    stop_server(proc, home)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--disable-background-networking", "--window-size=1400,1300", "--hide-scrollbars"):
-        opts.add_argument(a)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_page_load_timeout(30)
+    driver = make_driver()
     yield driver
     driver.quit()
-
-
-def _wait(driver, cond, timeout: float = 30, what: str = "") -> float:
-    """Poll ``cond(driver)`` until truthy; return the seconds waited."""
-    t = time.perf_counter()
-    deadline = t + timeout
-    last = None
-    while time.perf_counter() < deadline:
-        try:
-            if cond(driver):
-                return time.perf_counter() - t
-        except Exception as err:  # noqa: BLE001 - stale elements while Streamlit redraws
-            last = err
-        time.sleep(0.05)
-    try:
-        text = _body(driver)[-1500:]
-        driver.save_screenshot(str(Path(os.environ.get("DD_HOME", "/tmp")) / "browser-failure.png"))
-    except Exception:  # noqa: BLE001
-        text = "?"
-    raise AssertionError(f"timed out after {timeout} s waiting for {what or cond} ({last}); page text:\n{text}")
-
-
-def _body(driver) -> str:
-    from selenium.webdriver.common.by import By
-    return driver.find_element(By.TAG_NAME, "body").text
-
-
-def _input(driver, label: str):
-    from selenium.webdriver.common.by import By
-    return driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{label}"]')
-
-
-def _type(driver, label: str, value: str) -> None:
-    from selenium.webdriver.common.keys import Keys
-    el = _input(driver, label)
-    el.click()
-    el.send_keys(Keys.CONTROL, "a")
-    el.send_keys(value)
-    el.send_keys(Keys.ENTER)
-
-
-def _choose(driver, label: str, option: str) -> None:
-    """A select box: click, type the option, Enter."""
-    from selenium.webdriver.common.keys import Keys
-    el = _input(driver, label)
-    el.click()
-    el.send_keys(option)
-    time.sleep(0.2)
-    el.send_keys(Keys.ENTER)
-
-
-def _shot(driver, name: str, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    p = out / f"{name}.png"
-    p.write_bytes(_shrink_png(driver.get_screenshot_as_png()))
-    assert p.stat().st_size < MAX_PNG
-    return p
 
 
 def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, tmp_path):
@@ -193,7 +66,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     # distill: configure a 20-iteration DM run with ConvNet-2 on mnist-5k (IPC 3, 16 real images per class) and
     # start it
     d.get(url + "/distill")
-    _wait(d, lambda d: _input(d, "iterations").get_attribute("value") == "200", 30, "distill form")
+    _wait(d, lambda d: _input(d, "iterations").get_attribute("value") == "100", 30, "distill form")
     _choose(d, "net", "convnet-2")
     _wait(d, lambda d: _input(d, "net").get_attribute("value") == "convnet-2", 10, "net chosen")
     _type(d, "ipc", "3")
@@ -279,7 +152,3 @@ def _shown_iteration(d) -> int:
     m = re.search(r"iteration (\d+) / 20", _body(d))
     return int(m.group(1)) if m else -1
 
-
-def _status_text(d) -> str:
-    from selenium.webdriver.common.by import By
-    return " ".join(e.text for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'))

@@ -136,3 +136,15 @@ def test_evaluation_soft_labels_and_lr(tiny_fashion):
     res = evaluate_synthetic(images, labels, tiny_fashion, ["convnet-2"], EvalConfig(protocol="custom", epochs=3,
                              n_models=2), soft_labels=soft, lr=0.02)
     assert res[0]["n_models"] == 2 and len(res[0]["accs"]) == 2 and res[0]["acc_std"] >= 0
+
+
+def test_last_and_best_checkpoints():
+    """The reported accuracy is the last checkpoint's; the best over checkpoints is given beside it, per net."""
+    from dd_core.runner import last_and_best
+    evals = [{"iteration": i, "net": n, "acc_mean": a, "acc_std": 0.01}
+             for i, n, a in [(0, "convnet-3", 0.5), (50, "convnet-3", 0.8), (100, "convnet-3", 0.7),
+                             (100, "lenet", 0.6), (0, "lenet", 0.4)]]
+    out = {c["net"]: c for c in last_and_best(evals)}
+    assert out["convnet-3"]["last"] == {"iteration": 100, "acc_mean": 0.7, "acc_std": 0.01}
+    assert out["convnet-3"]["best"]["iteration"] == 50 and out["convnet-3"]["checkpoints"] == 3
+    assert out["lenet"]["last"]["iteration"] == 100 and out["lenet"]["best"]["acc_mean"] == 0.6

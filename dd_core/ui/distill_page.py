@@ -26,6 +26,25 @@ def _k(*parts) -> str:
     return ".".join([P, *map(str, parts)])
 
 
+PRESET_NONE = "none"
+KEEP_ON_PRESET = ("dataset", "path", "method", "preset", "last_run", "start")  # key parts a preset never resets
+
+
+def _reset_to_preset() -> None:
+    """A new preset: forget the edited fields so they redraw with the preset's values (dataset and method stay)."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(P + ".")]:
+        if key.split(".")[1] not in KEEP_ON_PRESET:
+            del st.session_state[key]
+
+
+def preset_defaults(preset: str, method: str) -> dict:
+    """The preset's values for ``method`` ({} for 'none' or a preset without that method)."""
+    from dd_core.presets import PRESETS
+    if preset == PRESET_NONE or method not in PRESETS.get(preset, {}):
+        return {}
+    return dict(PRESETS[preset][method])
+
+
 def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     """Draw the form (into the current container: the sidebar); return (a validated RunConfig or None, messages
     not tied to one field)."""
@@ -51,6 +70,11 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
                           format_func=lambda m: METHOD_LABEL.get(m, m), key=_k("method"))
     if method in METHOD_NOTES:
         sb.caption(METHOD_NOTES[method])
+    from dd_core.presets import PRESETS
+    presets = [*PRESETS, PRESET_NONE]
+    preset = sb.selectbox("Preset", presets, index=presets.index("paper" if on_gpu else "cpu-demo"),
+                          key=_k("preset"), on_change=_reset_to_preset, help=HELP["preset"])
+    pre = preset_defaults(preset, method)
     cls = METHODS[method].config_cls
     iterative = getattr(METHODS[method], "iterative", True)
     fields = {f.name: f for f in forms.config_fields(cls)}
@@ -59,7 +83,8 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
 
     def widget(name: str, container) -> None:
         f = fields[name]
-        values[name] = forms.field_widget(container, cls, f, _k(method, name), method, net_options=list(NET_NAMES))
+        values[name] = forms.field_widget(container, cls, f, _k(method, name), method, default=pre.get(name),
+                                          net_options=list(NET_NAMES))
         slots[name] = container.empty()
 
     for name in forms.SET_FIELDS:
@@ -67,7 +92,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
             widget(name, sb)
     iterations = 0
     if iterative:
-        iterations = int(sb.number_input("iterations", value=20000 if on_gpu else 200, step=100, format="%d",
+        iterations = int(sb.number_input("iterations", value=pre.get("iterations", 20000 if on_gpu else 200), step=100, format="%d",
                                          key=_k("iterations"), help=HELP["iterations"]))
     it_slot = sb.empty()
     rest = [n for n in fields if n not in forms.SET_FIELDS and n not in forms.DSA_FIELDS]
@@ -83,18 +108,19 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     sb.header("Evaluation")
     eval_at_text = "final"
     if iterative:
-        eval_at_text = sb.text_input("evaluate at", value="final", key=_k("eval_at"), help=HELP["eval_at"])
+        eval_at_text = sb.text_input("evaluate at", value=pre.get("eval_at", "final"), key=_k("eval_at"), help=HELP["eval_at"])
     eval_at_slot = sb.empty()
     eval_nets = sb.multiselect("evaluation nets", list(NET_NAMES), default=[], key=_k("eval_nets"),
                                placeholder="the distillation net", help=HELP["eval_nets"])
     protocols = list(PROTOCOLS)
-    protocol = sb.selectbox("protocol", protocols, index=protocols.index(default_protocol(pick_device())),
+    protocol = sb.selectbox("protocol", protocols,
+                            index=protocols.index(pre.get("protocol") or default_protocol(pick_device())),
                             key=_k("protocol"), help=HELP["protocol"])
     c1, c2 = sb.columns(2)
-    epochs = int(c1.number_input("epochs", value=PROTOCOLS[protocol]["epochs"], step=50, format="%d",
-                                 key=_k("eval_epochs", protocol), help=HELP["eval_epochs"]))
-    models = int(c2.number_input("models", value=PROTOCOLS[protocol]["n_models"], step=1, format="%d",
-                                 key=_k("eval_models", protocol), help=HELP["eval_models"]))
+    epochs = int(c1.number_input("epochs", value=pre.get("eval_epochs", PROTOCOLS[protocol]["epochs"]), step=50,
+                                 format="%d", key=_k("eval_epochs", protocol), help=HELP["eval_epochs"]))
+    models = int(c2.number_input("models", value=pre.get("eval_models", PROTOCOLS[protocol]["n_models"]), step=1,
+                                 format="%d", key=_k("eval_models", protocol), help=HELP["eval_models"]))
     eval_slot = sb.empty()
 
     # ---- validation: each error next to its field; the rest under the Start button
