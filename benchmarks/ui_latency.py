@@ -13,7 +13,8 @@ Starts ``streamlit run app.py`` with a fresh data home, then measures:
   ``live_update_s``: for every iteration the page shows, the time from the worker's write reaching the store (this
   process polls the store every 10 ms) to the page showing it (the DOM is polled every 50 ms); median and max;
 * ``interaction_s``: a form field set to an invalid value until its error shows, and back, then a select box change
-  until the dependent fields show (Streamlit reruns while the run goes); median and max.
+  until the dependent fields show (Streamlit reruns while the run goes), each timed from the key press that commits
+  the value; median and max.
 
 Needs Debian's chromium and chromium-driver and selenium (requirements.txt). CPU contention from other jobs makes
 every figure worse: run it on an otherwise idle machine.
@@ -111,16 +112,14 @@ def measure(iterations: int, seconds: float) -> dict:
 
         clicks = []
         running = store.get_run(run_id)["status"] == "running"
-        for _ in range(3):
+        for _ in range(3):  # timed from the key press that commits the value to the page showing the result
             for value, cond in (("-1", lambda d: "lr_img must be > 0" in body(d)),
                                 ("1", lambda d: "lr_img must be > 0" not in body(d))):
-                t = time.perf_counter()
-                type_into(driver, "lr img", value)
+                t = type_into(driver, "lr img", value)
                 wait(driver, cond, 10, f"lr img = {value}")
                 clicks.append(time.perf_counter() - t)
         for method, marker in (("DataDAM", "power"), ("DM", None)):
-            t = time.perf_counter()
-            choose(driver, "Method", method)
+            t = choose(driver, "Method", method)
             wait(driver, (lambda d: input_el(d, marker) is not None) if marker else
                  (lambda d: not d.find_elements(By.CSS_SELECTOR, 'input[aria-label="power"]')), 10, method)
             clicks.append(time.perf_counter() - t)

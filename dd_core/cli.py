@@ -374,7 +374,8 @@ def cmd_experts(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from .runs.worker import work
+    from .runs.worker import lower_priority, work
+    lower_priority()
     work(args.run_id)
     return 0
 

@@ -116,24 +116,28 @@ def input_el(driver, label: str):
     return driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{label}"]')
 
 
-def type_into(driver, label: str, value: str) -> None:
-    """Replace a text/number input's value and press Enter."""
+def type_into(driver, label: str, value: str) -> float:
+    """Replace a text/number input's value and press Enter; returns the perf_counter time of the Enter."""
     from selenium.webdriver.common.keys import Keys
     el = input_el(driver, label)
     el.click()
     el.send_keys(Keys.CONTROL, "a")
     el.send_keys(value)
+    t = time.perf_counter()
     el.send_keys(Keys.ENTER)
+    return t
 
 
-def choose(driver, label: str, option: str) -> None:
-    """A select box: click, type the option, Enter."""
+def choose(driver, label: str, option: str) -> float:
+    """A select box: click, type the option, Enter; returns the perf_counter time of the Enter."""
     from selenium.webdriver.common.keys import Keys
     el = input_el(driver, label)
     el.click()
     el.send_keys(option)
     time.sleep(0.2)
+    t = time.perf_counter()
     el.send_keys(Keys.ENTER)
+    return t
 
 
 def status_text(driver) -> str:

@@ -29,6 +29,18 @@ def device_key(cfg_device: str | None) -> str:
     return f"cuda:{dev.index or 0}" if dev.type == "cuda" else "cpu"
 
 
+WORKER_NICE = 10  # below the dashboard's own process: pages stay responsive while a run takes every core
+
+
+def lower_priority(increment: int = WORKER_NICE) -> None:
+    """Yield the CPU to the dashboard (and the browser) whenever they need it. A run alone on the machine keeps its
+    full speed: niceness only matters when something else wants the cores."""
+    try:
+        os.nice(increment)
+    except (AttributeError, OSError):  # not on this platform / not permitted: run at normal priority
+        pass
+
+
 def launch_worker(run_id: int | None = None) -> int:
     """Start a detached worker process (its own session: it outlives the page's script run); return its pid."""
     log = open(data_home() / "worker.log", "ab")
