@@ -106,3 +106,13 @@ def test_cancel_of_a_queued_run_is_immediate(store, status):
     rid = submit(store, tiny_run("dm"), start_worker=False)
     assert store.request_cancel(rid) == "cancelled"
     assert store.get_run(rid)["status"] == "cancelled"
+
+
+def test_worker_runs_at_lower_priority():
+    """The worker yields the CPU to the dashboard: `python -m dd_core worker` lowers its own priority by 10."""
+    import subprocess
+    import sys
+    code = ("import os; from dd_core.runs.worker import lower_priority, WORKER_NICE; "
+            "before = os.nice(0); lower_priority(); print(os.nice(0) - before, WORKER_NICE)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == out[1] == "10" or int(out[0]) > 0  # already near the maximum niceness: still lowered
