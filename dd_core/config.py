@@ -5,10 +5,12 @@ Every check raises :class:`ConfigError` with what is wrong and how to fix it, be
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 PROTOCOLS = {  # ALGORITHMS.md §3
     "paper": {"epochs": 1000, "n_models": 5},
@@ -31,7 +33,7 @@ def check_choice(name: str, value: str, choices) -> None:
 
 def default_protocol(device: torch.device | str) -> str:
     """``paper`` on a GPU, ``quick`` on CPU (ALGORITHMS.md §3)."""
-    return "paper" if torch.device(device).type == "cuda" else "quick"
+    return "paper" if str(device).split(":")[0] == "cuda" else "quick"
 
 
 @dataclass

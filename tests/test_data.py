@@ -543,3 +543,18 @@ def test_real_fashion_mnist_debian(monkeypatch):
     t = time.perf_counter()
     load_dataset("fashion-mnist", download=False)
     assert time.perf_counter() - t < 0.1                        # cached in-process
+
+
+def test_dataset_status_and_info_never_import_torch(tmp_path):
+    """The dashboard's home page lists datasets before PyTorch is imported: the status path must stay torch-free
+    (loading does import it)."""
+    import subprocess
+    import sys
+    code = ("import sys\nimport dd_core.data as d\nfrom dd_core.config import RunConfig\n"
+            "for n in d.DATASETS:\n    d.dataset_status(n, path=sys.argv[1]); d.dataset_info(n)\n"
+            "assert 'torch' not in sys.modules, 'status imported torch'\n"
+            "d.load_dataset('mnist-5k')\nassert 'torch' in sys.modules\nprint('ok')\n")
+    env = {**os.environ, "DD_HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import ConfigError, DatasetError
-from .base import DSA_NATURAL, DatasetMeta, DatasetStatus, RealData
-from .images import channel_stats, check_shape_options, load_images, normalize_, uint8_to_float
+from .base import DSA_NATURAL, DatasetMeta, DatasetStatus, check_shape_options
+
+if TYPE_CHECKING:
+    from .real import RealData
 
 NAME = "folder"
 DEFAULT_SIZE = 32
@@ -100,6 +102,9 @@ def scan_classes(folder: Path) -> dict[str, list[Path]]:
 def load(*, path: str | None = None, image_size: int | None = None, channels: int | None = None,
          split_ratio: float = 0.2, seed: int = 0, **_: object) -> RealData:
     """Train / test [N,C,S,S] (S = image_size, default 32; C = channels, default 3), labels = sorted class index."""
+    # torch is imported here, on load: status() and fingerprint() stay light (the dashboard lists datasets first)
+    from .images import channel_stats, label_tensor, load_images, normalize_, uint8_to_float
+    from .real import RealData
     check_shape_options(image_size, channels)
     if not 0.0 < split_ratio < 1.0:
         raise ConfigError(f"split_ratio (fraction of each class used for test) must be between 0 and 1, "
@@ -148,5 +153,5 @@ def load(*, path: str | None = None, image_size: int | None = None, channels: in
     normalize_(train, mean, std)
     normalize_(test, mean, std)
     meta = DatasetMeta(NAME, ch, size, len(names), names, mean, std, str(root), DSA_NATURAL)
-    return RealData(train, torch.tensor([c for _, c in train_files], dtype=torch.int64),
-                    test, torch.tensor([c for _, c in test_files], dtype=torch.int64), meta)
+    return RealData(train, label_tensor([c for _, c in train_files]), test, label_tensor([c for _, c in test_files]),
+                    meta)

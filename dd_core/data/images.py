@@ -1,7 +1,7 @@
-"""Pixel helpers shared by the loaders: PIL decoding + resizing, tensor resizing / channel conversion, normalisation."""
+"""Pixel helpers shared by the loaders' ``load()``: PIL decoding + resizing, tensor resizing / channel conversion,
+normalisation, label tensors. Imported by ``load()`` only, so that ``status()`` never imports PyTorch."""
 from __future__ import annotations
 
-import numbers
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,15 +16,6 @@ from torch import Tensor
 from ..errors import ConfigError
 
 _GRAY = (0.299, 0.587, 0.114)   # ITU-R 601-2 luma, the weights of PIL's convert("L")
-
-
-def check_shape_options(image_size: int | None, channels: int | None) -> None:
-    """ConfigError for an image size outside 8..512 or channels other than 1 / 3."""
-    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral)
-                                   or not 8 <= image_size <= 512):
-        raise ConfigError(f"image_size must be an integer between 8 and 512, got {image_size!r}")
-    if channels is not None and channels not in (1, 3):
-        raise ConfigError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels!r}")
 
 
 # ---------------------------------------------------------------- PIL side (folder, MHIST)
@@ -137,3 +128,8 @@ def adapt_and_normalize(train: Tensor, test: Tensor, native_channels: int, image
         else:
             mean, std = channel_stats(train)
     return normalize_(train, mean, std), normalize_(test, mean, std), ch, size, mean, std
+
+
+def label_tensor(labels: Sequence[int] | np.ndarray) -> Tensor:
+    """Class labels (list or integer array) -> [N] int64 tensor."""
+    return torch.as_tensor(np.asarray(labels), dtype=torch.int64)

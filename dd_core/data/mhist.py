@@ -11,13 +11,15 @@ import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import DatasetError
-from .base import DSA_NATURAL, DatasetMeta, DatasetStatus, RealData
-from .images import channel_stats, check_shape_options, load_images, normalize_, uint8_to_float
+from .base import DSA_NATURAL, DatasetMeta, DatasetStatus, check_shape_options
+
+if TYPE_CHECKING:
+    from .real import RealData
 
 NAME = "mhist"
 CLASSES = ["HP", "SSA"]
@@ -118,6 +120,9 @@ def read_annotations(csv_path: Path) -> list[Row]:
 def load(*, path: str | None = None, image_size: int | None = None, channels: int | None = None,
          **_: object) -> RealData:
     """Train / test [N,C,S,S] (S = image_size, default 128; C = 3, or 1 on request), labels HP=0 / SSA=1."""
+    # torch is imported here, on load: status() and fingerprint() stay light (the dashboard lists datasets first)
+    from .images import channel_stats, label_tensor, load_images, normalize_, uint8_to_float
+    from .real import RealData
     check_shape_options(image_size, channels)
     size, ch = image_size or DEFAULT_SIZE, channels or 3
     root = resolve_path(path)
@@ -156,5 +161,5 @@ def load(*, path: str | None = None, image_size: int | None = None, channels: in
     normalize_(train, mean, std)
     normalize_(test, mean, std)
     meta = DatasetMeta(NAME, ch, size, 2, list(CLASSES), mean, std, str(root), DSA_NATURAL)
-    return RealData(train, torch.tensor([r.label for r in train_rows], dtype=torch.int64),
-                    test, torch.tensor([r.label for r in test_rows], dtype=torch.int64), meta)
+    return RealData(train, label_tensor([r.label for r in train_rows]), test, label_tensor([r.label for r in test_rows]),
+                    meta)

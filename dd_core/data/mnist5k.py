@@ -10,13 +10,15 @@ import gzip
 import importlib.util
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import DatasetError
-from .base import DSA_DIGITS, DatasetMeta, DatasetStatus, RealData
-from .images import adapt_and_normalize, uint8_to_float
+from .base import DSA_DIGITS, DatasetMeta, DatasetStatus
+
+if TYPE_CHECKING:
+    from .real import RealData
 
 NAME = "mnist-5k"
 MEAN, STD = (0.1307,), (0.3081,)
@@ -88,6 +90,9 @@ def read_csv(p: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def load(*, image_size: int | None = None, channels: int | None = None, **_: object) -> RealData:
     """4,000 train / 1,000 test digits, [N,1,28,28] normalised with the MNIST constants (unless resized / recoloured)."""
+    # torch is imported here, on load: status() and fingerprint() stay light (the dashboard lists datasets first)
+    from .images import adapt_and_normalize, label_tensor, uint8_to_float
+    from .real import RealData
     p = csv_path()
     if p is None or not p.is_file():
         st = status()
@@ -97,4 +102,4 @@ def load(*, image_size: int | None = None, channels: int | None = None, **_: obj
     train, test = uint8_to_float(pixels[tr], False), uint8_to_float(pixels[te], False)
     train, test, ch, size, mean, std = adapt_and_normalize(train, test, 1, image_size, channels, MEAN, STD)
     meta = DatasetMeta(NAME, ch, size, 10, list(CLASSES), mean, std, str(p), DSA_DIGITS)
-    return RealData(train, torch.from_numpy(labels[tr]), test, torch.from_numpy(labels[te]), meta)
+    return RealData(train, label_tensor(labels[tr]), test, label_tensor(labels[te]), meta)

@@ -4,13 +4,15 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigError
 from . import folder, mhist, mnist5k
-from .base import DSA_DIGITS, DSA_NATURAL, DatasetStatus, RealData
-from .images import check_shape_options
+from .base import DSA_DIGITS, DSA_NATURAL, DatasetStatus, check_shape_options
 from .tv import CIFAR10, FASHION, MNIST
+
+if TYPE_CHECKING:
+    from .real import RealData
 
 DATASETS: tuple[str, ...] = ("mnist", "mnist-5k", "fashion-mnist", "cifar10", "mhist", "folder")
 PATH_DATASETS = ("mhist", "folder")          # read from a user folder (``path`` option or an env variable)

@@ -12,15 +12,17 @@ import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import DatasetError
 from ..paths import datasets_dir
-from .base import DSA_DIGITS, DSA_NATURAL, DatasetMeta, DatasetStatus, RealData
+from .base import DSA_DIGITS, DSA_NATURAL, DatasetMeta, DatasetStatus
+
+if TYPE_CHECKING:
+    from .real import RealData
 from .idx import IDX_STEMS, find_idx_files, read_idx_pair
-from .images import adapt_and_normalize, uint8_to_float
 
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = ", ".join(f"{s}.gz" for s in IDX_STEMS)
@@ -100,6 +102,9 @@ class IdxSet:
     def load(self, *, image_size: int | None = None, channels: int | None = None, download: bool = True,
              **_: object) -> RealData:
         """60,000 train / 10,000 test [N,1,28,28], normalised with the published constants."""
+        # torch is imported here, on load: status() and fingerprint() stay light (the dashboard lists datasets first)
+        from .images import adapt_and_normalize, label_tensor, uint8_to_float
+        from .real import RealData
         found = self.locate()
         if found is None:
             if not download:
@@ -128,7 +133,7 @@ class IdxSet:
                                                                self.mean, self.std)
         meta = DatasetMeta(self.name, ch, size, len(self.classes), list(self.classes), mean, std, str(folder),
                            self.dsa_strategy)
-        return RealData(train, torch.from_numpy(ytr), test, torch.from_numpy(yte), meta)
+        return RealData(train, label_tensor(ytr), test, label_tensor(yte), meta)
 
 
 MNIST = IdxSet("mnist", "MNIST", "MNIST", (0.1307,), (0.3081,), tuple(str(d) for d in range(10)), DSA_DIGITS,
@@ -212,6 +217,9 @@ class Cifar10:
     def load(self, *, image_size: int | None = None, channels: int | None = None, download: bool = True,
              **_: object) -> RealData:
         """50,000 train / 10,000 test [N,3,32,32], normalised with the published constants."""
+        # torch is imported here, on load: status() and fingerprint() stay light (the dashboard lists datasets first)
+        from .images import adapt_and_normalize, label_tensor, uint8_to_float
+        from .real import RealData
         if not self.extracted():
             if self.archive().is_file():
                 self.extract_archive()
@@ -235,8 +243,7 @@ class Cifar10:
         train, test, ch, size, mean, std = adapt_and_normalize(train, test, 3, image_size, channels,
                                                                self.mean, self.std)
         meta = DatasetMeta(self.name, ch, size, 10, list(self.classes), mean, std, str(self.folder()), DSA_NATURAL)
-        return RealData(train, torch.as_tensor(np.asarray(tr.targets), dtype=torch.int64),
-                        test, torch.as_tensor(np.asarray(te.targets), dtype=torch.int64), meta)
+        return RealData(train, label_tensor(tr.targets), test, label_tensor(te.targets), meta)
 
 
 CIFAR10 = Cifar10()

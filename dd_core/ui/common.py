@@ -207,6 +207,21 @@ def run_title(run: dict, *, with_status: bool = True) -> str:
     return f"#{run['id']} {what}{label}{status}"
 
 
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|$~#"})
+
+
+def md_table(rows: list[dict]) -> str:
+    """Rows with the same keys -> a Markdown table (cells escaped, one line each). Drawn by ``st.markdown``: no
+    pandas, so the home page needs neither pandas nor PyTorch for its tables."""
+    if not rows:
+        return ""
+    cols = list(rows[0])
+    cell = lambda v: " ".join(str(v).split()).translate(_MD_SPECIAL) or " "  # noqa: E731
+    lines = ["| " + " | ".join(cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
 def fmt_seconds(s: float | None) -> str:
     if s is None:
         return "—"

@@ -1,9 +1,13 @@
 """Home page: device, datasets with their status and fixes, recent runs (with cancel / delete), and one-click presets
 that reproduce the seed experiments. Reads the store and dd_core facts only; never loads a dataset.
 
-Renders progressively: the title and the recent runs (SQLite only) come first; torch (≈ 2 s to import in a fresh
-server process) is imported only for the blocks after them."""
+Renders progressively: the recent runs (SQLite) and the datasets (file checks) need neither PyTorch nor pandas and
+come first; the device and the presets (whose budget depends on CUDA) need PyTorch, which ``streamlit run app.py``
+imports at start-up (``dd_core.ui.warmup``), so they only wait for it where the server skipped that (AppTest, old
+Streamlit versions)."""
 from __future__ import annotations
+
+import sys
 
 import streamlit as st
 
@@ -11,7 +15,7 @@ from dd_core.paths import data_home
 from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
 
 from .common import (STATUS_ICON, dataset_path, dataset_path_input, fmt_acc, fmt_seconds, get_store, invalidate,
-                     list_runs, reap_now, run_seconds, run_title, safe)
+                     list_runs, md_table, reap_now, run_seconds, run_title, safe)
 
 PAGE_OF_KIND = {"distill": "pages/distill.py", "baseline": "pages/baseline.py", "evaluate": "pages/compare.py"}
 
@@ -57,10 +61,9 @@ def device_block() -> None:
 def datasets_block() -> None:
     st.subheader("Datasets")
     rows = _statuses(str(data_home()), dataset_path("mhist"), dataset_path("folder"))
-    import pandas as pd
     icon = {"available": "✓", "will download": "↓", "missing": "✗"}
-    table = pd.DataFrame([{**r, "status": f"{icon.get(r['status'], '')} {r['status']}"} for r in rows])
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.markdown(md_table([{"dataset": r["dataset"], "status": f"{icon.get(r['status'], '')} {r['status']}",
+                           "detail": r["detail"]} for r in rows]))
     for r in rows:
         if r["fix"]:
             st.info(f"**{r['dataset']}** — {r['fix']}")
@@ -73,19 +76,17 @@ def runs_block() -> None:
         st.caption("No runs yet: start one from a preset below or from the Distill / Baseline pages. Runs of the "
                    "command line (`python -m dd_core distill ...`) show up here too.")
         return
-    import pandas as pd
     accs = _last_accs(str(data_home()), tuple(r["id"] for r in runs if r["kind"] != "baseline"))
     for r in runs:
         if r["kind"] == "baseline" and (r.get("summary") or {}).get("test_acc") is not None:
             s = r["summary"]
             accs[r["id"]] = f"{fmt_acc(s['test_acc'])} % ({s.get('net')}, whole dataset)"
-    table = pd.DataFrame([{
-        "run": r["id"], "status": f"{STATUS_ICON.get(r['status'], '')} {r['status']}", "kind": r["kind"],
-        "method": r["method"] or "", "dataset": r["dataset"], "IPC": "" if r["ipc"] is None else str(r["ipc"]),
+    st.markdown(md_table([{
+        "run": f"#{r['id']}", "status": f"{STATUS_ICON.get(r['status'], '')} {r['status']}", "kind": r["kind"],
+        "method": r["method"] or "", "dataset": r["dataset"], "IPC": "" if r["ipc"] is None else r["ipc"],
         "progress": (f"{r['iteration'] or 0}/{r['total_iterations']}" if r["total_iterations"] else ""),
         "time": fmt_seconds(run_seconds(r)), "last accuracy": accs.get(r["id"], ""), "source": r["source"],
-        "label": r["label"] or "", "error": (r["error"] or "")[:120]} for r in runs])
-    st.dataframe(table, hide_index=True, width="stretch")
+        "label": r["label"] or "", "error": (r["error"] or "")[:120]} for r in runs]))
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     labels = {r["id"]: run_title(r, with_status=False) for r in runs}
     pick = c1.selectbox("Run", [r["id"] for r in runs], format_func=lambda i: labels[i], key="home.run")
@@ -163,6 +164,12 @@ def render() -> None:
                "reaches accuracy close to training on the whole dataset. Methods: DM, DataDAM (AM), PAD; "
                "baselines: random real, herding, whole dataset.")
     runs_block()
-    device_block()
-    presets_block()
+    device_slot = st.empty()
+    presets_slot = st.empty()
+    if "torch" not in sys.modules:      # first visit of a fresh server: PyTorch is still being imported
+        device_slot.caption(":material/hourglass_top: Loading PyTorch…")
     datasets_block()
+    with device_slot.container():
+        device_block()
+    with presets_slot.container():
+        presets_block()
