@@ -10,8 +10,8 @@ from dd_core.errors import ConfigError, DDError
 from dd_core.nets import NET_NAMES, default_net_for
 
 from . import forms
-from .common import (dataset_path_input, fmt_acc, fmt_flops, fmt_seconds, list_runs, reap_now, run_title, safe,
-                     select_run_param, submit_and_watch)
+from .common import (dataset_path_input, fmt_acc, fmt_flops, fmt_seconds, list_runs, reap_now, safe, select_run_param,
+                     submit_and_watch, watch_picker)
 from .helptext import HELP
 from .live import run_panel
 
@@ -125,17 +125,7 @@ def render() -> None:
         active = [r for r in runs if r["status"] in ("queued", "running")]
         run_id = st.session_state.get(f"{P}.last_run") or (active or runs)[0]["id"]
         st.query_params["run"] = str(run_id)
-    if runs:
-        ids = [r["id"] for r in runs]
-        if run_id is not None and run_id not in ids:
-            ids.insert(0, run_id)
-        labels = {r["id"]: run_title(r, with_status=False) for r in runs}
-        pick = st.selectbox("Watching run", ids, index=ids.index(run_id) if run_id in ids else 0,
-                            format_func=lambda i: labels.get(i, f"#{i}"), key=f"{P}.watch.{run_id}")
-        if pick != run_id:
-            st.query_params["run"] = str(pick)
-            st.rerun()
-        run_id = pick
+    run_id = watch_picker(runs, run_id, f"{P}.watch")
     if run_id is None:
         st.info("Configure the training in the sidebar and press **Start**.")
         return

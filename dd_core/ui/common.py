@@ -264,6 +264,23 @@ def status_badge(run: dict) -> None:
     st.badge(f"{run['status']}", icon=None, color=STATUS_COLOR.get(run["status"], "gray"))
 
 
+def watch_picker(runs: list[dict], run_id: int | None, key: str) -> int | None:
+    """The 'Watching run' select over ``runs`` (``run_id`` added first when it is not among them). A new pick goes
+    to the URL (``?run=``) and reruns the page. Returns the watched run id (``run_id`` itself when ``runs`` is empty)."""
+    if not runs:
+        return run_id
+    ids = [r["id"] for r in runs]
+    if run_id is not None and run_id not in ids:
+        ids.insert(0, run_id)
+    labels = {r["id"]: run_title(r, with_status=False) for r in runs}
+    pick = st.selectbox("Watching run", ids, index=ids.index(run_id) if run_id in ids else 0,
+                        format_func=lambda i: labels.get(i, f"#{i}"), key=f"{key}.{run_id}")
+    if pick != run_id:
+        st.query_params["run"] = str(pick)
+        st.rerun()
+    return pick
+
+
 def select_run_param(name: str = "run") -> int | None:
     """The run id in the URL (``?run=12``), or None."""
     v = st.query_params.get(name)

@@ -13,8 +13,8 @@ from dd_core.methods import METHODS
 from dd_core.nets import NET_NAMES
 
 from . import forms
-from .common import (METHOD_LABEL, dataset_path_input, list_runs, reap_now, run_title, safe, select_run_param,
-                     submit_and_watch)
+from .common import (METHOD_LABEL, dataset_path_input, list_runs, reap_now, safe, select_run_param, submit_and_watch,
+                     watch_picker)
 from .helptext import HELP, METHOD_NOTES
 from .live import run_panel
 
@@ -198,17 +198,7 @@ def render() -> None:
         run_id = st.session_state.get(_k("last_run")) or (active[-1]["id"] if active else None)
         if run_id is not None:
             st.query_params["run"] = str(run_id)
-    if runs:
-        ids = [r["id"] for r in runs]
-        if run_id is not None and run_id not in ids:
-            ids.insert(0, run_id)
-        labels = {r["id"]: run_title(r, with_status=False) for r in runs}
-        pick = st.selectbox("Watching run", ids, index=ids.index(run_id) if run_id in ids else 0,
-                            format_func=lambda i: labels.get(i, f"#{i}"), key=_k("watch", run_id))
-        if pick != run_id:
-            st.query_params["run"] = str(pick)
-            st.rerun()
-        run_id = pick
+    run_id = watch_picker(runs, run_id, _k("watch"))
     if run_id is None:
         st.info("Configure a run in the sidebar and press **Start**. It runs in a background worker: you can "
                 "switch pages or refresh and come back to it.")
