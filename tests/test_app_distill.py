@@ -132,6 +132,7 @@ def test_two_tabs_start_runs_both_queued_both_finish_and_the_page_shows_them(tin
     kinds = element_types(page)
     assert kinds.count("plotly_chart") >= 2                 # loss curve + accuracy vs iteration
     assert len(page.image) >= 1                              # latest snapshot gallery
+    assert all(img.url.endswith(".png") for i in page.image for img in i.proto.imgs)   # lossless, not re-encoded
     evals_table = page.table[0].value
     assert set(evals_table["iteration"]) == {0, 4} and "ConvNet-2" in set(evals_table["net"])
     assert all("±" in a for a in evals_table["accuracy (%)"])

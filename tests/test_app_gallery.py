@@ -47,6 +47,8 @@ def test_run_snapshots_init_final_downloads_and_attention_maps(am_run, store):
     slider.set_value(0).run()
     assert any("iteration 0" in (i.proto.imgs[0].caption if i.proto.imgs else "") for i in at.image)
     assert len(at.image) >= 3 + 2                       # snapshot, init, final, attention tiles (real, synthetic)
+    urls = [img.url for i in at.image for img in i.proto.imgs]
+    assert urls and all(u.endswith(".png") for u in urls), urls   # sent as our PNG, never re-encoded to JPEG
     labels = [d.label for d in at.get("download_button")]
     assert any("PNG" in x for x in labels) and any(".pt" in x for x in labels)
     assert "Attention maps" in texts(at.markdown)

@@ -211,11 +211,11 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|$~#"})
 
 
 def md_table(rows: list[dict]) -> str:
-    """Rows with the same keys -> a Markdown table (cells escaped, one line each). Drawn by ``st.markdown``: no
-    pandas, so the home page needs neither pandas nor PyTorch for its tables."""
+    """Rows with the same keys -> a Markdown table (cells escaped, one line each; columns empty in every row left
+    out). Drawn by ``st.markdown``: no pandas, so the home page needs neither pandas nor PyTorch for its tables."""
     if not rows:
         return ""
-    cols = list(rows[0])
+    cols = [c for c in rows[0] if any(str(r.get(c, "")).strip() for r in rows)]
     cell = lambda v: " ".join(str(v).split()).translate(_MD_SPECIAL) or " "  # noqa: E731
     lines = ["| " + " | ".join(cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(r.get(c, "")) for c in cols) + " |" for r in rows]

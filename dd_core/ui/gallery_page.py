@@ -18,7 +18,7 @@ from dd_core.synthetic import SyntheticSet
 from . import charts
 from .common import (PLOTLY_CONFIG, dataset_options_for, fmt_acc, get_store, invalidate, list_runs, net_label,
                      protocol_text, reap_now, run_title, safe, select_run_param)
-from .images import attention_tiles, load_set, png_bytes, snapshot_png
+from .images import PNG, attention_tiles, load_set, png_bytes, snapshot_png
 
 P = "gallery"
 
@@ -63,16 +63,18 @@ def run_view(run: dict) -> None:
     snap = snaps[iters.index(it)]
     syn = load_set(snap["abs_path"])
     st.caption(set_summary(syn))
-    st.image(snapshot_png(snap["abs_path"]), caption=f"iteration {it}: one row per class")
+    st.image(snapshot_png(snap["abs_path"]), caption=f"iteration {it}: one row per class", output_format=PNG)
 
     st.markdown("#### Initial vs final")
     final_path = (run.get("summary") or {}).get("synthetic_path")
     if not final_path or not Path(final_path).is_file():
         final_path = snaps[-1]["abs_path"]
     c1, c2 = st.columns(2)
-    c1.image(snapshot_png(snaps[0]["abs_path"]), caption=f"initial (iteration {snaps[0]['iteration']})")
+    c1.image(snapshot_png(snaps[0]["abs_path"]), caption=f"initial (iteration {snaps[0]['iteration']})",
+             output_format=PNG)
     final = load_set(final_path)
-    c2.image(snapshot_png(final_path), caption=f"final (iteration {final.meta.get('iteration')})")
+    c2.image(snapshot_png(final_path), caption=f"final (iteration {final.meta.get('iteration')})",
+             output_format=PNG)
 
     d1, d2, _ = st.columns([1, 1, 2])
     d1.download_button("PNG grid (this snapshot)", icon=":material/download:", data=snapshot_png(snap["abs_path"]),
@@ -129,9 +131,9 @@ def attention_view(run: dict, syn: SyntheticSet) -> None:
     std = torch.tensor(syn.meta["std"]).view(1, -1, 1, 1)
     a, b = st.columns(2)
     a.image(png_bytes(attention_tiles((real_x * std + mean).clamp(0, 1), real_maps)),
-            caption="real images (top) and their maps per block (rows)")
+            caption="real images (top) and their maps per block (rows)", output_format=PNG)
     b.image(png_bytes(attention_tiles((syn_x * std + mean).clamp(0, 1), syn_maps)),
-            caption="synthetic images (top) and their maps per block (rows)")
+            caption="synthetic images (top) and their maps per block (rows)", output_format=PNG)
 
 
 # --------------------------------------------------------------------------------------------------- imports
@@ -171,7 +173,7 @@ def imported_view(path: str, where: str = "imp") -> None:
         st.error(str(err))
         return
     st.caption(set_summary(syn))
-    st.image(snapshot_png(path), caption=Path(path).name)
+    st.image(snapshot_png(path), caption=Path(path).name, output_format=PNG)
     st.download_button("PNG grid", icon=":material/download:", data=snapshot_png(path),
                        file_name=Path(path).stem + ".png", mime="image/png", key=f"{P}.{where}.png")
     evaluate_controls(path, syn, where)

@@ -13,6 +13,9 @@ from PIL import Image, ImageDraw, ImageFont
 from dd_core.synthetic import SyntheticSet, image_grid
 
 LABEL_WIDTH = 110
+# Pass to st.image with our PNG bytes: "auto" re-encodes any image without alpha to JPEG on every draw (lossy on
+# pixel-sized synthetic images, and a decode + encode per second on a live page).
+PNG = "PNG"
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

@@ -13,7 +13,7 @@ from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
 from . import charts
 from .common import (PLOTLY_CONFIG, fmt_acc, fmt_seconds, get_store, invalidate, kick_worker, net_label,
                      protocol_text, run_seconds, run_title, safe, status_badge)
-from .images import snapshot_png
+from .images import PNG, snapshot_png
 
 REFRESH_S = 1.0
 
@@ -104,7 +104,7 @@ def gallery_block(run: dict, snaps: list[dict], max_per_class: int = 20) -> None
     except Exception as err:  # noqa: BLE001 - a snapshot file removed meanwhile
         st.caption(f"snapshot unavailable: {err}")
         return
-    st.image(png, caption=f"snapshot at iteration {snap['iteration']} ({len(snaps)} snapshots)")
+    st.image(png, caption=f"snapshot at iteration {snap['iteration']} ({len(snaps)} snapshots)", output_format=PNG)
 
 
 def controls(run: dict, *, where: str) -> None:
