@@ -2,7 +2,7 @@
 < 3 s after the server is up, page interactions < 1 s while a run goes, live updates within 1.5 s of the worker
 writing them.
 
-    python benchmarks/ui_latency.py [--iterations 300] [--seconds 40] [--json]
+    python benchmarks/ui_latency.py [--iterations 300] [--seconds 40] [--rounds 5] [--json]
 
 Starts ``streamlit run app.py`` with a fresh data home, then measures:
 
@@ -50,7 +50,7 @@ def _shown_iteration(driver, total: int) -> int:
     return int(m.group(1).replace(",", "")) if m else -1
 
 
-def measure(iterations: int, seconds: float) -> dict:
+def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
     import os
     from selenium.webdriver.common.by import By
     home = Path(tempfile.mkdtemp(prefix="dd-ui-latency-"))
@@ -120,7 +120,7 @@ def measure(iterations: int, seconds: float) -> dict:
 
         clicks = []
         running = store.get_run(run_id)["status"] == "running"
-        for _ in range(3):  # timed from the key press that commits the value to the page showing the result
+        for _ in range(rounds):  # timed from the key press that commits the value to the page showing the result
             for value, cond in (("-1", lambda d: "lr_img must be > 0" in body(d)),
                                 ("1", lambda d: "lr_img must be > 0" not in body(d))):
                 t = type_into(driver, "lr img", value)
@@ -147,13 +147,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--iterations", type=int, default=300, help="length of the background DM run")
     ap.add_argument("--seconds", type=float, default=40, help="how long to sample live updates")
+    ap.add_argument("--rounds", type=int, default=5, help="invalid / valid value rounds of the interaction test")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     reason = missing()
     if reason:
         print(reason, file=sys.stderr)
         return 2
-    out = measure(args.iterations, args.seconds)
+    out = measure(args.iterations, args.seconds, args.rounds)
     if not args.json:
         for k, v in out.items():
             print(f"{k:<28}{v}")

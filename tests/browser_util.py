@@ -140,6 +140,12 @@ def choose(driver, label: str, option: str) -> float:
     return t
 
 
+def set_field(driver, label: str, value: str, select: bool = False) -> None:
+    """Type (or choose, for a select box) ``value`` into the field labelled ``label`` and wait until it shows it."""
+    (choose if select else type_into)(driver, label, value)
+    wait(driver, lambda d: input_el(d, label).get_attribute("value") == value, 10, f"{label} = {value}")
+
+
 def status_text(driver) -> str:
     from selenium.webdriver.common.by import By
     return " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_util import (MAX_PNG, body as _body, choose as _choose, input_el as _input, make_driver, missing,
+from browser_util import (MAX_PNG, body as _body, input_el as _input, make_driver, missing, set_field as _set,
                           shot as _shot, start_server, status_text as _status_text, stop_server, type_into as _type,
                           wait as _wait)
 
@@ -67,18 +67,9 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     # start it
     d.get(url + "/distill")
     _wait(d, lambda d: _input(d, "iterations").get_attribute("value") == "100", 30, "distill form")
-    _choose(d, "net", "convnet-2")
-    _wait(d, lambda d: _input(d, "net").get_attribute("value") == "convnet-2", 10, "net chosen")
-    _type(d, "ipc", "3")
-    _wait(d, lambda d: _input(d, "ipc").get_attribute("value") == "3", 10, "ipc")
-    _type(d, "batch real", "16")
-    _wait(d, lambda d: _input(d, "batch real").get_attribute("value") == "16", 10, "batch real")
-    _type(d, "epochs", "5")
-    _wait(d, lambda d: _input(d, "epochs").get_attribute("value") == "5", 10, "epochs")
-    _type(d, "models", "1")
-    _wait(d, lambda d: _input(d, "models").get_attribute("value") == "1", 10, "models")
-    _type(d, "iterations", "20")
-    _wait(d, lambda d: _input(d, "iterations").get_attribute("value") == "20", 10, "iterations")
+    _set(d, "net", "convnet-2", select=True)
+    for label, value in (("ipc", "3"), ("batch real", "16"), ("epochs", "5"), ("models", "1"), ("iterations", "20")):
+        _set(d, label, value)
     start = next(b for b in d.find_elements(By.TAG_NAME, "button") if "Start" in b.text)
     _wait(d, lambda d: start.is_enabled(), 10, "start enabled")
     start.click()
