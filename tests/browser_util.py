@@ -146,6 +146,41 @@ def set_field(driver, label: str, value: str, select: bool = False) -> None:
     wait(driver, lambda d: input_el(d, label).get_attribute("value") == value, 10, f"{label} = {value}")
 
 
+_PROBE_JS = """
+const predicate = new Function('return (' + arguments[0] + ');');
+if (window.__ddObserver) window.__ddObserver.disconnect();
+if (window.__ddKeydown) document.removeEventListener('keydown', window.__ddKeydown, {capture: true});
+const probe = window.__ddProbe = {t0: null, t1: null};
+window.__ddKeydown = e => { if (e.key === 'Enter' && probe.t0 === null) probe.t0 = performance.now(); };
+document.addEventListener('keydown', window.__ddKeydown, {capture: true});
+const check = () => {             // the answer is in the DOM: time the end of the frame that paints it
+  if (probe.t0 === null || probe.seen || !predicate()) return;
+  probe.seen = true;
+  requestAnimationFrame(() => setTimeout(() => { probe.t1 = performance.now(); }, 0));
+};
+window.__ddObserver = new MutationObserver(check);
+window.__ddObserver.observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true});
+"""
+
+
+def arm_probe(driver, predicate_js: str) -> None:
+    """Measure in the page itself: from the next Enter key-down to the frame that paints the first DOM change after
+    which the JavaScript expression ``predicate_js`` is true (a MutationObserver, then the next animation frame; the
+    test does not poll the page's layout meanwhile, which on a 2-core machine slows the page it measures)."""
+    driver.execute_script(_PROBE_JS, predicate_js)
+
+
+def probe_seconds(driver, timeout: float = 10) -> float:
+    """The armed probe's latency in seconds (waits for it; AssertionError on timeout)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        ms = driver.execute_script("const p = window.__ddProbe; return p && p.t1 !== null ? p.t1 - p.t0 : null;")
+        if ms is not None:
+            return ms / 1000
+        time.sleep(0.05)
+    raise AssertionError("the page did not answer within %.0f s" % timeout)
+
+
 def status_text(driver) -> str:
     from selenium.webdriver.common.by import By
     return " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'))
