@@ -17,7 +17,10 @@ Starts ``streamlit run app.py`` with a fresh data home, then measures:
 * ``interaction_s``: a form field set to an invalid value until its error shows, and back (``--rounds`` times), then
   a select box change until the dependent fields show (Streamlit reruns while the run goes); timed in the page
   itself, from the key-down of the Enter that commits the value to the DOM change that shows the answer (a
-  MutationObserver: the benchmark does not poll the page's layout meanwhile); median, 90th percentile and max.
+  MutationObserver: the benchmark does not poll the page's layout meanwhile); median, 90th percentile and max;
+* ``page_switch_s``: a click on each page of the sidebar navigation until a part drawn late in that page shows
+  (Gallery: initial vs final of the running run; Compare: the published numbers under the table; ...), timed the
+  same way.
 
 Needs Debian's chromium and chromium-driver and selenium (requirements.txt). CPU contention from other jobs makes
 every figure worse: run it on an otherwise idle machine.
@@ -137,6 +140,16 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
             choose(driver, "Method", method)
             clicks.append(probe_seconds(driver))
         out["interaction_s"] = _summary(clicks)
+        # page switches from the sidebar navigation, until a part drawn late in the new page shows
+        switches = {}
+        for page, marker in (("gallery", "Initial vs final"), ("compare", "Published numbers"),
+                             ("baseline", "Configure the training"), ("home", "Presets: the seed experiments"),
+                             ("distill", "Latest snapshot")):
+            link = driver.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNav"] a[href$="/{page}"]')
+            arm_probe(driver, f"document.body.textContent.includes('{marker}')", trigger="click")
+            link.click()
+            switches[page] = round(probe_seconds(driver, 30), 3)
+        out["page_switch_s"] = switches
         out["interactions_while_running"] = running and store.get_run(run_id)["status"] == "running"
         stop.set()
         store.request_cancel(run_id)

@@ -148,11 +148,13 @@ def set_field(driver, label: str, value: str, select: bool = False) -> None:
 
 _PROBE_JS = """
 const predicate = new Function('return (' + arguments[0] + ');');
+const trigger = arguments[1];      // 'keydown' (the Enter that commits a value) or 'click'
 if (window.__ddObserver) window.__ddObserver.disconnect();
-if (window.__ddKeydown) document.removeEventListener('keydown', window.__ddKeydown, {capture: true});
+if (window.__ddTrigger) document.removeEventListener(window.__ddTrigger[0], window.__ddTrigger[1], {capture: true});
 const probe = window.__ddProbe = {t0: null, t1: null};
-window.__ddKeydown = e => { if (e.key === 'Enter' && probe.t0 === null) probe.t0 = performance.now(); };
-document.addEventListener('keydown', window.__ddKeydown, {capture: true});
+const start = e => { if ((trigger === 'click' || e.key === 'Enter') && probe.t0 === null) probe.t0 = performance.now(); };
+window.__ddTrigger = [trigger, start];
+document.addEventListener(trigger, start, {capture: true});
 const check = () => {             // the answer is in the DOM: time the end of the frame that paints it
   if (probe.t0 === null || probe.seen || !predicate()) return;
   probe.seen = true;
@@ -163,11 +165,12 @@ window.__ddObserver.observe(document.body, {childList: true, subtree: true, char
 """
 
 
-def arm_probe(driver, predicate_js: str) -> None:
-    """Measure in the page itself: from the next Enter key-down to the frame that paints the first DOM change after
-    which the JavaScript expression ``predicate_js`` is true (a MutationObserver, then the next animation frame; the
-    test does not poll the page's layout meanwhile, which on a 2-core machine slows the page it measures)."""
-    driver.execute_script(_PROBE_JS, predicate_js)
+def arm_probe(driver, predicate_js: str, trigger: str = "keydown") -> None:
+    """Measure in the page itself: from the next Enter key-down (``trigger="click"``: the next click) to the frame
+    that paints the first DOM change after which the JavaScript expression ``predicate_js`` is true (a
+    MutationObserver, then the next animation frame; the test does not poll the page's layout meanwhile, which on a
+    2-core machine slows the page it measures)."""
+    driver.execute_script(_PROBE_JS, predicate_js, trigger)
 
 
 def probe_seconds(driver, timeout: float = 10) -> float:

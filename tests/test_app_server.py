@@ -28,10 +28,13 @@ def test_streamlit_run_finds_the_app_and_its_lifespan_imports_the_engine(monkeyp
     assert isinstance(module.app, st.App)
     calls = []
     monkeypatch.setattr(warmup, "import_engine", lambda: calls.append("engine") or 0.0)
+    from streamlit.runtime.pages_manager import PagesManager
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)   # a fresh process: pages/ not yet ruled out
 
     async def start_and_stop():
         async with warmup.lifespan(module.app):
             assert calls == ["engine"]           # done before the server would accept connections
+            assert PagesManager.uses_pages_directory is False   # pages/ is app.py's st.navigation, never MPA v1
     asyncio.run(start_and_stop())
 
 

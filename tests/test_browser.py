@@ -141,3 +141,18 @@ def _shown_iteration(d) -> int:
     m = re.search(r"iteration (\d+) / 20", _body(d))
     return int(m.group(1)) if m else -1
 
+
+def test_a_fresh_server_opened_on_a_page_url_shows_the_apps_navigation(browser, tmp_path):
+    """The first visitor of a fresh server opening /distill directly (a bookmark, a refresh) gets app.py's pages,
+    not Streamlit's fallback for a pages/ folder (file names in the sidebar, the page script run on its own)."""
+    from selenium.webdriver.common.by import By
+    home = tmp_path / "home"
+    home.mkdir()
+    proc, url = start_server(home)
+    try:
+        browser.get(url + "/distill")
+        _wait(browser, lambda d: _input(d, "lr img") is not None, 30, "distill form")
+        nav = browser.find_element(By.CSS_SELECTOR, '[data-testid="stSidebarNav"]').text.split()
+        assert {"Home", "Distill", "Gallery", "Compare", "Baseline"} <= set(nav) and "app" not in nav, nav
+    finally:
+        stop_server(proc, home)

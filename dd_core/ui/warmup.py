@@ -1,4 +1,5 @@
-"""Server start-up: import the engine once per server process, before the first visitor needs it.
+"""Server start-up (``app.py``'s ``st.App`` lifespan): rule out Streamlit's ``pages/`` fallback
+(:func:`navigation_only`), then import the engine once per server process, before the first visitor needs it.
 
 A fresh server process has not imported PyTorch (≈ 2-3 s on a laptop CPU), pandas, plotly and the pages' modules
 yet. Paid inside the first visitor's script run, that made the home page take 4-5 s. ``app.py`` registers
@@ -52,8 +53,24 @@ def import_engine(modules: tuple[str, ...] = MODULES) -> float:
     return seconds
 
 
+def navigation_only() -> None:
+    """Tell Streamlit that ``app.py``'s ``st.navigation`` defines the pages, before the first session.
+
+    Streamlit treats a ``pages/`` folder beside the main script as the old multipage layout until ``st.navigation``
+    is first called in the process; so the first visitor of a fresh server who opens ``/distill`` directly (a
+    bookmark, a refresh) got ``pages/distill.py`` run on its own: file names in the sidebar ("app", "baseline"...),
+    no wide layout. ``st.navigation`` sets this very flag when it runs."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without it has no such fallback either
+        return
+    PagesManager.uses_pages_directory = False
+
+
 @asynccontextmanager
 async def lifespan(_app) -> AsyncIterator[None]:
-    """``st.App`` lifespan: import the engine before the server accepts connections."""
+    """``st.App`` lifespan: the pages come from ``st.navigation``; import the engine before the server accepts
+    connections."""
+    navigation_only()
     await asyncio.to_thread(import_engine)
     yield
