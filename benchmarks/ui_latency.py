@@ -19,7 +19,7 @@ Starts ``streamlit run app.py`` with a fresh data home, then measures:
   itself, from the key-down of the Enter that commits the value to the DOM change that shows the answer (a
   MutationObserver: the benchmark does not poll the page's layout meanwhile); median, 90th percentile and max;
 * ``page_switch_s``: a click on each page of the sidebar navigation until a part drawn late in that page shows
-  (Gallery: initial vs final of the running run; Compare: the published numbers under the table; ...), timed the
+  (Gallery: initial vs final of the running run; Compare: its run picker, as no run is finished yet; ...), timed the
   same way.
 
 Needs Debian's chromium and chromium-driver and selenium (requirements.txt). CPU contention from other jobs makes
@@ -142,13 +142,17 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
         out["interaction_s"] = _summary(clicks)
         # page switches from the sidebar navigation, until a part drawn late in the new page shows
         switches = {}
-        for page, marker in (("gallery", "Initial vs final"), ("compare", "Published numbers"),
+        for page, marker in (("gallery", "Initial vs final"), ("compare", "Pick runs to compare"),
                              ("baseline", "Configure the training"), ("home", "Presets: the seed experiments"),
                              ("distill", "Latest snapshot")):
-            link = driver.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNav"] a[href$="/{page}"]')
+            href = "/" if page == "home" else f"/{page}"      # the default page's link is the root URL
+            link = driver.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNav"] a[href$="{href}"]')
             arm_probe(driver, f"document.body.textContent.includes('{marker}')", trigger="click")
             link.click()
-            switches[page] = round(probe_seconds(driver, 30), 3)
+            try:
+                switches[page] = round(probe_seconds(driver, 30), 3)
+            except AssertionError:
+                raise AssertionError(f"{page}: {marker!r} not shown; page: {body(driver)[:500]}") from None
         out["page_switch_s"] = switches
         out["interactions_while_running"] = running and store.get_run(run_id)["status"] == "running"
         stop.set()
