@@ -10,10 +10,15 @@ import json
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 import torch
 
 from .errors import ConfigError, DDError
+
+if TYPE_CHECKING:
+    from .config import EvalConfig
+    from .data import RealData
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:

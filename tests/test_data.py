@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import gzip
 import os
-import struct
 import tarfile
 import time
 from pathlib import Path

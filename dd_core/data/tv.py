@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ..errors import DatasetError
 from ..paths import datasets_dir
 from .base import DSA_DIGITS, DSA_NATURAL, DatasetMeta, DatasetStatus
