@@ -40,8 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser_util import (arm_probe, body, choose, make_driver, missing, probe_seconds,  # noqa: E402
-                          start_server, stop_server, type_into, wait)
+from browser_util import (SIDEBAR_TEXT_JS, arm_probe, body, choose, home_drawn, make_driver,  # noqa: E402
+                          missing, probe_seconds, start_server, stop_server, type_into, wait)
 
 
 def _summary(values: list[float]) -> dict:
@@ -72,18 +72,17 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
         raise
     out["server_start_s"] = time.perf_counter() - t_launch
     try:
-        complete = lambda d: all(m in body(d) for m in ("Torch threads", "Run cpu-demo", "fashion-mnist"))  # noqa
         t0 = time.perf_counter()
         driver.get(url + "/")
         wait(driver, lambda d: "Recent runs" in body(d), 30, "home content")
         out["home_first_content_s"] = time.perf_counter() - t0
-        wait(driver, complete, 30, "home complete")
+        wait(driver, home_drawn, 30, "home complete")
         out["home_full_s"] = time.perf_counter() - t0
         renders = []
         for _ in range(5):
             t = time.perf_counter()
             driver.get(url + "/")
-            wait(driver, complete, 10, "home again")
+            wait(driver, home_drawn, 10, "home again")
             renders.append(time.perf_counter() - t)
         out["home_render_s"] = _summary(renders)
 
@@ -128,9 +127,9 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
         clicks = []
         running = store.get_run(run_id)["status"] == "running"
         error = "lr_img must be > 0"
-        sidebar = "document.querySelector('[data-testid=\"stSidebar\"]').textContent"
         for _ in range(rounds):  # from the key press that commits the value to the DOM showing the answer
-            for value, pred in (("-1", f"{sidebar}.includes('{error}')"), ("1", f"!{sidebar}.includes('{error}')")):
+            for value, pred in (("-1", f"{SIDEBAR_TEXT_JS}.includes('{error}')"),
+                                ("1", f"!{SIDEBAR_TEXT_JS}.includes('{error}')")):
                 arm_probe(driver, pred)
                 type_into(driver, "lr img", value)
                 clicks.append(probe_seconds(driver))

@@ -116,28 +116,30 @@ def input_el(driver, label: str):
     return driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{label}"]')
 
 
-def type_into(driver, label: str, value: str) -> float:
-    """Replace a text/number input's value and press Enter; returns the perf_counter time of the Enter."""
+def type_into(driver, label: str, value: str) -> None:
+    """Replace a text/number input's value and press Enter."""
     from selenium.webdriver.common.keys import Keys
     el = input_el(driver, label)
     el.click()
     el.send_keys(Keys.CONTROL, "a")
     el.send_keys(value)
-    t = time.perf_counter()
     el.send_keys(Keys.ENTER)
-    return t
 
 
-def choose(driver, label: str, option: str) -> float:
-    """A select box: click, type the option, Enter; returns the perf_counter time of the Enter."""
+def choose(driver, label: str, option: str) -> None:
+    """A select box: click, type the option, Enter."""
     from selenium.webdriver.common.keys import Keys
     el = input_el(driver, label)
     el.click()
     el.send_keys(option)
     time.sleep(0.2)
-    t = time.perf_counter()
     el.send_keys(Keys.ENTER)
-    return t
+
+
+def home_drawn(driver) -> bool:
+    """Every block of the home page is there: device, presets, datasets."""
+    text = body(driver)
+    return all(m in text for m in ("Torch threads", "Run cpu-demo", "fashion-mnist"))
 
 
 def set_field(driver, label: str, value: str, select: bool = False) -> None:
@@ -146,13 +148,17 @@ def set_field(driver, label: str, value: str, select: bool = False) -> None:
     wait(driver, lambda d: input_el(d, label).get_attribute("value") == value, 10, f"{label} = {value}")
 
 
+SIDEBAR_TEXT_JS = """document.querySelector('[data-testid="stSidebar"]').textContent"""  # for probe predicates
+
 _PROBE_JS = """
 const predicate = new Function('return (' + arguments[0] + ');');
 const trigger = arguments[1];      // 'keydown' (the Enter that commits a value) or 'click'
 if (window.__ddObserver) window.__ddObserver.disconnect();
 if (window.__ddTrigger) document.removeEventListener(window.__ddTrigger[0], window.__ddTrigger[1], {capture: true});
 const probe = window.__ddProbe = {t0: null, t1: null};
-const start = e => { if ((trigger === 'click' || e.key === 'Enter') && probe.t0 === null) probe.t0 = performance.now(); };
+const start = e => {
+  if ((trigger === 'click' || e.key === 'Enter') && probe.t0 === null) probe.t0 = performance.now();
+};
 window.__ddTrigger = [trigger, start];
 document.addEventListener(trigger, start, {capture: true});
 const check = () => {             // the answer is in the DOM: time the end of the frame that paints it

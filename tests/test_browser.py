@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from browser_util import (MAX_PNG, arm_probe as _arm, body as _body, input_el as _input, make_driver, missing,
-                          probe_seconds as _probe, set_field as _set, shot as _shot, start_server,
-                          status_text as _status_text, stop_server, type_into as _type, wait as _wait)
+from browser_util import (MAX_PNG, SIDEBAR_TEXT_JS, arm_probe as _arm, body as _body, home_drawn, input_el as _input,
+                          make_driver, missing, probe_seconds as _probe, set_field as _set, shot as _shot,
+                          start_server, status_text as _status_text, stop_server, type_into as _type, wait as _wait)
 
 pytestmark = pytest.mark.browser
 
@@ -55,12 +55,11 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     t_first = time.perf_counter()
     d.get(url + "/")
     timings["home_first_content_s"] = _wait(d, lambda d: "Recent runs" in _body(d), 30, "home: first content")
-    _wait(d, lambda d: all(m in _body(d) for m in ("Torch threads", "Run cpu-demo", "fashion-mnist")), 30, "home")
+    _wait(d, home_drawn, 30, "home")
     timings["home_first_visit_s"] = time.perf_counter() - t_first
     t_again = time.perf_counter()
     d.get(url + "/")
-    _wait(d, lambda d: all(m in _body(d) for m in ("Torch threads", "Run cpu-demo", "fashion-mnist")), 10,
-          "home again")
+    _wait(d, home_drawn, 10, "home again")
     timings["home_render_s"] = time.perf_counter() - t_again
 
     # distill: configure a 20-iteration DM run with ConvNet-2 on mnist-5k (IPC 3, 16 real images per class) and
@@ -98,8 +97,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     # interaction latency while the run goes (timed in the page: Enter key-down to the frame showing the answer):
     # an invalid value is refused next to its field
     running = store.get_run(run_id)["status"] == "running"
-    sidebar = "document.querySelector('[data-testid=\"stSidebar\"]').textContent"
-    _arm(d, f"{sidebar}.includes('lr_img must be > 0')")
+    _arm(d, f"{SIDEBAR_TEXT_JS}.includes('lr_img must be > 0')")
     _type(d, "lr img", "-1")
     timings["interaction_s" + ("_while_running" if running else "")] = _probe(d)
     _wait(d, lambda d: "lr_img must be > 0" in _body(d), 10, "field error")

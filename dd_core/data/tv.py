@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from ..errors import DatasetError
 from ..paths import datasets_dir
 from .base import DSA_DIGITS, DSA_NATURAL, DatasetMeta, DatasetStatus
+from .idx import IDX_STEMS, find_idx_files, read_idx_pair
 
 if TYPE_CHECKING:
     from .real import RealData
-from .idx import IDX_STEMS, find_idx_files, read_idx_pair
 
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = ", ".join(f"{s}.gz" for s in IDX_STEMS)
