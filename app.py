@@ -8,6 +8,7 @@ server, whose start-up hook imports PyTorch & co. before the server accepts conn
 the first visit does not wait for them. Every browser session then runs the file as its script (``__name__ == "__main__"``), which draws
 the pages. Streamlit versions without ``st.App`` simply run the script.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -15,6 +16,7 @@ import streamlit as st
 
 def home() -> None:
     from dd_core.ui import home_page
+
     home_page.render()
 
 
@@ -30,8 +32,9 @@ def main() -> None:
     st.navigation(pages).run()
 
 
-if __name__ == "__main__":       # a session's script run (and AppTest)
+if __name__ == "__main__":  # a session's script run (and AppTest)
     main()
-elif hasattr(st, "App"):         # imported once by `streamlit run app.py`: the server, with its start-up hook
+elif hasattr(st, "App"):  # imported once by `streamlit run app.py`: the server, with its start-up hook
     from dd_core.ui.warmup import lifespan
+
     app = st.App(__file__, lifespan=lifespan)

@@ -25,6 +25,7 @@ Starts ``streamlit run app.py`` with a fresh data home, then measures:
 Needs Debian's chromium and chromium-driver and selenium (requirements.txt). CPU contention from other jobs makes
 every figure worse: run it on an otherwise idle machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,16 +41,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser_util import (SIDEBAR_TEXT_JS, arm_probe, body, choose, home_drawn, make_driver,  # noqa: E402
-                          missing, probe_seconds, start_server, stop_server, type_into, wait)
+from browser_util import (
+    SIDEBAR_TEXT_JS,
+    arm_probe,
+    body,
+    choose,
+    home_drawn,
+    make_driver,  # noqa: E402
+    missing,
+    probe_seconds,
+    start_server,
+    stop_server,
+    type_into,
+    wait,
+)
 
 
 def _summary(values: list[float]) -> dict:
     if not values:
         return {"median": None, "p90": None, "max": None, "n": 0}
     ordered = sorted(values)
-    return {"median": round(statistics.median(values), 3), "p90": round(ordered[int(0.9 * (len(values) - 1))], 3),
-            "max": round(max(values), 3), "n": len(values)}
+    return {
+        "median": round(statistics.median(values), 3),
+        "p90": round(ordered[int(0.9 * (len(values) - 1))], 3),
+        "max": round(max(values), 3),
+        "n": len(values),
+    }
 
 
 def _shown_iteration(driver, total: int) -> int:
@@ -60,6 +77,7 @@ def _shown_iteration(driver, total: int) -> int:
 def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
     import os
     from selenium.webdriver.common.by import By
+
     home = Path(tempfile.mkdtemp(prefix="dd-ui-latency-"))
     os.environ["DD_HOME"] = str(home)
     driver = make_driver()
@@ -90,12 +108,19 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
         from dd_core.presets import preset_options
         from dd_core.runs import RunStore
         from dd_core.runs.worker import submit
+
         store = RunStore(home / "runs.sqlite3")
         opts = preset_options("cpu-demo", "dm")
         method_options = {k: opts[k] for k in ("ipc", "batch_real")}
-        cfg = RunConfig(kind="distill", dataset="mnist-5k", method="dm", method_options=method_options,
-                        iterations=iterations, eval_at=[iterations],
-                        eval={"protocol": "custom", "epochs": 20, "n_models": 1})
+        cfg = RunConfig(
+            kind="distill",
+            dataset="mnist-5k",
+            method="dm",
+            method_options=method_options,
+            iterations=iterations,
+            eval_at=[iterations],
+            eval={"protocol": "custom", "epochs": 20, "n_models": 1},
+        )
         run_id = submit(store, cfg)
         seen: dict[int, float] = {}
         stop = threading.Event()
@@ -128,8 +153,10 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
         running = store.get_run(run_id)["status"] == "running"
         error = "lr_img must be > 0"
         for _ in range(rounds):  # from the key press that commits the value to the DOM showing the answer
-            for value, pred in (("-1", f"{SIDEBAR_TEXT_JS}.includes('{error}')"),
-                                ("1", f"!{SIDEBAR_TEXT_JS}.includes('{error}')")):
+            for value, pred in (
+                ("-1", f"{SIDEBAR_TEXT_JS}.includes('{error}')"),
+                ("1", f"!{SIDEBAR_TEXT_JS}.includes('{error}')"),
+            ):
                 arm_probe(driver, pred)
                 type_into(driver, "lr img", value)
                 clicks.append(probe_seconds(driver))
@@ -141,10 +168,14 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
         out["interaction_s"] = _summary(clicks)
         # page switches from the sidebar navigation, until a part drawn late in the new page shows
         switches = {}
-        for page, marker in (("gallery", "Initial vs final"), ("compare", "Pick runs to compare"),
-                             ("baseline", "Configure the training"), ("home", "Presets: the seed experiments"),
-                             ("distill", "Latest snapshot")):
-            href = "/" if page == "home" else f"/{page}"      # the default page's link is the root URL
+        for page, marker in (
+            ("gallery", "Initial vs final"),
+            ("compare", "Pick runs to compare"),
+            ("baseline", "Configure the training"),
+            ("home", "Presets: the seed experiments"),
+            ("distill", "Latest snapshot"),
+        ):
+            href = "/" if page == "home" else f"/{page}"  # the default page's link is the root URL
             link = driver.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNav"] a[href$="{href}"]')
             arm_probe(driver, f"document.body.textContent.includes('{marker}')", trigger="click")
             link.click()
@@ -160,6 +191,7 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
         driver.quit()
         stop_server(proc, home)
     import torch
+
     out.update(threads=torch.get_num_threads(), run_iterations=iterations)
     return out
 

@@ -10,6 +10,7 @@ streams metrics, snapshots and heartbeats to the store, at ``nice`` 10). Reporte
 run's own ``seconds_per_iteration``: the distillation loop only) and the whole process wall time. CLI and worker
 alternate, so a drift of the machine's speed hits both. Run it alone on the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,27 @@ def run_cli(method: str, iterations: int) -> tuple[dict, float]:
     """(the run's store row, wall seconds) of one CLI distillation."""
     home = Path(tempfile.mkdtemp(prefix="dd-cli-"))
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dd_core", "distill", "--method", method, "--preset", "cpu-demo",
-                    "--iterations", str(iterations), "--eval-at", "none", "--json"],
-                   env=_env(home), cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dd_core",
+            "distill",
+            "--method",
+            method,
+            "--preset",
+            "cpu-demo",
+            "--iterations",
+            str(iterations),
+            "--eval-at",
+            "none",
+            "--json",
+        ],
+        env=_env(home),
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     wall = time.perf_counter() - t
     (run,) = RunStore(home / "runs.sqlite3").list_runs()
     return run, wall
@@ -53,8 +72,13 @@ def run_worker(config: dict) -> tuple[dict, float]:
     store = RunStore(home / "runs.sqlite3")
     run_id = submit(store, RunConfig.from_dict(config), start_worker=False)
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dd_core", "worker", str(run_id)], env=_env(home), cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "dd_core", "worker", str(run_id)],
+        env=_env(home),
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     wall = time.perf_counter() - t
     return store.get_run(run_id), wall
 
@@ -72,13 +96,24 @@ def main() -> int:
         assert cli_run["status"] == "done", cli_run["error"]
         w_run, w_wall = run_worker(cli_run["config"])
         assert w_run["status"] == "done", w_run["error"]
-        rows.append({"cli_s_per_it": cli_run["summary"]["seconds_per_iteration"], "cli_wall_s": cli_wall,
-                     "worker_s_per_it": w_run["summary"]["seconds_per_iteration"], "worker_wall_s": w_wall})
+        rows.append(
+            {
+                "cli_s_per_it": cli_run["summary"]["seconds_per_iteration"],
+                "cli_wall_s": cli_wall,
+                "worker_s_per_it": w_run["summary"]["seconds_per_iteration"],
+                "worker_wall_s": w_wall,
+            }
+        )
         print(json.dumps({k: round(v, 4) for k, v in rows[-1].items()}), file=sys.stderr)
     out = {k: round(statistics.median(r[k] for r in rows), 4) for k in rows[0]}
     out["worker_over_cli"] = round(out["worker_s_per_it"] / out["cli_s_per_it"], 3)
-    out.update(method=args.method, iterations=args.iterations, repeats=args.repeats, preset="cpu-demo",
-               dataset=cli_run["dataset"])
+    out.update(
+        method=args.method,
+        iterations=args.iterations,
+        repeats=args.repeats,
+        preset="cpu-demo",
+        dataset=cli_run["dataset"],
+    )
     print(json.dumps(out) if args.json else "\n".join(f"{k:18} {v}" for k, v in out.items()))
     return 0
 

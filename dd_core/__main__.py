@@ -1,4 +1,5 @@
 """``python -m dd_core <command>``: the command-line face of the engine (see ``--help``)."""
+
 from __future__ import annotations
 
 import sys

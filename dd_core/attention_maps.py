@@ -2,6 +2,7 @@
 for each block l of a fresh random network, ``a_l(x) = normalize_L2(Σ_channels |A_l(x)|^p)`` reshaped to the block's
 H×W. A few images through one random net: cheap enough for the Gallery page.
 """
+
 from __future__ import annotations
 
 import torch
@@ -12,8 +13,9 @@ from .nets import build_net
 
 
 @torch.no_grad()
-def attention_maps(syn: Tensor, real: Tensor, net_name: str, power: float = 1.0, seed: int = 0, *,
-                   num_classes: int = 10) -> tuple[list[Tensor], list[Tensor]]:
+def attention_maps(
+    syn: Tensor, real: Tensor, net_name: str, power: float = 1.0, seed: int = 0, *, num_classes: int = 10
+) -> tuple[list[Tensor], list[Tensor]]:
     """Attention maps of ``syn [N,C,H,W]`` and ``real [M,C,H,W]`` (normalised images) through ONE freshly
     initialised ``net_name`` (seeded with ``seed``), as AM sees them.
 
@@ -22,8 +24,9 @@ def attention_maps(syn: Tensor, real: Tensor, net_name: str, power: float = 1.0,
     except the last (the last enters through the embedding term).
     """
     if syn.dim() != 4 or real.dim() != 4 or syn.shape[1:] != real.shape[1:]:
-        raise ValueError(f"synthetic {tuple(syn.shape)} and real {tuple(real.shape)} images must be [N,C,H,W] of "
-                         "the same C, H, W")
+        raise ValueError(
+            f"synthetic {tuple(syn.shape)} and real {tuple(real.shape)} images must be [N,C,H,W] of the same C, H, W"
+        )
     c, s = syn.shape[1], syn.shape[-1]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -11,6 +11,7 @@ reach synthetic images. Parameters are explicit tensors (no RNG re-seeding trick
 Mode "single": each parameter set picks one family of the strategy; the ``color`` family applies brightness,
 saturation and contrast in that order. Images are in normalised space and never clipped.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,15 +32,15 @@ STRATEGY_DIGITS = "color_crop_cutout_scale_rotate"  # no flip for digits
 class DSAParams:
     """One transform per group; every field has leading dim G (number of groups)."""
 
-    family: Tensor       # [G] int64, index into FAMILIES
-    brightness: Tensor   # [G] additive shift in [-0.5, 0.5]
-    saturation: Tensor   # [G] factor in [0, 2]
-    contrast: Tensor     # [G] factor in [0.5, 1.5]
-    shift: Tensor        # [G, 2] int64 (dy, dx) translation in pixels
-    cutout: Tensor       # [G, 2] int64 (row, col) centre of the cut square
-    flip: Tensor         # [G] bool
-    scale: Tensor        # [G, 2] (sx, sy) in [1/1.2, 1.2]
-    angle: Tensor        # [G] radians in [-15°, 15°]
+    family: Tensor  # [G] int64, index into FAMILIES
+    brightness: Tensor  # [G] additive shift in [-0.5, 0.5]
+    saturation: Tensor  # [G] factor in [0, 2]
+    contrast: Tensor  # [G] factor in [0.5, 1.5]
+    shift: Tensor  # [G, 2] int64 (dy, dx) translation in pixels
+    cutout: Tensor  # [G, 2] int64 (row, col) centre of the cut square
+    flip: Tensor  # [G] bool
+    scale: Tensor  # [G, 2] (sx, sy) in [1/1.2, 1.2]
+    angle: Tensor  # [G] radians in [-15°, 15°]
 
     def gather(self, index: Tensor) -> "DSAParams":
         """Per-sample parameters: row ``index[i]`` for sample i."""
@@ -52,9 +53,19 @@ class DSAParams:
 class DSA:
     """Differentiable siamese augmentation for square images of side ``image_size``."""
 
-    def __init__(self, strategy: str = STRATEGY_NATURAL, image_size: int = 32, *, brightness: float = 1.0,
-                 saturation: float = 2.0, contrast: float = 0.5, crop_ratio: float = 0.125,
-                 cutout_ratio: float = 0.5, scale_ratio: float = 1.2, rotate_degrees: float = 15.0):
+    def __init__(
+        self,
+        strategy: str = STRATEGY_NATURAL,
+        image_size: int = 32,
+        *,
+        brightness: float = 1.0,
+        saturation: float = 2.0,
+        contrast: float = 0.5,
+        crop_ratio: float = 0.125,
+        cutout_ratio: float = 0.5,
+        scale_ratio: float = 1.2,
+        rotate_degrees: float = 15.0,
+    ):
         names = [f for f in strategy.split("_") if f]
         bad = [f for f in names if f not in FAMILIES]
         if not names or bad:
@@ -123,8 +134,9 @@ class DSA:
             return torch.where(p.flip.view(-1, 1, 1, 1), x.flip(3), x)
         if family == "scale":
             zero = torch.zeros_like(p.angle)
-            theta = torch.stack([torch.stack([p.scale[:, 0], zero, zero], 1),
-                                 torch.stack([zero, p.scale[:, 1], zero], 1)], 1)
+            theta = torch.stack(
+                [torch.stack([p.scale[:, 0], zero, zero], 1), torch.stack([zero, p.scale[:, 1], zero], 1)], 1
+            )
             return affine(x, theta)
         if family == "rotate":
             c, s, zero = torch.cos(p.angle), torch.sin(p.angle), torch.zeros_like(p.angle)
@@ -176,4 +188,3 @@ def affine(x: Tensor, theta: Tensor) -> Tensor:
     """Bilinear resampling with per-image 2×3 matrices (normalised coordinates), zero padding."""
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-

@@ -5,6 +5,7 @@ timed alone (forward of the real batch in the method's chunk size and memory lay
 forward+backward of the synthetic batch through the same net); ``overhead`` = their ratio. Evaluation speed is
 measured on a few epochs of one model and projected to the default protocol (labelled as projected).
 """
+
 from __future__ import annotations
 
 import resource
@@ -62,13 +63,32 @@ def bare_seconds(method, repeats: int) -> float:
 
 
 # PAD in the bench: a fresh (uncached) single short expert, then the matching iterations; `pad_options` overrides
-PAD_BENCH = {"experts": 1, "trajectory_epochs": 4, "expert_epochs": 2, "min_start_epoch": 0,
-             "current_max_start_epoch": 1, "max_start_epoch": 2, "syn_steps": 10, "score_models": 1, "score_epochs": 1}
+PAD_BENCH = {
+    "experts": 1,
+    "trajectory_epochs": 4,
+    "expert_epochs": 2,
+    "min_start_epoch": 0,
+    "current_max_start_epoch": 1,
+    "max_start_epoch": 2,
+    "syn_steps": 10,
+    "score_models": 1,
+    "score_epochs": 1,
+}
 
 
-def run_bench(real: RealData, methods: list[str], *, ipc: int, batch_real: int | None, iterations: int = 10,
-              warmup: int = 3, eval_epochs: int = 20, pad_options: dict | None = None) -> dict:
+def run_bench(
+    real: RealData,
+    methods: list[str],
+    *,
+    ipc: int,
+    batch_real: int | None,
+    iterations: int = 10,
+    warmup: int = 3,
+    eval_epochs: int = 20,
+    pad_options: dict | None = None,
+) -> dict:
     import tempfile
+
     device = real.train_images.device
     results, chunk = [], None
     for name in methods:
@@ -92,9 +112,13 @@ def run_bench(real: RealData, methods: list[str], *, ipc: int, batch_real: int |
         if name == "pad":
             done = [e for e in events if e.get("phase") == "experts" and e.get("final")]
             expert_seconds = sum(e["seconds"] for e in done)
-            record.update(seconds_per_expert_epoch=expert_seconds / (len(done) * method.experts.epochs),
-                          difficulty_seconds=setup - expert_seconds, syn_steps=method.cfg.syn_steps,
-                          batch_syn=method.batch_syn, memory_estimate_mb=method.memory_estimate() / 2**20)
+            record.update(
+                seconds_per_expert_epoch=expert_seconds / (len(done) * method.experts.epochs),
+                difficulty_seconds=setup - expert_seconds,
+                syn_steps=method.cfg.syn_steps,
+                batch_syn=method.batch_syn,
+                memory_estimate_mb=method.memory_estimate() / 2**20,
+            )
         if hasattr(method, "model"):
             bare = bare_seconds(method, iterations)
             chunk = method.chunk
@@ -111,16 +135,36 @@ def run_bench(real: RealData, methods: list[str], *, ipc: int, batch_real: int |
     rec = evaluate_synthetic(syn.images, syn.labels, real, [last.net_name], cfg)[0]
     eval_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
-    test_accuracy(build_net(last.net_name, real.meta.channels, real.meta.num_classes, real.meta.image_size)
-                  .to(device=device, memory_format=memory_format(device)), real.test_images, real.test_labels)
+    test_accuracy(
+        build_net(last.net_name, real.meta.channels, real.meta.num_classes, real.meta.image_size).to(
+            device=device, memory_format=memory_format(device)
+        ),
+        real.test_images,
+        real.test_labels,
+    )
     test_seconds = time.perf_counter() - t0
     per_epoch = max(0.0, rec["seconds"] - test_seconds) / eval_epochs
     protocol = EvalConfig.from_protocol(default_protocol(device), device=device)
     projected = (per_epoch * protocol.epochs + test_seconds) * protocol.n_models
-    return {"device": str(device), "threads": torch.get_num_threads(), "dataset": real.meta.name, "ipc": ipc,
-            "batch_real": batch_real if batch_real is not None else results[0].get("batch_real"), "chunk": chunk,
-            "iterations_timed": iterations, "warmup": warmup, "results": results,
-            "eval_seconds": eval_seconds, "eval_epochs": eval_epochs, "eval_net": last.net_name,
-            "eval_train_seconds_per_epoch": per_epoch, "eval_test_seconds": test_seconds,
-            "eval_projected_seconds": {"protocol": protocol.protocol, "epochs": protocol.epochs,
-                                       "n_models": protocol.n_models, "seconds": projected}}
+    return {
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "dataset": real.meta.name,
+        "ipc": ipc,
+        "batch_real": batch_real if batch_real is not None else results[0].get("batch_real"),
+        "chunk": chunk,
+        "iterations_timed": iterations,
+        "warmup": warmup,
+        "results": results,
+        "eval_seconds": eval_seconds,
+        "eval_epochs": eval_epochs,
+        "eval_net": last.net_name,
+        "eval_train_seconds_per_epoch": per_epoch,
+        "eval_test_seconds": test_seconds,
+        "eval_projected_seconds": {
+            "protocol": protocol.protocol,
+            "epochs": protocol.epochs,
+            "n_models": protocol.n_models,
+            "seconds": projected,
+        },
+    }

@@ -3,6 +3,7 @@
 Conventions: progress goes to stderr; ``--json`` prints one JSON object as the last line of stdout; user errors
 exit 2 with one readable line (a traceback only with ``--debug``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ def _add_dataset(p: argparse.ArgumentParser, default: str | None = "mnist-5k") -
 
 
 def _dataset_options(args) -> dict:
-    return {k: v for k, v in (("path", args.data_path), ("image_size", args.image_size),
-                               ("channels", args.channels)) if v is not None}
+    return {
+        k: v
+        for k, v in (("path", args.data_path), ("image_size", args.image_size), ("channels", args.channels))
+        if v is not None
+    }
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -56,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset(p)
     p.add_argument("--net", default=None, help="network name (default: the dataset's ConvNet)")
     p.add_argument("--ipc", type=int, default=10, help="synthetic images per class for the compute comparison")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs for the compute comparison (default: the device's evaluation protocol)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="training epochs for the compute comparison (default: the device's evaluation protocol)",
+    )
 
     p = sub.add_parser("baseline", help="train on the whole training set (upper bound)")
     _add_common(p)
@@ -80,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(p)
     p.add_argument("--seed", type=int, default=0)
     from . import cli_distill
+
     cli_distill.add_parser(sub, _add_common, _add_dataset, _add_eval)
 
     p = sub.add_parser("bench", help="seconds per iteration vs the bare network work, evaluation speed, memory")
@@ -123,17 +132,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_eval(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--nets", "--eval-nets", dest="nets", default=None,
-                   help="comma-separated evaluation nets (default: the dataset's ConvNet)")
-    p.add_argument("--protocol", choices=["paper", "quick"], default=None,
-                   help="paper = 1000 epochs x 5 models; quick = 300 x 2 (default: paper on GPU, quick on CPU)")
+    p.add_argument(
+        "--nets",
+        "--eval-nets",
+        dest="nets",
+        default=None,
+        help="comma-separated evaluation nets (default: the dataset's ConvNet)",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=["paper", "quick"],
+        default=None,
+        help="paper = 1000 epochs x 5 models; quick = 300 x 2 (default: paper on GPU, quick on CPU)",
+    )
     p.add_argument("--epochs", "--eval-epochs", dest="eval_epochs", type=int, default=None, help="override epochs")
-    p.add_argument("--models", "--eval-models", dest="eval_models", type=int, default=None,
-                   help="override the number of fresh models per net")
+    p.add_argument(
+        "--models",
+        "--eval-models",
+        dest="eval_models",
+        type=int,
+        default=None,
+        help="override the number of fresh models per net",
+    )
 
 
 def eval_config_from(args, device) -> "EvalConfig":
     from .config import EvalConfig
+
     return EvalConfig.from_protocol(args.protocol, device=device, epochs=args.eval_epochs, n_models=args.eval_models)
 
 
@@ -168,6 +193,7 @@ def emit(args, human: str, record: dict) -> None:
 def cmd_datasets(args) -> int:
     from .data import DATASETS, dataset_status
     from .paths import data_home
+
     rows = []
     for name in DATASETS:
         st = dataset_status(name, path=args.data_path if name in ("mhist", "folder") else None)
@@ -183,6 +209,7 @@ def cmd_datasets(args) -> int:
 
 def _load(args, device) -> "RealData":
     from .data import load_dataset
+
     return load_dataset(args.dataset, **_dataset_options(args)).to(device)
 
 
@@ -191,11 +218,17 @@ def cmd_flops(args) -> int:
     from .data import dataset_info
     from .flops import count_flops, training_flops
     from .nets import default_net_for
+
     info = dataset_info(args.dataset)
     if info.get("num_classes") is None or info.get("train_size") is None:  # folder: known only once loaded
         meta_real = _load(args, torch.device("cpu"))
-        info = {**info, "num_classes": meta_real.meta.num_classes, "train_size": len(meta_real.train_labels),
-                "image_size": meta_real.meta.image_size, "channels": meta_real.meta.channels}
+        info = {
+            **info,
+            "num_classes": meta_real.meta.num_classes,
+            "train_size": len(meta_real.train_labels),
+            "image_size": meta_real.meta.image_size,
+            "channels": meta_real.meta.channels,
+        }
     size = args.image_size or info["image_size"]
     channels = args.channels or info["channels"]
     net = args.net or default_net_for(size)
@@ -209,16 +242,31 @@ def cmd_flops(args) -> int:
     n_syn = args.ipc * info["num_classes"]
     whole = training_flops(f["flops_per_image"], n_train, epochs)
     syn = training_flops(f["flops_per_image"], n_syn, epochs)
-    record = {"net": net, "dataset": args.dataset, "channels": channels, "image_size": size,
-              "flops_per_image": f["flops_per_image"], "params": f["params"], "convention": f["convention"],
-              "training": {"epochs": epochs, "ipc": args.ipc, "whole_dataset_images": n_train,
-                           "synthetic_images": n_syn, "whole_dataset_flops": whole, "synthetic_flops": syn,
-                           "ratio": whole / syn}}
-    human = (f"{net} on {args.dataset} ({channels}x{size}x{size}): {f['flops_per_image'] / 1e6:,.1f} MFLOPs "
-             f"forward per image, {f['params']:,} parameters\n  convention: {f['convention']}\n"
-             f"  training compute for {epochs} epochs (forward+backward ~ 3x forward): whole dataset "
-             f"({n_train:,} images) {whole:.3e} FLOPs vs IPC {args.ipc} ({n_syn} images) {syn:.3e} FLOPs "
-             f"= {whole / syn:,.0f}x less")
+    record = {
+        "net": net,
+        "dataset": args.dataset,
+        "channels": channels,
+        "image_size": size,
+        "flops_per_image": f["flops_per_image"],
+        "params": f["params"],
+        "convention": f["convention"],
+        "training": {
+            "epochs": epochs,
+            "ipc": args.ipc,
+            "whole_dataset_images": n_train,
+            "synthetic_images": n_syn,
+            "whole_dataset_flops": whole,
+            "synthetic_flops": syn,
+            "ratio": whole / syn,
+        },
+    }
+    human = (
+        f"{net} on {args.dataset} ({channels}x{size}x{size}): {f['flops_per_image'] / 1e6:,.1f} MFLOPs "
+        f"forward per image, {f['params']:,} parameters\n  convention: {f['convention']}\n"
+        f"  training compute for {epochs} epochs (forward+backward ~ 3x forward): whole dataset "
+        f"({n_train:,} images) {whole:.3e} FLOPs vs IPC {args.ipc} ({n_syn} images) {syn:.3e} FLOPs "
+        f"= {whole / syn:,.0f}x less"
+    )
     emit(args, human, record)
     return 0
 
@@ -227,6 +275,7 @@ def record_run(cfg, device, on_event, out_dir=None) -> dict:
     """Run ``cfg`` in this process, recorded in the run store (so it shows up in the dashboard)."""
     from .runs.store import RunStore
     from .runs.worker import run_recorded
+
     _, status, record = run_recorded(RunStore(), cfg, device, on_event, out_dir)
     if status == "cancelled":
         raise ConfigError("the run was cancelled (from the dashboard)")
@@ -236,14 +285,28 @@ def record_run(cfg, device, on_event, out_dir=None) -> dict:
 def cmd_baseline(args) -> int:
     from .config import BaselineConfig, RunConfig
     from .device import pick_device
-    options = {"epochs": args.epochs, "lr": args.lr, "momentum": args.momentum, "weight_decay": args.weight_decay,
-               "batch_size": args.batch_size, "dsa": args.dsa, "seed": args.seed}
+
+    options = {
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "momentum": args.momentum,
+        "weight_decay": args.weight_decay,
+        "batch_size": args.batch_size,
+        "dsa": args.dsa,
+        "seed": args.seed,
+    }
     if args.net:
         options["net"] = args.net
     BaselineConfig(dataset=args.dataset, **options)  # validate before loading anything
     device = pick_device(args.device)
-    cfg = RunConfig(kind="baseline", dataset=args.dataset, dataset_options=_dataset_options(args), method=None,
-                    baseline=options, device=args.device)
+    cfg = RunConfig(
+        kind="baseline",
+        dataset=args.dataset,
+        dataset_options=_dataset_options(args),
+        method=None,
+        baseline=options,
+        device=args.device,
+    )
     bar = Progress()
 
     def on_event(e: dict) -> None:
@@ -252,21 +315,28 @@ def cmd_baseline(args) -> int:
 
     record = record_run(cfg, device, on_event)
     bar.done()
-    emit(args, f"{record['net']} on {record['dataset']}, {record['epochs']} epochs: test accuracy "
-               f"{record['test_acc']:.4f} in {record['seconds']:.1f} s ({device})", record)
+    emit(
+        args,
+        f"{record['net']} on {record['dataset']}, {record['epochs']} epochs: test accuracy "
+        f"{record['test_acc']:.4f} in {record['seconds']:.1f} s ({device})",
+        record,
+    )
     return 0
 
 
 def format_evals(evals: list[dict]) -> str:
-    return "\n".join(f"  {'@ ' + str(e['iteration']) if 'iteration' in e else '':<8}{e['net']:<12} "
-                     f"{100 * e['acc_mean']:.2f} ± {100 * e['acc_std']:.2f} %  "
-                     f"({e['n_models']} models x {e['epochs']} epochs, {e['protocol']})" for e in evals)
+    return "\n".join(
+        f"  {'@ ' + str(e['iteration']) if 'iteration' in e else '':<8}{e['net']:<12} "
+        f"{100 * e['acc_mean']:.2f} ± {100 * e['acc_std']:.2f} %  "
+        f"({e['n_models']} models x {e['epochs']} epochs, {e['protocol']})"
+        for e in evals
+    )
 
 
 def eval_progress(bar: Progress):
     def on_progress(p: dict) -> None:
-        bar(f"eval {p['net']} model {p['model']}/{p['n_models']} epoch {p['epoch']}/{p['epochs']} "
-            f"loss {p['loss']:.4f}")
+        bar(f"eval {p['net']} model {p['model']}/{p['n_models']} epoch {p['epoch']}/{p['epochs']} loss {p['loss']:.4f}")
+
     return on_progress
 
 
@@ -274,6 +344,7 @@ def cmd_evaluate(args) -> int:
     from .config import RunConfig
     from .device import pick_device
     from .synthetic import SyntheticSet
+
     device = pick_device(args.device)
     if args.random_real == (args.synthetic is not None):
         raise ConfigError("give either a synthetic set file (SYN.pt) or --random-real --dataset D --ipc K")
@@ -289,65 +360,109 @@ def cmd_evaluate(args) -> int:
             raise ConfigError(f"{args.synthetic} was distilled from {syn.meta['dataset']!r}, not {args.dataset!r}")
         args.dataset, method_options = syn.meta["dataset"], {"ipc": syn.ipc}
     ecfg = eval_config_from(args, device)
-    cfg = RunConfig(kind="evaluate", dataset=args.dataset, dataset_options=_dataset_options(args),
-                    method="random" if args.random_real else None, method_options=method_options,
-                    synthetic_path=args.synthetic, eval_nets=_csv(args.nets), eval=ecfg.to_dict(), device=args.device)
+    cfg = RunConfig(
+        kind="evaluate",
+        dataset=args.dataset,
+        dataset_options=_dataset_options(args),
+        method="random" if args.random_real else None,
+        method_options=method_options,
+        synthetic_path=args.synthetic,
+        eval_nets=_csv(args.nets),
+        eval=ecfg.to_dict(),
+        device=args.device,
+    )
     bar = Progress()
     progress = eval_progress(bar)
     record = record_run(cfg, device, lambda e: progress(e) if e["type"] == "progress" else None)
     bar.done()
-    emit(args, f"{record['source']} on {record['dataset']}, IPC {record['ipc']}:\n{format_evals(record['evals'])}"
-               f"\n  ({record['seconds']:.1f} s)", record)
+    emit(
+        args,
+        f"{record['source']} on {record['dataset']}, IPC {record['ipc']}:\n{format_evals(record['evals'])}"
+        f"\n  ({record['seconds']:.1f} s)",
+        record,
+    )
     return 0
 
 
 def cmd_bench(args) -> int:
     from .bench import run_bench
     from .device import pick_device
+
     device = pick_device(args.device)
     real = _load(args, device)
     for name, value in (("--iterations", args.iterations), ("--eval-epochs", args.eval_epochs)):
         if value < 1:
             raise ConfigError(f"{name} must be >= 1, got {value}")
-    res = run_bench(real, _csv(args.methods) or [], ipc=args.ipc, batch_real=args.batch_real,
-                    iterations=args.iterations, warmup=args.warmup, eval_epochs=args.eval_epochs)
-    lines = [f"bench on {res['device']} ({res['threads']} threads), {res['dataset']}, IPC {res['ipc']}, "
-             f"chunk {res['chunk']}"]
+    res = run_bench(
+        real,
+        _csv(args.methods) or [],
+        ipc=args.ipc,
+        batch_real=args.batch_real,
+        iterations=args.iterations,
+        warmup=args.warmup,
+        eval_epochs=args.eval_epochs,
+    )
+    lines = [
+        f"bench on {res['device']} ({res['threads']} threads), {res['dataset']}, IPC {res['ipc']}, chunk {res['chunk']}"
+    ]
     for r in res["results"]:
         extra = f"  bare {r['bare_seconds']:.3f} s  overhead {r['overhead']:.2f}" if "bare_seconds" in r else ""
         if "seconds_per_expert_epoch" in r:
-            extra = (f"  ({r['syn_steps']} steps x batch {r['batch_syn']}; experts {r['seconds_per_expert_epoch']:.2f} "
-                     f"s/epoch, difficulty scores {r['difficulty_seconds']:.1f} s)")
+            extra = (
+                f"  ({r['syn_steps']} steps x batch {r['batch_syn']}; experts {r['seconds_per_expert_epoch']:.2f} "
+                f"s/epoch, difficulty scores {r['difficulty_seconds']:.1f} s)"
+            )
         batch = f" batch_real {r['batch_real']}" if "batch_real" in r else ""
-        lines.append(f"  {r['method']:<8}{batch}: {r['seconds_per_iteration']:.3f} s/iteration"
-                     f"{extra}  peak RSS {r['peak_rss_mb']:.0f} MB")
+        lines.append(
+            f"  {r['method']:<8}{batch}: {r['seconds_per_iteration']:.3f} s/iteration"
+            f"{extra}  peak RSS {r['peak_rss_mb']:.0f} MB"
+        )
     p = res["eval_projected_seconds"]
-    lines.append(f"  eval: {res['eval_seconds']:.1f} s for 1 model x {res['eval_epochs']} epochs "
-                 f"({res['eval_train_seconds_per_epoch']:.3f} s/epoch + {res['eval_test_seconds']:.1f} s test) "
-                 f"(projected {p['protocol']} protocol, {p['n_models']} x {p['epochs']} epochs: {p['seconds']:.0f} s)")
+    lines.append(
+        f"  eval: {res['eval_seconds']:.1f} s for 1 model x {res['eval_epochs']} epochs "
+        f"({res['eval_train_seconds_per_epoch']:.3f} s/epoch + {res['eval_test_seconds']:.1f} s test) "
+        f"(projected {p['protocol']} protocol, {p['n_models']} x {p['epochs']} epochs: {p['seconds']:.0f} s)"
+    )
     emit(args, "\n".join(lines), res)
     return 0
 
 
 def cmd_runs(args) -> int:
     from .runs.store import RunStore
+
     store = RunStore()
     store.reap()
     runs = []
     for r in store.list_runs(limit=args.limit):
         end = r["finished_at"] or r["heartbeat"]
         seconds = (end - r["started_at"]) if r["started_at"] and end else None
-        evals = [{k: e.get(k) for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
-                 for e in store.evals(r["id"])]
-        runs.append({"id": r["id"], "kind": r["kind"], "method": r["method"], "dataset": r["dataset"],
-                     "ipc": r["ipc"], "status": r["status"], "created_at": r["created_at"], "seconds": seconds,
-                     "source": r["source"], "error": r["error"], "evals": evals})
+        evals = [
+            {k: e.get(k) for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
+            for e in store.evals(r["id"])
+        ]
+        runs.append(
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "method": r["method"],
+                "dataset": r["dataset"],
+                "ipc": r["ipc"],
+                "status": r["status"],
+                "created_at": r["created_at"],
+                "seconds": seconds,
+                "source": r["source"],
+                "error": r["error"],
+                "evals": evals,
+            }
+        )
     lines = [f"{len(runs)} runs in {store.path}"]
     for r in runs:
         best = r["evals"][-1] if r["evals"] else None
         acc = f"{100 * best['acc_mean']:.2f} % ({best['net']})" if best else ""
-        lines.append(f"  #{r['id']:<4} {r['kind']:<9} {r['method'] or '':<8} {r['dataset'] or '':<14} "
-                     f"ipc {r['ipc'] or '-':<4} {r['status']:<11} {acc}")
+        lines.append(
+            f"  #{r['id']:<4} {r['kind']:<9} {r['method'] or '':<8} {r['dataset'] or '':<14} "
+            f"ipc {r['ipc'] or '-':<4} {r['status']:<11} {acc}"
+        )
     emit(args, "\n".join(lines), {"runs": runs})
     return 0
 
@@ -355,45 +470,79 @@ def cmd_runs(args) -> int:
 def cmd_experts(args) -> int:
     from .config import RunConfig
     from .device import pick_device
-    opts = {"experts": args.experts, "trajectory_epochs": args.epochs, "expert_lr": args.lr,
-            "scheduler": not args.no_scheduler, "init_ratio": args.init_ratio, "add_end_epoch": args.add_end_epoch,
-            "rm_epoch_first": args.rm_epoch_first, "rm_epoch_second": args.rm_epoch_second,
-            "rm_easy_ratio_first": args.rm_easy_first, "rm_easy_ratio_second": args.rm_easy_second,
-            "score": args.score, "score_models": args.score_models, "score_epochs": args.score_epochs,
-            "seed": args.seed, "experts_path": args.out}
+
+    opts = {
+        "experts": args.experts,
+        "trajectory_epochs": args.epochs,
+        "expert_lr": args.lr,
+        "scheduler": not args.no_scheduler,
+        "init_ratio": args.init_ratio,
+        "add_end_epoch": args.add_end_epoch,
+        "rm_epoch_first": args.rm_epoch_first,
+        "rm_epoch_second": args.rm_epoch_second,
+        "rm_easy_ratio_first": args.rm_easy_first,
+        "rm_easy_ratio_second": args.rm_easy_second,
+        "score": args.score,
+        "score_models": args.score_models,
+        "score_epochs": args.score_epochs,
+        "seed": args.seed,
+        "experts_path": args.out,
+    }
     if args.net:
         opts["net"] = args.net
     device = pick_device(args.device)
-    cfg = RunConfig(kind="experts", dataset=args.dataset, dataset_options=_dataset_options(args), method="pad",
-                    method_options=opts, device=args.device).validate()
+    cfg = RunConfig(
+        kind="experts",
+        dataset=args.dataset,
+        dataset_options=_dataset_options(args),
+        method="pad",
+        method_options=opts,
+        device=args.device,
+    ).validate()
     from .cli_distill import StepBar
+
     bar = StepBar(0)
     record = record_run(cfg, device, bar)
     bar.close()
     spe = record["seconds_per_expert_epoch"]
-    emit(args, f"{record['count']} experts ({record['net']} on {record['dataset']}, {record['epochs']} epochs, "
-               f"scheduler {'on' if record['scheduler'] else 'off'}) in {record['folder']}: {record['built']} built, "
-               f"{record['cached']} cached, {record['seconds']:.1f} s"
-               + (f" ({spe:.2f} s per expert epoch)" if spe else ""), record)
+    emit(
+        args,
+        f"{record['count']} experts ({record['net']} on {record['dataset']}, {record['epochs']} epochs, "
+        f"scheduler {'on' if record['scheduler'] else 'off'}) in {record['folder']}: {record['built']} built, "
+        f"{record['cached']} cached, {record['seconds']:.1f} s" + (f" ({spe:.2f} s per expert epoch)" if spe else ""),
+        record,
+    )
     return 0
 
 
 def cmd_worker(args) -> int:
     from .runs.worker import lower_priority, work
+
     lower_priority()
     work(args.run_id)
     return 0
 
 
-COMMANDS = {"experts": cmd_experts, "runs": cmd_runs, "worker": cmd_worker, "bench": cmd_bench, "datasets": cmd_datasets, "flops": cmd_flops, "baseline": cmd_baseline, "evaluate": cmd_evaluate}
+COMMANDS = {
+    "experts": cmd_experts,
+    "runs": cmd_runs,
+    "worker": cmd_worker,
+    "bench": cmd_bench,
+    "datasets": cmd_datasets,
+    "flops": cmd_flops,
+    "baseline": cmd_baseline,
+    "evaluate": cmd_evaluate,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     from .device import tune_cpu_allocator
+
     parser = build_parser()
     args = parser.parse_args(argv)
     tune_cpu_allocator()
     from . import cli_distill
+
     handler = {**COMMANDS, "distill": cli_distill.cmd_distill}[args.command]
     try:
         return handler(args) or 0

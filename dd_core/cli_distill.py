@@ -1,4 +1,5 @@
 """``python -m dd_core distill``: run a method through ``run_distillation`` with a progress bar, save the set."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,24 +12,38 @@ from .errors import ConfigError
 
 
 def add_parser(sub, add_common, add_dataset, add_eval) -> None:
-    p = sub.add_parser("distill", help="distill a synthetic set (dm, am, random, herding)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser(
+        "distill",
+        help="distill a synthetic set (dm, am, random, herding)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_common(p)
     add_dataset(p, default=None)
     p.add_argument("--method", required=True, help="dm | am | pad | random | herding")
     p.add_argument("--preset", default=None, help="fills every option left unset (cpu-demo, paper)")
     p.add_argument("--ipc", type=int, default=None, help="synthetic images per class (default 10)")
     p.add_argument("--iterations", type=int, default=None, help="outer iterations (default 1000)")
-    p.add_argument("--net", default=None, help="network the method distills with (default: convnet-3 up to 32 px, "
-                                               "convnet-7 at 128 px)")
+    p.add_argument(
+        "--net",
+        default=None,
+        help="network the method distills with (default: convnet-3 up to 32 px, convnet-7 at 128 px)",
+    )
     p.add_argument("--init", default=None, help="real | noise")
     p.add_argument("--batch-real", type=int, default=None, help="real images per class per iteration")
     p.add_argument("--lr-img", type=float, default=None, help="learning rate of the synthetic images")
-    p.add_argument("--eval-at", default=None,
-                   help="iterations to evaluate at: '0,500,1000', 'final', 'every:N' or 'none' (default: final)")
+    p.add_argument(
+        "--eval-at",
+        default=None,
+        help="iterations to evaluate at: '0,500,1000', 'final', 'every:N' or 'none' (default: final)",
+    )
     add_eval(p)
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other hyper-parameter of the method's config, e.g. --option power=4")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other hyper-parameter of the method's config, e.g. --option power=4",
+    )
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--out", default=None, help="output folder (default: <data home>/out/<method>-<dataset>-...)")
 
@@ -44,13 +59,25 @@ def resolve(args) -> tuple[dict, dict]:
     """Merge preset < explicit flags; return (run options, method options)."""
     from .presets import preset_options
     from .runner import METHODS
+
     if args.method not in METHODS:
         raise ConfigError(f"unknown method {args.method!r}; choose one of: {', '.join(METHODS)}")
     merged = preset_options(args.preset, args.method)
-    explicit = {"dataset": args.dataset, "ipc": args.ipc, "iterations": args.iterations, "net": args.net,
-                "init": args.init, "batch_real": args.batch_real, "lr_img": args.lr_img, "eval_at": args.eval_at,
-                "eval_nets": args.nets, "eval_models": args.eval_models, "eval_epochs": args.eval_epochs,
-                "protocol": args.protocol, "seed": args.seed}
+    explicit = {
+        "dataset": args.dataset,
+        "ipc": args.ipc,
+        "iterations": args.iterations,
+        "net": args.net,
+        "init": args.init,
+        "batch_real": args.batch_real,
+        "lr_img": args.lr_img,
+        "eval_at": args.eval_at,
+        "eval_nets": args.nets,
+        "eval_models": args.eval_models,
+        "eval_epochs": args.eval_epochs,
+        "protocol": args.protocol,
+        "seed": args.seed,
+    }
     for item in args.option:
         if "=" not in item:
             raise ConfigError(f"--option {item!r}: use KEY=VALUE, e.g. --option power=4")
@@ -70,6 +97,7 @@ class StepBar:
 
     def __init__(self, total: int):
         import sys
+
         self.total, self.out, self.tty = total, sys.stderr, sys.stderr.isatty()
         self.last = 0.0
 
@@ -91,16 +119,26 @@ class StepBar:
             if now - self.last < (0.2 if self.tty else 10.0) and not event.get("final"):
                 return
             what = event.get("step") or f"epoch {event['epoch']}/{event['epochs']}"
-            extra = f"  test acc {event['test_acc']:.4f}" if "test_acc" in event else (
-                f"  loss {event['loss']:.4f}" if "loss" in event else "")
-            self._line(f"experts: building expert {event['expert']}/{event['experts']} {what}{extra}",
-                       newline=bool(event.get("final")))
+            extra = (
+                f"  test acc {event['test_acc']:.4f}"
+                if "test_acc" in event
+                else (f"  loss {event['loss']:.4f}" if "loss" in event else "")
+            )
+            self._line(
+                f"experts: building expert {event['expert']}/{event['experts']} {what}{extra}",
+                newline=bool(event.get("final")),
+            )
         elif kind == "progress" and now - self.last > (0.2 if self.tty else 10.0):
-            self._line(f"eval @ {event['iteration']}: {event['net']} model {event['model']}/{event['n_models']} "
-                       f"epoch {event['epoch']}/{event['epochs']}")
+            self._line(
+                f"eval @ {event['iteration']}: {event['net']} model {event['model']}/{event['n_models']} "
+                f"epoch {event['epoch']}/{event['epochs']}"
+            )
         elif kind == "eval":
-            self._line(f"eval @ {event['iteration']}: {event['net']} {100 * event['acc_mean']:.2f} ± "
-                       f"{100 * event['acc_std']:.2f} %", newline=True)
+            self._line(
+                f"eval @ {event['iteration']}: {event['net']} {100 * event['acc_mean']:.2f} ± "
+                f"{100 * event['acc_std']:.2f} %",
+                newline=True,
+            )
         else:
             return
         self.last = now
@@ -121,20 +159,39 @@ def cmd_distill(args) -> int:
     from .paths import data_home
     from .presets import parse_eval_at
     from .runner import check_schedule
+
     run, method_opts = resolve(args)
     device = pick_device(args.device)
-    ecfg = cli.eval_config_from(argparse.Namespace(protocol=run.get("protocol"), eval_epochs=run.get("eval_epochs"),
-                                                   eval_models=run.get("eval_models")), device)
+    ecfg = cli.eval_config_from(
+        argparse.Namespace(
+            protocol=run.get("protocol"), eval_epochs=run.get("eval_epochs"), eval_models=run.get("eval_models")
+        ),
+        device,
+    )
     iterations = run["iterations"]
     check_schedule(iterations, [])
     eval_at = check_schedule(iterations, parse_eval_at(run["eval_at"], iterations))
     nets = cli._csv(run["eval_nets"]) if isinstance(run.get("eval_nets"), str) else run.get("eval_nets")
     args.dataset = run["dataset"]
-    cfg = RunConfig(kind="distill", dataset=run["dataset"], dataset_options=cli._dataset_options(args),
-                    method=args.method, method_options=method_opts, iterations=iterations, eval_at=eval_at,
-                    eval_nets=nets, eval=ecfg.to_dict(), device=args.device).validate()
-    out = Path(args.out) if args.out else data_home() / "out" / (
-        f"{args.method}-{run['dataset']}-ipc{method_opts.get('ipc', 10)}-{datetime.now():%Y%m%d-%H%M%S}")
+    cfg = RunConfig(
+        kind="distill",
+        dataset=run["dataset"],
+        dataset_options=cli._dataset_options(args),
+        method=args.method,
+        method_options=method_opts,
+        iterations=iterations,
+        eval_at=eval_at,
+        eval_nets=nets,
+        eval=ecfg.to_dict(),
+        device=args.device,
+    ).validate()
+    out = (
+        Path(args.out)
+        if args.out
+        else data_home()
+        / "out"
+        / (f"{args.method}-{run['dataset']}-ipc{method_opts.get('ipc', 10)}-{datetime.now():%Y%m%d-%H%M%S}")
+    )
     bar = StepBar(iterations)
     record = cli.record_run(cfg, device, bar, out_dir=out)
     bar.close()
@@ -142,16 +199,22 @@ def cmd_distill(args) -> int:
     spi = record["seconds_per_iteration"]
     experts = record.get("experts")
     if experts:
-        print(f"experts: {experts['count']} trajectories of {experts['epochs']} epochs in {experts['folder']} "
-              f"({experts['built']} built now, {experts['cached']} from the cache)")
-    human = (f"{args.method} on {run['dataset']}, IPC {record['ipc']}, {record['iterations']} iterations"
-             + (f" ({spi:.3f} s/iteration)" if spi else "")
-             + f", setup {record['seconds_setup']:.1f} s\n{cli.format_evals(record['evals'])}\n"
-             f"saved {record['synthetic_path']} and PNG grids in {out / 'png'}")
+        print(
+            f"experts: {experts['count']} trajectories of {experts['epochs']} epochs in {experts['folder']} "
+            f"({experts['built']} built now, {experts['cached']} from the cache)"
+        )
+    human = (
+        f"{args.method} on {run['dataset']}, IPC {record['ipc']}, {record['iterations']} iterations"
+        + (f" ({spi:.3f} s/iteration)" if spi else "")
+        + f", setup {record['seconds_setup']:.1f} s\n{cli.format_evals(record['evals'])}\n"
+        f"saved {record['synthetic_path']} and PNG grids in {out / 'png'}"
+    )
     for c in record.get("checkpoints", []):
         last, best = c["last"], c["best"]
-        human += (f"\n{c['net']}: last checkpoint (@ {last['iteration']}) {100 * last['acc_mean']:.2f} %; best over "
-                  f"the {c['checkpoints']} evaluated checkpoints {100 * best['acc_mean']:.2f} % (@ {best['iteration']}, "
-                  f"picked on the test set: optimistic)")
+        human += (
+            f"\n{c['net']}: last checkpoint (@ {last['iteration']}) {100 * last['acc_mean']:.2f} %; best over "
+            f"the {c['checkpoints']} evaluated checkpoints {100 * best['acc_mean']:.2f} % (@ {best['iteration']}, "
+            f"picked on the test set: optimistic)"
+        )
     cli.emit(args, human, record)
     return 0

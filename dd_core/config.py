@@ -2,6 +2,7 @@
 
 Every check raises :class:`ConfigError` with what is wrong and how to fix it, before any work starts.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -62,8 +63,15 @@ class EvalConfig:
             raise ConfigError(f"eval weight decay must be >= 0, got {self.weight_decay}")
 
     @classmethod
-    def from_protocol(cls, protocol: str | None = None, *, device: torch.device | str = "cpu",
-                      epochs: int | None = None, n_models: int | None = None, **kw) -> "EvalConfig":
+    def from_protocol(
+        cls,
+        protocol: str | None = None,
+        *,
+        device: torch.device | str = "cpu",
+        epochs: int | None = None,
+        n_models: int | None = None,
+        **kw,
+    ) -> "EvalConfig":
         """A named protocol (default: by device) with optional overrides; overriding makes the name 'custom'
         only if the values differ from the named protocol's."""
         name = protocol or default_protocol(device)
@@ -122,7 +130,7 @@ class RunConfig:
 
     kind: str = "distill"
     dataset: str = "mnist-5k"
-    dataset_options: dict = field(default_factory=dict)   # path / image_size / channels
+    dataset_options: dict = field(default_factory=dict)  # path / image_size / channels
     method: str | None = "dm"
     method_options: dict = field(default_factory=dict)
     iterations: int = 1000
@@ -130,29 +138,33 @@ class RunConfig:
     eval_nets: list | None = None
     eval: dict | None = None
     baseline: dict | None = None
-    synthetic_path: str | None = None                     # kind 'evaluate': a saved set (or a run's final set)
-    source_run: int | None = None                         # kind 'evaluate': the run whose set is evaluated
+    synthetic_path: str | None = None  # kind 'evaluate': a saved set (or a run's final set)
+    source_run: int | None = None  # kind 'evaluate': the run whose set is evaluated
     device: str | None = None
     label: str | None = None
 
     def validate(self) -> "RunConfig":
         """Everything checkable without loading data: names, numbers, schedule, method options."""
         from .data import DATASETS
+
         check_choice("run kind", self.kind, RUN_KINDS)
         check_choice("dataset", self.dataset, DATASETS)
         unknown = set(self.dataset_options) - {"path", "image_size", "channels", "split_ratio"}
         if unknown:
-            raise ConfigError(f"unknown dataset option(s) {sorted(unknown)}; valid: path, image_size, channels, "
-                              f"split_ratio")
+            raise ConfigError(
+                f"unknown dataset option(s) {sorted(unknown)}; valid: path, image_size, channels, split_ratio"
+            )
         if self.eval is not None:
             EvalConfig(**self.eval)
         if self.kind == "distill":
             from .runner import check_schedule, method_config
+
             method_config(self.method, self.method_options)
             check_schedule(self.iterations, list(self.eval_at))
         elif self.kind == "experts":
             from .jobs import experts_options
             from .runner import method_config
+
             method_config("pad", experts_options(self.method_options))
         elif self.kind == "baseline":
             BaselineConfig(dataset=self.dataset, **(self.baseline or {}))
@@ -160,6 +172,7 @@ class RunConfig:
             raise ConfigError("an evaluation needs a synthetic set (synthetic_path) or method 'random' with an ipc")
         for name in self.eval_nets or []:
             from .nets import check_net_name
+
             check_net_name(name)
         return self
 

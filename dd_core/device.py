@@ -1,4 +1,5 @@
 """Device choice: CUDA when present, else CPU; and a one-line description for the UI and JSON output."""
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ def pick_device(name: str | None = None) -> torch.device:
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             from .errors import ConfigError
+
             raise ConfigError(f"device {name!r} requested but CUDA is not available; use --device cpu")
         torch.backends.cudnn.benchmark = True
     return dev
@@ -32,6 +34,7 @@ def tune_cpu_allocator() -> bool:
     (processes that compute); a no-op where glibc is absent. Returns whether it applied."""
     import ctypes
     import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return bool(libc.mallopt(-4, 0)) and bool(libc.mallopt(-1, 1 << 36))  # M_MMAP_MAX, M_TRIM_THRESHOLD

@@ -4,6 +4,7 @@
 ``step`` (×0.1 once at E/2: evaluation) or ``cosine`` (over all steps: whole-dataset baseline) schedule, optional
 non-siamese DSA and optional soft labels. ``evaluate_synthetic`` runs it for ``n_models`` fresh nets per architecture.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,6 +26,7 @@ def memory_format(device: torch.device) -> torch.memory_format:
     """channels_last on CPU (measured faster for ConvNets with our instance norm), contiguous on CUDA."""
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
+
 ProgressFn = Callable[[dict], None]
 StopFn = Callable[[], bool]
 
@@ -42,8 +44,8 @@ class TrainSpec:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     batch_size: int = 256
-    schedule: str = "step"        # 'step': lr × 0.1 from epoch E//2 on | 'cosine': annealed over all steps | 'constant'
-    dsa: DSA | None = None        # non-siamese augmentation of every training batch
+    schedule: str = "step"  # 'step': lr × 0.1 from epoch E//2 on | 'cosine': annealed over all steps | 'constant'
+    dsa: DSA | None = None  # non-siamese augmentation of every training batch
 
 
 @dataclass
@@ -52,7 +54,7 @@ class TrainResult:
     train_loss: float
     seconds: float
     curve: list[dict] = field(default_factory=list)  # per epoch: {"epoch", "loss", "lr", "test_acc"?}
-    train_acc: float = 0.0                            # last epoch, on the (augmented) training batches
+    train_acc: float = 0.0  # last epoch, on the (augmented) training batches
 
 
 def soft_cross_entropy(logits: Tensor, target_logits: Tensor) -> Tensor:
@@ -67,7 +69,7 @@ def test_accuracy(net: nn.Module, images: Tensor, labels: Tensor, batch_size: in
     net.eval()
     correct = 0
     for i in range(0, len(images), batch_size):
-        correct += (net(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum().item()
+        correct += (net(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum().item()
     net.train(was_training)
     return correct / max(1, len(images))
 
@@ -80,11 +82,20 @@ def _lr_at(spec: TrainSpec, epoch: int, step: int, total_steps: int) -> float:
     return spec.lr
 
 
-def train_network(net: nn.Module, images: Tensor, labels: Tensor, spec: TrainSpec, *,
-                  soft_labels: Tensor | None = None, test: tuple[Tensor, Tensor] | None = None,
-                  test_every: int = 0, on_epoch: ProgressFn | None = None,
-                  generator: torch.Generator | None = None, should_stop: StopFn | None = None,
-                  optimizer: torch.optim.Optimizer | None = None) -> TrainResult:
+def train_network(
+    net: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    spec: TrainSpec,
+    *,
+    soft_labels: Tensor | None = None,
+    test: tuple[Tensor, Tensor] | None = None,
+    test_every: int = 0,
+    on_epoch: ProgressFn | None = None,
+    generator: torch.Generator | None = None,
+    should_stop: StopFn | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> TrainResult:
     """Train ``net`` in place on ``images [N,C,H,W]`` / ``labels [N]`` (or ``soft_labels [N,K]`` logits).
 
     Tests on ``test`` every ``test_every`` epochs (0: only after the last) and reports each epoch to ``on_epoch``.
@@ -92,8 +103,9 @@ def train_network(net: nn.Module, images: Tensor, labels: Tensor, spec: TrainSpe
     Raises :class:`Stopped` when ``should_stop()`` becomes true at an epoch boundary.
     """
     start = time.perf_counter()
-    opt = optimizer or torch.optim.SGD(net.parameters(), lr=spec.lr, momentum=spec.momentum,
-                                       weight_decay=spec.weight_decay)
+    opt = optimizer or torch.optim.SGD(
+        net.parameters(), lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay
+    )
     n = len(images)
     batch = min(spec.batch_size, n)
     steps_per_epoch = math.ceil(n / batch)
@@ -107,7 +119,7 @@ def train_network(net: nn.Module, images: Tensor, labels: Tensor, spec: TrainSpe
         order = torch.randperm(n, generator=generator).to(images.device)
         loss_sum, seen, correct = 0.0, 0, 0
         for i in range(0, n, batch):
-            idx = order[i:i + batch]
+            idx = order[i : i + batch]
             x = images.index_select(0, idx)
             if spec.dsa is not None:
                 x = spec.dsa(x, generator)
@@ -135,8 +147,13 @@ def train_network(net: nn.Module, images: Tensor, labels: Tensor, spec: TrainSpe
         curve.append(point)
         if on_epoch is not None:
             on_epoch(point)
-    return TrainResult(test_acc=test_acc, train_loss=loss_sum / max(1, seen),
-                       seconds=time.perf_counter() - start, curve=curve, train_acc=correct / max(1, seen))
+    return TrainResult(
+        test_acc=test_acc,
+        train_loss=loss_sum / max(1, seen),
+        seconds=time.perf_counter() - start,
+        curve=curve,
+        train_acc=correct / max(1, seen),
+    )
 
 
 def summarize(accs: list[float]) -> tuple[float, float]:
@@ -145,9 +162,19 @@ def summarize(accs: list[float]) -> tuple[float, float]:
     return float(t.mean()), float(t.std(unbiased=False)) if len(accs) > 1 else 0.0
 
 
-def evaluate_synthetic(images: Tensor, labels: Tensor, real: RealData, net_names: list[str], cfg: EvalConfig, *,
-                       soft_labels: Tensor | None = None, lr: float | None = None, seed: int = 0,
-                       on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> list[dict]:
+def evaluate_synthetic(
+    images: Tensor,
+    labels: Tensor,
+    real: RealData,
+    net_names: list[str],
+    cfg: EvalConfig,
+    *,
+    soft_labels: Tensor | None = None,
+    lr: float | None = None,
+    seed: int = 0,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> list[dict]:
     """Train ``cfg.n_models`` fresh nets of each architecture on the set, test each on the real test set.
 
     ``images``/``labels`` live on the device of ``real``. ``lr`` (PAD's learned step size) replaces ``cfg.lr``.
@@ -158,8 +185,15 @@ def evaluate_synthetic(images: Tensor, labels: Tensor, real: RealData, net_names
     images, labels = images.to(device), labels.to(device)
     soft = soft_labels.to(device) if soft_labels is not None else None
     dsa = DSA(cfg.dsa_strategy or meta.dsa_strategy, meta.image_size) if cfg.dsa else None
-    spec = TrainSpec(epochs=cfg.epochs, lr=lr if lr is not None else cfg.lr, momentum=cfg.momentum,
-                     weight_decay=cfg.weight_decay, batch_size=cfg.batch_size, schedule="step", dsa=dsa)
+    spec = TrainSpec(
+        epochs=cfg.epochs,
+        lr=lr if lr is not None else cfg.lr,
+        momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay,
+        batch_size=cfg.batch_size,
+        schedule="step",
+        dsa=dsa,
+    )
     results = []
     for net_i, name in enumerate(net_names):
         start, accs = time.perf_counter(), []
@@ -171,15 +205,41 @@ def evaluate_synthetic(images: Tensor, labels: Tensor, real: RealData, net_names
 
             def report(point: dict, _name=name, _model=model) -> None:
                 if on_progress is not None:
-                    on_progress({"phase": "eval", "net": _name, "model": _model + 1, "n_models": cfg.n_models,
-                                 "epochs": cfg.epochs, **point})
+                    on_progress(
+                        {
+                            "phase": "eval",
+                            "net": _name,
+                            "model": _model + 1,
+                            "n_models": cfg.n_models,
+                            "epochs": cfg.epochs,
+                            **point,
+                        }
+                    )
 
             net = net.to(memory_format=memory_format(device))
-            res = train_network(net, images, labels, spec, soft_labels=soft, test=(real.test_images, real.test_labels),
-                                on_epoch=report, generator=generator, should_stop=should_stop)
+            res = train_network(
+                net,
+                images,
+                labels,
+                spec,
+                soft_labels=soft,
+                test=(real.test_images, real.test_labels),
+                on_epoch=report,
+                generator=generator,
+                should_stop=should_stop,
+            )
             accs.append(res.test_acc)
         mean, std = summarize(accs)
-        results.append({"net": name, "acc_mean": mean, "acc_std": std, "n_models": cfg.n_models,
-                        "epochs": cfg.epochs, "accs": accs, "protocol": cfg.protocol,
-                        "seconds": time.perf_counter() - start})
+        results.append(
+            {
+                "net": name,
+                "acc_mean": mean,
+                "acc_std": std,
+                "n_models": cfg.n_models,
+                "epochs": cfg.epochs,
+                "accs": accs,
+                "protocol": cfg.protocol,
+                "seconds": time.perf_counter() - start,
+            }
+        )
     return results

@@ -23,9 +23,9 @@ import torch
 from dd_core.errors import ConfigError
 from dd_core.nets import build_net
 
-__all__ = ['CONVENTION', 'TRAIN_FACTOR', 'count_flops', 'training_flops']
+__all__ = ["CONVENTION", "TRAIN_FACTOR", "count_flops", "training_flops"]
 
-CONVENTION = 'fvcore: 1 multiply-add = 1 FLOP; norms/activations as fvcore counts them'
+CONVENTION = "fvcore: 1 multiply-add = 1 FLOP; norms/activations as fvcore counts them"
 
 TRAIN_FACTOR = 3
 """One training step on an image ≈ 3 forward passes: the forward (1×) plus the backward, which computes gradients
@@ -35,36 +35,36 @@ w.r.t. both activations and weights (≈ 2× the forward's multiply-adds for con
 @functools.lru_cache(maxsize=256)
 def _count(net_name: str, channels: int, num_classes: int, image_size: int, opts: tuple) -> dict:
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
+        warnings.simplefilter("ignore")
         from fvcore.nn import FlopCountAnalysis  # heavy import, deferred
 
         with torch.random.fork_rng(devices=[]):  # building a net must not perturb the caller's RNG stream
             net = build_net(net_name, channels, num_classes, image_size, **dict(opts))
         net.eval()
         x = torch.zeros(1, channels, image_size, image_size)
-        fvcore_logger = logging.getLogger('fvcore')
+        fvcore_logger = logging.getLogger("fvcore")
         old_level = fvcore_logger.level
         fvcore_logger.setLevel(logging.ERROR)
         try:
             with torch.no_grad():
                 fca = FlopCountAnalysis(net, x)
-                fca.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings('none')
+                fca.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
                 total = int(fca.total())
                 by_op = {k: int(v) for k, v in fca.by_operator().items()}
                 unsupported = {k: int(v) for k, v in fca.unsupported_ops().items()}
         finally:
             fvcore_logger.setLevel(old_level)
     return {
-        'net': net_name,
-        'channels': channels,
-        'num_classes': num_classes,
-        'image_size': image_size,
-        'net_opts': dict(opts),
-        'flops_per_image': total,
-        'params': sum(p.numel() for p in net.parameters()),
-        'convention': CONVENTION,
-        'by_operator': by_op,
-        'unsupported_ops': unsupported,
+        "net": net_name,
+        "channels": channels,
+        "num_classes": num_classes,
+        "image_size": image_size,
+        "net_opts": dict(opts),
+        "flops_per_image": total,
+        "params": sum(p.numel() for p in net.parameters()),
+        "convention": CONVENTION,
+        "by_operator": by_op,
+        "unsupported_ops": unsupported,
     }
 
 
@@ -79,14 +79,14 @@ def count_flops(net_name: str, channels: int, num_classes: int, image_size: int,
         key = tuple(sorted(net_opts.items()))
         hash(key)
     except TypeError:
-        raise ConfigError(f'network options must be simple values, got {net_opts!r}') from None
+        raise ConfigError(f"network options must be simple values, got {net_opts!r}") from None
     return copy.deepcopy(_count(net_name, channels, num_classes, image_size, key))
 
 
 def training_flops(flops_per_image: int, n_images: int, epochs: int) -> int:
     """Approximate FLOPs to train on ``n_images`` for ``epochs`` epochs: ``TRAIN_FACTOR (= 3) × forward FLOPs per
     image × images × epochs`` (forward + backward ≈ 3 × forward)."""
-    for what, v in (('flops_per_image', flops_per_image), ('n_images', n_images), ('epochs', epochs)):
+    for what, v in (("flops_per_image", flops_per_image), ("n_images", n_images), ("epochs", epochs)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ConfigError(f'{what} must be a non-negative integer, got {v!r}')
+            raise ConfigError(f"{what} must be a non-negative integer, got {v!r}")
     return TRAIN_FACTOR * flops_per_image * n_images * epochs

@@ -1,5 +1,6 @@
 """Jobs: what one run does, given a validated RunConfig. The CLI and the background worker both call these, so a
 run from the dashboard and the same run from the command line take the same path (and the same time)."""
+
 from __future__ import annotations
 
 import time
@@ -27,14 +28,17 @@ def eval_config(cfg: RunConfig, device: torch.device) -> EvalConfig:
 
 def check_nets(names: list[str] | None, real: RealData) -> None:
     from .nets import build_net
+
     for name in names or []:
         build_net(name, real.meta.channels, real.meta.num_classes, real.meta.image_size)
 
 
-def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn,
-                should_stop: StopFn | None = None) -> dict:
+def run_distill(
+    cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn, should_stop: StopFn | None = None
+) -> dict:
     """Distill with ``cfg``; save ``synthetic.pt`` and PNG grids into ``out_dir``; return the JSON record."""
     from .runner import build_method, last_and_best, run_distillation
+
     real = load_real(cfg, device)
     check_nets(cfg.eval_nets, real)
     ecfg = eval_config(cfg, device)
@@ -42,27 +46,54 @@ def run_distill(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: E
     method = build_method(cfg.method, real, dict(cfg.method_options), device, on_event, should_stop)
     seconds_setup = time.perf_counter() - t0  # herding's feature net, PAD's scores and experts, chunk choice
     iterations, eval_at = (cfg.iterations, list(cfg.eval_at)) if method.iterative else (0, [0])
-    summary = run_distillation(method, iterations, eval_at=eval_at, eval_nets=cfg.eval_nets, eval_cfg=ecfg,
-                               on_event=on_event, should_stop=should_stop, eval_seed=method.cfg.seed)
+    summary = run_distillation(
+        method,
+        iterations,
+        eval_at=eval_at,
+        eval_nets=cfg.eval_nets,
+        eval_cfg=ecfg,
+        on_event=on_event,
+        should_stop=should_stop,
+        eval_seed=method.cfg.seed,
+    )
     syn = method.synthetic
     experts = getattr(method, "experts", None)
     path = syn.save(out_dir / "synthetic.pt")
     syn.export_pngs(out_dir / "png")
-    evals = [{k: e[k] for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
-             for e in summary["evals"]]
-    return {"method": cfg.method, "dataset": cfg.dataset, "ipc": method.cfg.ipc, "iterations": summary["iterations"],
-            "init": method.cfg.init, "net": method.net_name, "seconds_distill": summary["seconds_distill"],
-            "seconds_setup": seconds_setup, "seconds_per_iteration": summary["seconds_per_iteration"], "evals": evals,
-            "synthetic_path": str(path), "stopped": summary["stopped"], "device": str(device),
-            "config": method.cfg.to_dict(), "eval_config": ecfg.to_dict(),
-            **({"checkpoints": last_and_best(evals)} if len({e["iteration"] for e in evals}) > 1 else {}),
-            **({"experts": experts_record(experts)} if experts is not None else {}),
-            **({"learned_lr": syn.lr} if syn.lr is not None else {})}
+    evals = [
+        {k: e[k] for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
+        for e in summary["evals"]
+    ]
+    return {
+        "method": cfg.method,
+        "dataset": cfg.dataset,
+        "ipc": method.cfg.ipc,
+        "iterations": summary["iterations"],
+        "init": method.cfg.init,
+        "net": method.net_name,
+        "seconds_distill": summary["seconds_distill"],
+        "seconds_setup": seconds_setup,
+        "seconds_per_iteration": summary["seconds_per_iteration"],
+        "evals": evals,
+        "synthetic_path": str(path),
+        "stopped": summary["stopped"],
+        "device": str(device),
+        "config": method.cfg.to_dict(),
+        "eval_config": ecfg.to_dict(),
+        **({"checkpoints": last_and_best(evals)} if len({e["iteration"] for e in evals}) > 1 else {}),
+        **({"experts": experts_record(experts)} if experts is not None else {}),
+        **({"learned_lr": syn.lr} if syn.lr is not None else {}),
+    }
 
 
 def experts_record(experts) -> dict:
-    return {"folder": str(experts.folder), "count": len(experts), "epochs": experts.epochs,
-            "built": experts.built, "cached": len(experts) - experts.built}
+    return {
+        "folder": str(experts.folder),
+        "count": len(experts),
+        "epochs": experts.epochs,
+        "built": experts.built,
+        "cached": len(experts) - experts.built,
+    }
 
 
 def experts_options(options: dict) -> dict:
@@ -75,58 +106,74 @@ def experts_options(options: dict) -> dict:
     return opts
 
 
-def run_experts_job(cfg: RunConfig, device: torch.device, on_event: EventFn,
-                    should_stop: StopFn | None = None) -> dict:
+def run_experts_job(cfg: RunConfig, device: torch.device, on_event: EventFn, should_stop: StopFn | None = None) -> dict:
     """Build (or load) the expert trajectories a PAD run with ``cfg.method_options`` needs."""
     from .methods.experts import get_experts
     from .nets import default_net_for
     from .runner import method_config
+
     pcfg = method_config("pad", experts_options(cfg.method_options))
     real = load_real(cfg, device)
     net = pcfg.net or default_net_for(real.meta.image_size)
     check_nets([net], real)
     start = time.perf_counter()
-    experts = get_experts(real, net, pcfg.expert_config(), folder=pcfg.experts_path, on_event=on_event,
-                          should_stop=should_stop)
+    experts = get_experts(
+        real, net, pcfg.expert_config(), folder=pcfg.experts_path, on_event=on_event, should_stop=should_stop
+    )
     seconds = time.perf_counter() - start
-    return {"dataset": real.meta.name, "net": net, **experts_record(experts), "seconds": seconds,
-            "seconds_per_expert_epoch": seconds / max(1, experts.built * experts.epochs) if experts.built else None,
-            "scheduler": pcfg.scheduler, "device": str(device), "config": json_config(pcfg.expert_config())}
+    return {
+        "dataset": real.meta.name,
+        "net": net,
+        **experts_record(experts),
+        "seconds": seconds,
+        "seconds_per_expert_epoch": seconds / max(1, experts.built * experts.epochs) if experts.built else None,
+        "scheduler": pcfg.scheduler,
+        "device": str(device),
+        "config": json_config(pcfg.expert_config()),
+    }
 
 
 def json_config(cfg) -> dict:
     from dataclasses import asdict
+
     return asdict(cfg)
 
 
-def run_baseline_job(cfg: RunConfig, device: torch.device, on_event: EventFn,
-                     should_stop: StopFn | None = None) -> dict:
+def run_baseline_job(
+    cfg: RunConfig, device: torch.device, on_event: EventFn, should_stop: StopFn | None = None
+) -> dict:
     """Whole-dataset training; per-epoch ``epoch`` events (loss, lr, test accuracy)."""
     from .baseline import run_baseline
     from .nets import default_net_for
+
     real = load_real(cfg, device)
     options = dict(cfg.baseline or {})
     options.setdefault("net", default_net_for(real.meta.image_size))
     bcfg = BaselineConfig(dataset=cfg.dataset, dataset_options=cfg.dataset_options, **options)
     check_nets([bcfg.net], real)
-    res = run_baseline(real, bcfg, on_epoch=lambda p: on_event({"type": "epoch", "epochs": bcfg.epochs, **p}),
-                       should_stop=should_stop)
-    return {**{k: res[k] for k in ("dataset", "net", "epochs", "test_acc", "seconds", "curve")},
-            "device": str(device), "config": bcfg.to_dict()}
+    res = run_baseline(
+        real, bcfg, on_epoch=lambda p: on_event({"type": "epoch", "epochs": bcfg.epochs, **p}), should_stop=should_stop
+    )
+    return {
+        **{k: res[k] for k in ("dataset", "net", "epochs", "test_acc", "seconds", "curve")},
+        "device": str(device),
+        "config": bcfg.to_dict(),
+    }
 
 
-def run_evaluate_job(cfg: RunConfig, device: torch.device, on_event: EventFn,
-                     should_stop: StopFn | None = None) -> dict:
+def run_evaluate_job(
+    cfg: RunConfig, device: torch.device, on_event: EventFn, should_stop: StopFn | None = None
+) -> dict:
     """Evaluate a saved synthetic set (or IPC random real images) on ``eval_nets``; ``eval`` events."""
     from .evaluate import evaluate_synthetic
     from .methods.base import random_real
     from .nets import default_net_for
     from .synthetic import SyntheticSet
+
     if cfg.synthetic_path:
         syn = SyntheticSet.load(cfg.synthetic_path)
         if syn.meta["dataset"] != cfg.dataset:
-            raise ConfigError(f"{cfg.synthetic_path} was distilled from {syn.meta['dataset']!r}, "
-                              f"not {cfg.dataset!r}")
+            raise ConfigError(f"{cfg.synthetic_path} was distilled from {syn.meta['dataset']!r}, not {cfg.dataset!r}")
         real = load_real(cfg, device)
         syn.check_compatible(real.meta)
         images, labels, soft, lr, ipc = syn.images, syn.labels, syn.soft_labels, syn.lr, syn.ipc
@@ -143,19 +190,35 @@ def run_evaluate_job(cfg: RunConfig, device: torch.device, on_event: EventFn,
     start = time.perf_counter()
     evals = []
     for name in nets:  # one net at a time, so each result is stored as soon as it exists
-        rec = evaluate_synthetic(images, labels, real, [name], ecfg, soft_labels=soft, lr=lr,
-                                 on_progress=lambda p: on_event({"type": "progress", "iteration": iteration, **p}),
-                                 should_stop=should_stop)[0]
+        rec = evaluate_synthetic(
+            images,
+            labels,
+            real,
+            [name],
+            ecfg,
+            soft_labels=soft,
+            lr=lr,
+            on_progress=lambda p: on_event({"type": "progress", "iteration": iteration, **p}),
+            should_stop=should_stop,
+        )[0]
         rec = {"iteration": iteration, **rec}
         evals.append(rec)
         on_event({"type": "eval", **rec})
-    return {"dataset": real.meta.name, "ipc": ipc, "source": cfg.synthetic_path or "random-real",
-            "protocol": ecfg.protocol, "eval_config": ecfg.to_dict(), "evals": evals,
-            "seconds": time.perf_counter() - start, "device": str(device)}
+    return {
+        "dataset": real.meta.name,
+        "ipc": ipc,
+        "source": cfg.synthetic_path or "random-real",
+        "protocol": ecfg.protocol,
+        "eval_config": ecfg.to_dict(),
+        "evals": evals,
+        "seconds": time.perf_counter() - start,
+        "device": str(device),
+    }
 
 
-def execute(cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn,
-            should_stop: StopFn | None = None) -> tuple[str, dict]:
+def execute(
+    cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn, should_stop: StopFn | None = None
+) -> tuple[str, dict]:
     """Run the job of ``cfg.kind``; return (final status 'done' | 'cancelled', record)."""
     try:
         if cfg.kind == "distill":

@@ -36,18 +36,39 @@ import torch.nn.functional as F
 from dd_core.errors import ConfigError
 
 __all__ = [
-    'NET_NAMES', 'NORMS', 'ACTS', 'POOLS', 'build_net', 'default_net_for', 'net_uses_batchnorm', 'reinit_',
-    'InstanceNorm', 'ConvNet', 'LeNet', 'AlexNet', 'VGG11', 'ResNet18', 'MLP',
+    "NET_NAMES",
+    "NORMS",
+    "ACTS",
+    "POOLS",
+    "build_net",
+    "default_net_for",
+    "net_uses_batchnorm",
+    "reinit_",
+    "InstanceNorm",
+    "ConvNet",
+    "LeNet",
+    "AlexNet",
+    "VGG11",
+    "ResNet18",
+    "MLP",
 ]
 
-NET_NAMES: tuple[str, ...] = tuple(f'convnet-{d}' for d in range(1, 9)) + (
-    'lenet', 'alexnet', 'alexnet-bn', 'vgg11', 'vgg11-bn', 'resnet18', 'resnet18-bn', 'mlp')
+NET_NAMES: tuple[str, ...] = tuple(f"convnet-{d}" for d in range(1, 9)) + (
+    "lenet",
+    "alexnet",
+    "alexnet-bn",
+    "vgg11",
+    "vgg11-bn",
+    "resnet18",
+    "resnet18-bn",
+    "mlp",
+)
 """Names shown to users. Also accepted: any ``convnet-<int>``, ``convnet`` (= convnet-3) and a ``-bn`` suffix on
 ``convnet-<int>`` (e.g. ``convnet-3-bn`` = ConvNet-3 with batch norm; the suffix overrides the ``norm`` option)."""
 
-NORMS: tuple[str, ...] = ('instance', 'batch', 'group', 'layer', 'none')
-ACTS: tuple[str, ...] = ('relu', 'leakyrelu', 'swish', 'sigmoid')
-POOLS: tuple[str, ...] = ('avg', 'max', 'none')
+NORMS: tuple[str, ...] = ("instance", "batch", "group", "layer", "none")
+ACTS: tuple[str, ...] = ("relu", "leakyrelu", "swish", "sigmoid")
+POOLS: tuple[str, ...] = ("avg", "max", "none")
 
 _EPS = 1e-5
 
@@ -55,6 +76,7 @@ _EPS = 1e-5
 # ----------------------------------------------------------------------------------------------------------------
 # Instance norm
 # ----------------------------------------------------------------------------------------------------------------
+
 
 def _is_channels_last(x: torch.Tensor) -> bool:
     return x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
@@ -153,10 +175,14 @@ class InstanceNorm(nn.GroupNorm):
         super().__init__(num_channels, num_channels, eps=eps, affine=affine, device=device, dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == 'cpu' and _is_channels_last(x) and not torch.jit.is_tracing():
+        if x.device.type == "cpu" and _is_channels_last(x) and not torch.jit.is_tracing():
             w, b = self.weight, self.bias
-            if (self.affine and x.dtype == w.dtype and not torch.is_autocast_enabled('cpu')
-                    and not torch._C._are_functorch_transforms_active()):
+            if (
+                self.affine
+                and x.dtype == w.dtype
+                and not torch.is_autocast_enabled("cpu")
+                and not torch._C._are_functorch_transforms_active()
+            ):
                 if torch.is_grad_enabled() and (x.requires_grad or w.requires_grad or b.requires_grad):
                     return _InstanceNormNHWC.apply(x, w, b, self.eps)
                 if self.fast_inference:  # single-pass fused kernel, ~3x faster; see set_fast_inference_norm
@@ -166,7 +192,7 @@ class InstanceNorm(nn.GroupNorm):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f'{self.num_channels}, eps={self.eps}, affine={self.affine}'
+        return f"{self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
 def conv_instance_norm(x: torch.Tensor, conv: nn.Conv2d, norm: InstanceNorm) -> torch.Tensor:
@@ -189,7 +215,7 @@ def conv_instance_norm(x: torch.Tensor, conv: nn.Conv2d, norm: InstanceNorm) -> 
     centred = p - mean_patch[:, :, None]
     cov = torch.bmm(centred, centred.transpose(1, 2)).div_(p.shape[2])  # [N, D, D]
     weight = conv.weight.reshape(conv.out_channels, -1)  # [C_out, D]
-    var = torch.einsum('cd,nde,ce->nc', weight, cov, weight)  # [N, C_out]
+    var = torch.einsum("cd,nde,ce->nc", weight, cov, weight)  # [N, C_out]
     scale = norm.weight * torch.rsqrt(var + norm.eps)  # γ_c r_nc
     shift = norm.bias - scale * (mean_patch @ weight.t())  # conv bias cancels in the norm
     out = torch.baddbmm(shift[:, None, :], p.transpose(1, 2), weight.t()[None] * scale[:, None, :])  # [N, L, C_out]
@@ -198,13 +224,26 @@ def conv_instance_norm(x: torch.Tensor, conv: nn.Conv2d, norm: InstanceNorm) -> 
 
 def _can_fuse_first_block(x: torch.Tensor, conv: nn.Module, norm: nn.Module) -> bool:
     """The fused path serves gradient-free CPU forwards of nets flagged by :func:`set_fast_inference_norm`."""
-    return (isinstance(norm, InstanceNorm) and norm.fast_inference and norm.affine and x.device.type == 'cpu'
-            and x.dim() == 4 and not torch.jit.is_tracing() and isinstance(conv, nn.Conv2d)
-            and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
-            and isinstance(conv.padding, tuple) and conv.padding_mode == 'zeros' and x.dtype == conv.weight.dtype
-            and not (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad
-                                                  or norm.weight.requires_grad))
-            and not torch.is_autocast_enabled('cpu') and not torch._C._are_functorch_transforms_active())
+    return (
+        isinstance(norm, InstanceNorm)
+        and norm.fast_inference
+        and norm.affine
+        and x.device.type == "cpu"
+        and x.dim() == 4
+        and not torch.jit.is_tracing()
+        and isinstance(conv, nn.Conv2d)
+        and conv.stride == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and isinstance(conv.padding, tuple)
+        and conv.padding_mode == "zeros"
+        and x.dtype == conv.weight.dtype
+        and not (
+            torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad or norm.weight.requires_grad)
+        )
+        and not torch.is_autocast_enabled("cpu")
+        and not torch._C._are_functorch_transforms_active()
+    )
 
 
 class _GroupNorm(nn.GroupNorm):
@@ -212,7 +251,7 @@ class _GroupNorm(nn.GroupNorm):
     computes E[x²]-E[x]² in fp32 (error ~1e-4 at mean/std ≈ 10). Costs one copy; 'group' is not a default norm."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == 'cpu' and _is_channels_last(x):
+        if x.device.type == "cpu" and _is_channels_last(x):
             x = x.contiguous()
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
@@ -221,38 +260,39 @@ class _GroupNorm(nn.GroupNorm):
 # Helpers
 # ----------------------------------------------------------------------------------------------------------------
 
+
 def _check_choice(what: str, value, choices) -> str:
     v = value.strip().lower() if isinstance(value, str) else value
     if v not in choices:
-        raise ConfigError(f'unknown {what} {value!r}; choose one of: {", ".join(choices)}')
+        raise ConfigError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
     return v
 
 
 def _check_pos_int(what: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f'{what} must be a positive integer, got {value!r}')
+        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
     return value
 
 
 def _norm2d(norm: str, c: int, hw: tuple[int, int] | None = None) -> nn.Module:
-    if norm == 'instance':
+    if norm == "instance":
         return InstanceNorm(c)
-    if norm == 'batch':
+    if norm == "batch":
         return nn.BatchNorm2d(c)
-    if norm == 'group':
+    if norm == "group":
         return _GroupNorm(math.gcd(4, c), c)
-    if norm == 'layer':
+    if norm == "layer":
         assert hw is not None
         return nn.LayerNorm([c, hw[0], hw[1]], elementwise_affine=True)
     return nn.Identity()
 
 
 def _act(act: str) -> nn.Module:
-    if act == 'relu':
+    if act == "relu":
         return nn.ReLU(inplace=True)
-    if act == 'leakyrelu':
+    if act == "leakyrelu":
         return nn.LeakyReLU(0.01, inplace=True)
-    if act == 'swish':
+    if act == "swish":
         return nn.SiLU()
     return nn.Sigmoid()
 
@@ -284,6 +324,7 @@ class _Net(nn.Module):
 # ConvNet-D
 # ----------------------------------------------------------------------------------------------------------------
 
+
 class _ConvBlock(nn.Module):
     def __init__(self, conv: nn.Conv2d, norm: nn.Module, act: nn.Module, pool: nn.Module):
         super().__init__()
@@ -297,8 +338,17 @@ class ConvNet(_Net):
     .act/.pool`` and ``classifier``.
     """
 
-    def __init__(self, channels: int, num_classes: int, image_size: int, depth: int = 3, width: int = 128,
-                 norm: str = 'instance', act: str = 'relu', pool: str = 'avg'):
+    def __init__(
+        self,
+        channels: int,
+        num_classes: int,
+        image_size: int,
+        depth: int = 3,
+        width: int = 128,
+        norm: str = "instance",
+        act: str = "relu",
+        pool: str = "avg",
+    ):
         super().__init__()
         h = image_size
         blocks = []
@@ -309,8 +359,8 @@ class ConvNet(_Net):
             conv = nn.Conv2d(c_in, width, kernel_size=3, padding=pad)
             nrm = _norm2d(norm, width, (h, h))
             pl = nn.Identity()
-            if pool != 'none':
-                pl = nn.AvgPool2d(2, 2) if pool == 'avg' else nn.MaxPool2d(2, 2)
+            if pool != "none":
+                pl = nn.AvgPool2d(2, 2) if pool == "avg" else nn.MaxPool2d(2, 2)
                 h //= 2
             blocks.append(_ConvBlock(conv, nrm, _act(act), pl))
             c_in = width
@@ -335,14 +385,15 @@ class ConvNet(_Net):
 
 def _convnet_max_depth(image_size: int, pool: str) -> int:
     h = 32 if image_size == 28 else image_size
-    if pool == 'none':
-        return 10 ** 6
+    if pool == "none":
+        return 10**6
     return int(math.floor(math.log2(h))) if h >= 1 else 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # LeNet
 # ----------------------------------------------------------------------------------------------------------------
+
 
 class LeNet(_Net):
     """LeNet (DC): conv5×5(6, pad 2 on 28 px else 0) → ReLU → maxpool2 → conv5×5(16) → ReLU → maxpool2 → flatten
@@ -358,7 +409,7 @@ class LeNet(_Net):
         self.conv2 = nn.Conv2d(6, 16, 5)
         h = ((image_size + 2 * pad - 4) // 2 - 4) // 2
         if h < 1:
-            raise ConfigError(f'lenet needs images of at least 16 px, got {image_size}')
+            raise ConfigError(f"lenet needs images of at least 16 px, got {image_size}")
         self.adapt = h != 5
         self.fc1 = nn.Linear(16 * 5 * 5, 120)
         self.fc2 = nn.Linear(120, 84)
@@ -383,6 +434,7 @@ class LeNet(_Net):
 # ----------------------------------------------------------------------------------------------------------------
 # AlexNet
 # ----------------------------------------------------------------------------------------------------------------
+
 
 class _ConvStack(_Net):
     """Convs → norm → ReLU with 2×2 max pooling after the flagged layers (AlexNet, VGG11); ``features`` are the
@@ -411,8 +463,13 @@ class AlexNet(_ConvStack):
 
     def __init__(self, channels: int, num_classes: int, image_size: int, batchnorm: bool = False):
         super().__init__()
-        cfg = [(channels, 128, 5, 4 if image_size == 28 else 2), (128, 192, 5, 2), (192, 256, 3, 1),
-               (256, 192, 3, 1), (192, 192, 3, 1)]
+        cfg = [
+            (channels, 128, 5, 4 if image_size == 28 else 2),
+            (128, 192, 5, 2),
+            (192, 256, 3, 1),
+            (256, 192, 3, 1),
+            (192, 192, 3, 1),
+        ]
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
         for cin, cout, k, p in cfg:
@@ -422,7 +479,7 @@ class AlexNet(_ConvStack):
         h = image_size + 2 * cfg[0][3] - 4
         h = ((h // 2) // 2) // 2
         if h < 1:
-            raise ConfigError(f'alexnet needs images of at least 8 px, got {image_size}')
+            raise ConfigError(f"alexnet needs images of at least 8 px, got {image_size}")
         self.head_size = 4
         self.adapt = h != 4
         self.classifier = nn.Linear(192 * 4 * 4, num_classes)
@@ -430,12 +487,11 @@ class AlexNet(_ConvStack):
         self.embed_dim = 192 * 16
 
 
-
 # ----------------------------------------------------------------------------------------------------------------
 # VGG11
 # ----------------------------------------------------------------------------------------------------------------
 
-_VGG11_CFG = (64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M')
+_VGG11_CFG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 
 
 class VGG11(_ConvStack):
@@ -446,14 +502,14 @@ class VGG11(_ConvStack):
     vector; ``features`` = the 8 conv activations (before pooling).
     """
 
-    def __init__(self, channels: int, num_classes: int, image_size: int, norm: str = 'instance'):
+    def __init__(self, channels: int, num_classes: int, image_size: int, norm: str = "instance"):
         super().__init__()
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
         pool_after = []
         c_in, h, first = channels, image_size, True
         for v in _VGG11_CFG:
-            if v == 'M':
+            if v == "M":
                 pool_after[-1] = True
                 h //= 2
                 continue
@@ -465,7 +521,7 @@ class VGG11(_ConvStack):
             pool_after.append(False)
             c_in = v
         if h < 1:
-            raise ConfigError(f'vgg11 needs images of at least 32 px (28 px is padded to 32), got {image_size}')
+            raise ConfigError(f"vgg11 needs images of at least 32 px (28 px is padded to 32), got {image_size}")
         self._pool_after = tuple(pool_after)
         self.head_size = 1
         self.adapt = h != 1
@@ -474,10 +530,10 @@ class VGG11(_ConvStack):
         self.embed_dim = 512
 
 
-
 # ----------------------------------------------------------------------------------------------------------------
 # ResNet18
 # ----------------------------------------------------------------------------------------------------------------
+
 
 class _BasicBlock(nn.Module):
     def __init__(self, c_in: int, c_out: int, stride: int, norm: str):
@@ -505,7 +561,7 @@ class ResNet18(_Net):
     outputs of the 4 stages (after each stage's last ReLU, before the global pooling).
     """
 
-    def __init__(self, channels: int, num_classes: int, image_size: int, norm: str = 'instance'):
+    def __init__(self, channels: int, num_classes: int, image_size: int, norm: str = "instance"):
         super().__init__()
         self.conv1 = nn.Conv2d(channels, 64, 3, stride=1, padding=1, bias=False)
         self.bn1 = _norm2d(norm, 64)
@@ -531,6 +587,7 @@ class ResNet18(_Net):
 # ----------------------------------------------------------------------------------------------------------------
 # MLP
 # ----------------------------------------------------------------------------------------------------------------
+
 
 class MLP(_Net):
     """MLP: flatten (C·H·W) → FC128 → ReLU → FC128 → ReLU → FC(K). ``embed`` = the second 128-d hidden activation;
@@ -558,15 +615,24 @@ class MLP(_Net):
 # Factory
 # ----------------------------------------------------------------------------------------------------------------
 
-_CONVNET_RE = re.compile(r'^convnet(?:-(\d+))?(-bn)?$')
+_CONVNET_RE = re.compile(r"^convnet(?:-(\d+))?(-bn)?$")
 
 
 def _valid_names_text() -> str:
-    return ', '.join(NET_NAMES) + ' (also any convnet-<depth>, and convnet-<depth>-bn for batch norm)'
+    return ", ".join(NET_NAMES) + " (also any convnet-<depth>, and convnet-<depth>-bn for batch norm)"
 
 
-def build_net(name: str, channels: int, num_classes: int, image_size: int, *, width: int = 128,
-              norm: str = 'instance', act: str = 'relu', pool: str = 'avg') -> nn.Module:
+def build_net(
+    name: str,
+    channels: int,
+    num_classes: int,
+    image_size: int,
+    *,
+    width: int = 128,
+    norm: str = "instance",
+    act: str = "relu",
+    pool: str = "avg",
+) -> nn.Module:
     """Build a freshly (PyTorch-default) initialised network.
 
     ``width``, ``act`` and ``pool`` shape the ConvNet family only (other nets have fixed architectures; the values
@@ -576,69 +642,73 @@ def build_net(name: str, channels: int, num_classes: int, image_size: int, *, wi
     or option values, or a ConvNet too deep for the image size.
     """
     if not isinstance(name, str):
-        raise ConfigError(f'network name must be a string; choose one of: {_valid_names_text()}')
+        raise ConfigError(f"network name must be a string; choose one of: {_valid_names_text()}")
     key = name.strip().lower()
-    channels = _check_pos_int('channels', channels)
-    num_classes = _check_pos_int('num_classes', num_classes)
-    image_size = _check_pos_int('image_size', image_size)
-    width = _check_pos_int('width', width)
-    norm = _check_choice('norm', norm, NORMS)
-    act = _check_choice('activation', act, ACTS)
-    pool = _check_choice('pooling', pool, POOLS)
+    channels = _check_pos_int("channels", channels)
+    num_classes = _check_pos_int("num_classes", num_classes)
+    image_size = _check_pos_int("image_size", image_size)
+    width = _check_pos_int("width", width)
+    norm = _check_choice("norm", norm, NORMS)
+    act = _check_choice("activation", act, ACTS)
+    pool = _check_choice("pooling", pool, POOLS)
 
     m = _CONVNET_RE.match(key)
     if m:
         depth = int(m.group(1)) if m.group(1) else 3
         if m.group(2):
-            norm = 'batch'
+            norm = "batch"
         if depth < 1:
-            raise ConfigError(f'{name}: depth must be at least 1')
+            raise ConfigError(f"{name}: depth must be at least 1")
         max_depth = _convnet_max_depth(image_size, pool)
         if depth > max_depth:
-            raise ConfigError(f'{name} is too deep for {image_size} px images: {depth} 2×2 poolings shrink the '
-                              f'feature map to 0; the maximum depth for {image_size} px is {max_depth} '
-                              f'(or use pool="none")')
+            raise ConfigError(
+                f"{name} is too deep for {image_size} px images: {depth} 2×2 poolings shrink the "
+                f"feature map to 0; the maximum depth for {image_size} px is {max_depth} "
+                f'(or use pool="none")'
+            )
         return ConvNet(channels, num_classes, image_size, depth=depth, width=width, norm=norm, act=act, pool=pool)
 
-    bn = key.endswith('-bn')
+    bn = key.endswith("-bn")
     base = key[:-3] if bn else key
     if key not in NET_NAMES:
-        raise ConfigError(f'unknown network {name!r}; choose one of: {_valid_names_text()}')
-    if base == 'lenet':
+        raise ConfigError(f"unknown network {name!r}; choose one of: {_valid_names_text()}")
+    if base == "lenet":
         return LeNet(channels, num_classes, image_size)
-    if base == 'mlp':
+    if base == "mlp":
         return MLP(channels, num_classes, image_size)
-    if base == 'alexnet':
-        return AlexNet(channels, num_classes, image_size, batchnorm=bn or norm == 'batch')
+    if base == "alexnet":
+        return AlexNet(channels, num_classes, image_size, batchnorm=bn or norm == "batch")
     if bn:
-        norm = 'batch'
-    if norm == 'layer':
-        raise ConfigError(f'norm "layer" is only available for the ConvNet family; for {name} choose one of: '
-                          'instance, batch, group, none')
-    if base == 'vgg11':
+        norm = "batch"
+    if norm == "layer":
+        raise ConfigError(
+            f'norm "layer" is only available for the ConvNet family; for {name} choose one of: '
+            "instance, batch, group, none"
+        )
+    if base == "vgg11":
         return VGG11(channels, num_classes, image_size, norm=norm)
     return ResNet18(channels, num_classes, image_size, norm=norm)
 
 
 def check_net_name(name: str) -> str:
     """Raise ConfigError unless ``name`` is a known network name (size-independent check, builds nothing)."""
-    key = name.strip().lower() if isinstance(name, str) else ''
+    key = name.strip().lower() if isinstance(name, str) else ""
     if not (_CONVNET_RE.match(key) or key in NET_NAMES):
-        raise ConfigError(f'unknown network {name!r}; choose one of: {_valid_names_text()}')
+        raise ConfigError(f"unknown network {name!r}; choose one of: {_valid_names_text()}")
     return key
 
 
 def default_net_for(image_size: int) -> str:
     """The standard distillation backbone for a resolution: ConvNet-3 up to 32 px (28/32), ConvNet-4 for 64 px
     (Tiny ImageNet; 64 → 4), ConvNet-7 for 128 px (128 → 1); above 128 px ConvNet-7, below 8 px the deepest valid."""
-    image_size = _check_pos_int('image_size', image_size)
+    image_size = _check_pos_int("image_size", image_size)
     if image_size <= 32:
         depth = 3
     elif image_size <= 64:
         depth = 4
     else:
         depth = 7
-    return f'convnet-{max(1, min(depth, _convnet_max_depth(image_size, "avg")))}'
+    return f"convnet-{max(1, min(depth, _convnet_max_depth(image_size, 'avg')))}"
 
 
 def set_fast_inference_norm(net: nn.Module, enabled: bool = True) -> nn.Module:
@@ -667,6 +737,6 @@ def reinit_(net: nn.Module) -> nn.Module:
     """Re-initialise every parameter in place with PyTorch defaults (``reset_parameters`` on every submodule that
     has it; batch-norm running statistics are reset too). Returns ``net``. Cheap way to get a fresh random net."""
     for m in net.modules():
-        if m is not net and callable(getattr(m, 'reset_parameters', None)):
+        if m is not net and callable(getattr(m, "reset_parameters", None)):
             m.reset_parameters()
     return net

@@ -1,4 +1,5 @@
 """Where DistillLab keeps its data: the data home (``DD_HOME``, default ``~/.distilllab``)."""
+
 from __future__ import annotations
 
 import os

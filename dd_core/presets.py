@@ -3,6 +3,7 @@
 Keys: run options (dataset, ipc, iterations, eval_at, eval_nets, eval_models, eval_epochs, protocol) and method
 options (any field of the method's config). ``cpu-demo`` is sized for a live demo on a 2-core laptop CPU.
 """
+
 from __future__ import annotations
 
 from .errors import ConfigError
@@ -11,20 +12,50 @@ PRESETS: dict[str, dict[str, dict]] = {
     # DM on mnist-5k at IPC 10 incl. one evaluation in < 2 min on a 2-core CPU (measured: README; 200 iterations
     # took 2 min 27 s, ≈ 0.5 s per iteration at batch_real 64).
     "cpu-demo": {
-        "dm": {"dataset": "mnist-5k", "ipc": 10, "iterations": 100, "batch_real": 64, "eval_at": "final",
-               "eval_models": 1, "eval_epochs": 150},
-        "am": {"dataset": "mnist-5k", "ipc": 10, "iterations": 100, "batch_real": 64, "eval_at": "final",
-               "eval_models": 1, "eval_epochs": 150},
+        "dm": {
+            "dataset": "mnist-5k",
+            "ipc": 10,
+            "iterations": 100,
+            "batch_real": 64,
+            "eval_at": "final",
+            "eval_models": 1,
+            "eval_epochs": 150,
+        },
+        "am": {
+            "dataset": "mnist-5k",
+            "ipc": 10,
+            "iterations": 100,
+            "batch_real": 64,
+            "eval_at": "final",
+            "eval_models": 1,
+            "eval_epochs": 150,
+        },
         "random": {"dataset": "mnist-5k", "ipc": 10, "eval_models": 1, "eval_epochs": 150},
         "herding": {"dataset": "mnist-5k", "ipc": 10, "eval_models": 1, "eval_epochs": 150, "feature_epochs": 2},
         # PAD's whole pipeline (difficulty scores, 3 experts x 10 epochs, 80 iterations, one evaluation) in
         # < 15 min from an empty data home on 2 cores, < 10 min with the experts cached (≈ 8 s per expert epoch,
         # ≈ 4-5 s per iteration at 10 steps x 50 images); the start-epoch window (official 10 -> 20 of 100
         # epochs, grown over the first 10 % of the run) scaled to 10-epoch trajectories and an 80-iteration run.
-        "pad": {"dataset": "mnist-5k", "ipc": 10, "iterations": 80, "init": "correct", "experts": 3,
-                "trajectory_epochs": 10, "score_models": 1, "score_epochs": 2, "syn_steps": 10, "batch_syn": 50,
-                "expert_epochs": 2, "min_start_epoch": 0, "current_max_start_epoch": 1, "max_start_epoch": 4,
-                "expansion_end": 40, "eval_at": "final", "eval_models": 1, "eval_epochs": 150},
+        "pad": {
+            "dataset": "mnist-5k",
+            "ipc": 10,
+            "iterations": 80,
+            "init": "correct",
+            "experts": 3,
+            "trajectory_epochs": 10,
+            "score_models": 1,
+            "score_epochs": 2,
+            "syn_steps": 10,
+            "batch_syn": 50,
+            "expert_epochs": 2,
+            "min_start_epoch": 0,
+            "current_max_start_epoch": 1,
+            "max_start_epoch": 4,
+            "expansion_end": 40,
+            "eval_at": "final",
+            "eval_models": 1,
+            "eval_epochs": 150,
+        },
     },
     # The papers' settings (GPU-sized): 20k iterations, evaluation every 2,000 with the paper protocol.
     "paper": {
@@ -33,9 +64,18 @@ PRESETS: dict[str, dict[str, dict]] = {
         "random": {"protocol": "paper"},
         "herding": {"protocol": "paper"},
         # CIFAR-10 IPC 10 settings of the official configs (without ZCA for 28 px data), 50 experts x 50 epochs
-        "pad": {"iterations": 10000, "experts": 50, "trajectory_epochs": 50, "syn_steps": 80, "expert_epochs": 2,
-                "current_max_start_epoch": 10, "max_start_epoch": 20, "expansion_end": 1000, "eval_at": "every:500",
-                "protocol": "paper"},
+        "pad": {
+            "iterations": 10000,
+            "experts": 50,
+            "trajectory_epochs": 50,
+            "syn_steps": 80,
+            "expert_epochs": 2,
+            "current_max_start_epoch": 10,
+            "max_start_epoch": 20,
+            "expansion_end": 1000,
+            "eval_at": "every:500",
+            "protocol": "paper",
+        },
     },
 }
 
@@ -47,8 +87,9 @@ def preset_options(name: str | None, method: str) -> dict:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
     if method not in PRESETS[name]:
-        raise ConfigError(f"preset {name!r} has no settings for method {method!r}; "
-                          f"it covers: {', '.join(PRESETS[name])}")
+        raise ConfigError(
+            f"preset {name!r} has no settings for method {method!r}; it covers: {', '.join(PRESETS[name])}"
+        )
     return dict(PRESETS[name][method])
 
 
@@ -76,6 +117,7 @@ def parse_eval_at(spec: str | list[int] | None, iterations: int) -> list[int]:
             try:
                 out.add(int(part))
             except ValueError:
-                raise ConfigError(f"bad evaluation iteration {part!r}: use whole numbers, 'final' or 'every:N'") \
-                    from None
+                raise ConfigError(
+                    f"bad evaluation iteration {part!r}: use whole numbers, 'final' or 'every:N'"
+                ) from None
     return sorted(out)

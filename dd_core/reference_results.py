@@ -5,6 +5,7 @@ Every entry is recalled from the cited paper (or the seed deck) rather than meas
 "published" and prints the protocol next to them, because they come from other protocols (ConvNet-3, 1,000 epochs,
 several models and distillation runs) than the CPU budgets used here.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -24,10 +25,10 @@ SEED_PROTOCOL = "best over checkpoints; IPC and protocol unstated"
 
 @dataclass(frozen=True)
 class Reference:
-    method: str              # dm | random | herding | whole | am | pad
-    dataset: str             # mnist | fashion-mnist | cifar10
-    ipc: int | None          # None: whole training set (or unstated for the seed deck)
-    acc: float               # percent
+    method: str  # dm | random | herding | whole | am | pad
+    dataset: str  # mnist | fashion-mnist | cifar10
+    ipc: int | None  # None: whole training set (or unstated for the seed deck)
+    acc: float  # percent
     source: str
     protocol: str
     net: str = "convnet-3"
@@ -59,19 +60,27 @@ REFERENCES: list[Reference] = [
     *_series("am", "cifar10", (32.0, 54.2, 67.0), DAM_SRC, DAM_PROTOCOL),
     *_series("pad", "cifar10", (47.2, 67.4, 77.0), PAD_SRC, PAD_PROTOCOL),
     Reference("pad", "mnist", None, 51.3, SEED_SRC, SEED_PROTOCOL, note="init: Gaussian noise", kind="recalled"),
-    Reference("pad", "mnist", None, 95.9, SEED_SRC, SEED_PROTOCOL, note="init: correctly predicted samples",
-              kind="recalled"),
+    Reference(
+        "pad", "mnist", None, 95.9, SEED_SRC, SEED_PROTOCOL, note="init: correctly predicted samples", kind="recalled"
+    ),
 ]
 
-METHOD_NAMES = {"dm": "DM", "am": "DataDAM (AM)", "pad": "PAD", "random": "random real", "herding": "herding",
-                "whole": "whole dataset"}
+METHOD_NAMES = {
+    "dm": "DM",
+    "am": "DataDAM (AM)",
+    "pad": "PAD",
+    "random": "random real",
+    "herding": "herding",
+    "whole": "whole dataset",
+}
 
 # datasets measured here that the published numbers stand for (with what differs)
 DATASET_ALIASES = {"mnist-5k": ("mnist", "published on full MNIST (60k train / 10k test); mnist-5k has 4k / 1k")}
 
 
-def references(dataset: str | None = None, ipc: int | None = None, method: str | None = None, *,
-               include_whole: bool = True) -> list[Reference]:
+def references(
+    dataset: str | None = None, ipc: int | None = None, method: str | None = None, *, include_whole: bool = True
+) -> list[Reference]:
     """Entries for ``dataset`` (``mnist-5k`` maps to ``mnist``), an ``ipc`` (whole-dataset and unstated-IPC entries
     included unless ``include_whole`` is False) and a ``method``; None matches anything."""
     if dataset in DATASET_ALIASES:

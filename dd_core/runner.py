@@ -8,6 +8,7 @@ Events (plain dicts, ``type`` first):
     {"type": "progress", "phase": "eval", ...}                                 (evaluation training, per epoch)
 Iteration n always means "after n updates": the evaluation at 0 is of the initial set.
 """
+
 from __future__ import annotations
 
 import time
@@ -40,8 +41,14 @@ def method_config(name: str, options: dict):
     return cfg
 
 
-def build_method(name: str, real, options: dict, device, on_event: EventFn | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> Method:
+def build_method(
+    name: str,
+    real,
+    options: dict,
+    device,
+    on_event: EventFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Method:
     """``METHODS[name]`` built on ``real`` from ``options`` (validated first); set-up phases (PAD's experts)
     report to ``on_event`` and stop on ``should_stop``."""
     cfg = method_config(name, options)
@@ -54,15 +61,25 @@ def check_schedule(iterations: int, eval_at: list[int]) -> list[int]:
         raise ConfigError(f"iterations must be a whole number >= 0, got {iterations!r}")
     bad = [i for i in eval_at if i < 0 or i > iterations]
     if bad:
-        raise ConfigError(f"evaluation iteration(s) {bad} lie outside the run (0..{iterations}); "
-                          f"use values between 0 and {iterations}")
+        raise ConfigError(
+            f"evaluation iteration(s) {bad} lie outside the run (0..{iterations}); "
+            f"use values between 0 and {iterations}"
+        )
     return sorted(set(eval_at))
 
 
-def run_distillation(method: Method, iterations: int, *, eval_at: list[int] = (), eval_nets: list[str] | None = None,
-                     eval_cfg: EvalConfig | None = None, on_event: EventFn | None = None,
-                     should_stop: Callable[[], bool] | None = None, snapshot_every: int | None = None,
-                     eval_seed: int = 0) -> dict:
+def run_distillation(
+    method: Method,
+    iterations: int,
+    *,
+    eval_at: list[int] = (),
+    eval_nets: list[str] | None = None,
+    eval_cfg: EvalConfig | None = None,
+    on_event: EventFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    snapshot_every: int | None = None,
+    eval_seed: int = 0,
+) -> dict:
     """Run ``iterations`` updates of ``method`` (coresets: none), evaluating at ``eval_at``.
 
     Stops cooperatively when ``should_stop()`` is true (checked every iteration and every evaluation epoch); the
@@ -81,10 +98,18 @@ def run_distillation(method: Method, iterations: int, *, eval_at: list[int] = ()
 
     def evaluate(n: int) -> None:
         syn = method.synthetic
-        records = evaluate_synthetic(syn.images, syn.labels, method.real, nets, eval_cfg,
-                                     soft_labels=syn.soft_labels, lr=syn.lr, seed=eval_seed,
-                                     on_progress=lambda p: emit({"type": "progress", "iteration": n, **p}),
-                                     should_stop=stop)
+        records = evaluate_synthetic(
+            syn.images,
+            syn.labels,
+            method.real,
+            nets,
+            eval_cfg,
+            soft_labels=syn.soft_labels,
+            lr=syn.lr,
+            seed=eval_seed,
+            on_progress=lambda p: emit({"type": "progress", "iteration": n, **p}),
+            should_stop=stop,
+        )
         for r in records:
             r = {"iteration": n, **r}
             evals.append(r)
@@ -114,9 +139,17 @@ def run_distillation(method: Method, iterations: int, *, eval_at: list[int] = ()
             emit({"type": "snapshot", "iteration": done, "synthetic": method.synthetic.detached()})
     done = method.iteration
     emit({"type": "status", "status": "cancelled" if stopped else "done", "iteration": done})
-    return {"iterations": done, "iterations_requested": iterations, "stopped": stopped,
-            "seconds_distill": seconds, "seconds_per_iteration": seconds / done if done else None,
-            "final_metrics": metrics, "evals": evals, "eval_config": eval_cfg.to_dict(), "eval_nets": nets}
+    return {
+        "iterations": done,
+        "iterations_requested": iterations,
+        "stopped": stopped,
+        "seconds_distill": seconds,
+        "seconds_per_iteration": seconds / done if done else None,
+        "final_metrics": metrics,
+        "evals": evals,
+        "eval_config": eval_cfg.to_dict(),
+        "eval_nets": nets,
+    }
 
 
 def last_and_best(evals: list[dict]) -> list[dict]:

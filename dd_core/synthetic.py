@@ -3,6 +3,7 @@
 A ``.pt`` file holds only tensors and plain types and is loaded with ``weights_only=True``: a file carrying a
 pickled object is refused, never executed. Export: one PNG grid per class and one for the whole set (a row per class).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,11 +23,11 @@ REQUIRED_META = ("method", "dataset", "ipc", "iteration", "num_classes", "channe
 
 @dataclass
 class SyntheticSet:
-    images: Tensor                    # [K*IPC, C, H, W] float32, in the dataset's normalised space
-    labels: Tensor                    # [K*IPC] int64, class-major (IPC of class 0, then class 1, ...)
-    meta: dict = field(default_factory=dict)   # plain types: REQUIRED_META + class_names, config, ...
+    images: Tensor  # [K*IPC, C, H, W] float32, in the dataset's normalised space
+    labels: Tensor  # [K*IPC] int64, class-major (IPC of class 0, then class 1, ...)
+    meta: dict = field(default_factory=dict)  # plain types: REQUIRED_META + class_names, config, ...
     soft_labels: Tensor | None = None  # [K*IPC, K] logits (PAD)
-    lr: float | None = None            # learned evaluation step size (PAD)
+    lr: float | None = None  # learned evaluation step size (PAD)
 
     @property
     def ipc(self) -> int:
@@ -39,8 +40,13 @@ class SyntheticSet:
     def detached(self) -> "SyntheticSet":
         """A CPU copy that shares nothing with the optimiser's tensors."""
         soft = self.soft_labels.detach().cpu().clone() if self.soft_labels is not None else None
-        return SyntheticSet(self.images.detach().cpu().clone(), self.labels.detach().cpu().clone(),
-                            json.loads(json.dumps(self.meta)), soft, None if self.lr is None else float(self.lr))
+        return SyntheticSet(
+            self.images.detach().cpu().clone(),
+            self.labels.detach().cpu().clone(),
+            json.loads(json.dumps(self.meta)),
+            soft,
+            None if self.lr is None else float(self.lr),
+        )
 
     # ------------------------------------------------------------------ validation
     def validate(self, source: str = "synthetic set") -> "SyntheticSet":
@@ -50,25 +56,33 @@ class SyntheticSet:
             raise SyntheticSetError(f"{source}: metadata lacks {', '.join(missing)}")
         k, ipc, c, s = (int(self.meta[x]) for x in ("num_classes", "ipc", "channels", "image_size"))
         if self.images.dtype != torch.float32 or self.images.dim() != 4:
-            raise SyntheticSetError(f"{source}: images must be a float32 tensor [N,C,H,W], "
-                                    f"got {self.images.dtype} {tuple(self.images.shape)}")
+            raise SyntheticSetError(
+                f"{source}: images must be a float32 tensor [N,C,H,W], "
+                f"got {self.images.dtype} {tuple(self.images.shape)}"
+            )
         if tuple(self.images.shape) != (k * ipc, c, s, s):
-            raise SyntheticSetError(f"{source}: images have shape {tuple(self.images.shape)}, but the metadata "
-                                    f"says {k} classes x IPC {ipc} of {c}x{s}x{s} = ({k * ipc}, {c}, {s}, {s})")
+            raise SyntheticSetError(
+                f"{source}: images have shape {tuple(self.images.shape)}, but the metadata "
+                f"says {k} classes x IPC {ipc} of {c}x{s}x{s} = ({k * ipc}, {c}, {s}, {s})"
+            )
         if self.labels.dtype != torch.int64 or tuple(self.labels.shape) != (k * ipc,):
-            raise SyntheticSetError(f"{source}: labels must be int64 of shape ({k * ipc},), "
-                                    f"got {self.labels.dtype} {tuple(self.labels.shape)}")
+            raise SyntheticSetError(
+                f"{source}: labels must be int64 of shape ({k * ipc},), "
+                f"got {self.labels.dtype} {tuple(self.labels.shape)}"
+            )
         if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= k):
-            raise SyntheticSetError(f"{source}: labels must lie in [0, {k - 1}], found "
-                                    f"{int(self.labels.min())}..{int(self.labels.max())}")
+            raise SyntheticSetError(
+                f"{source}: labels must lie in [0, {k - 1}], found {int(self.labels.min())}..{int(self.labels.max())}"
+            )
         counts = torch.bincount(self.labels, minlength=k)
         if not bool((counts == ipc).all()):
             raise SyntheticSetError(f"{source}: every class must have IPC {ipc} images, counts are {counts.tolist()}")
         if not torch.isfinite(self.images).all():
             raise SyntheticSetError(f"{source}: images contain NaN or infinite values")
         if self.soft_labels is not None and tuple(self.soft_labels.shape) != (k * ipc, k):
-            raise SyntheticSetError(f"{source}: soft labels must have shape ({k * ipc}, {k}), "
-                                    f"got {tuple(self.soft_labels.shape)}")
+            raise SyntheticSetError(
+                f"{source}: soft labels must have shape ({k * ipc}, {k}), got {tuple(self.soft_labels.shape)}"
+            )
         if self.lr is not None and not self.lr > 0:
             raise SyntheticSetError(f"{source}: learned learning rate must be > 0, got {self.lr}")
         return self
@@ -80,7 +94,8 @@ class SyntheticSet:
         if mine != theirs:
             raise SyntheticSetError(
                 f"synthetic set ({mine[0]} classes, {mine[1]}x{mine[2]}x{mine[2]}) does not match dataset "
-                f"{dataset_meta.name} ({theirs[0]} classes, {theirs[1]}x{theirs[2]}x{theirs[2]})")
+                f"{dataset_meta.name} ({theirs[0]} classes, {theirs[1]}x{theirs[2]}x{theirs[2]})"
+            )
 
     # ------------------------------------------------------------------ file I/O
     def save(self, path: str | os.PathLike) -> Path:
@@ -88,8 +103,14 @@ class SyntheticSet:
         syn = self.detached().validate()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"format": FORMAT, "images": syn.images, "labels": syn.labels, "meta": syn.meta,
-                   "soft_labels": syn.soft_labels, "lr": syn.lr}
+        payload = {
+            "format": FORMAT,
+            "images": syn.images,
+            "labels": syn.labels,
+            "meta": syn.meta,
+            "soft_labels": syn.soft_labels,
+            "lr": syn.lr,
+        }
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
         try:
@@ -116,8 +137,9 @@ class SyntheticSet:
     @classmethod
     def from_payload(cls, payload, source: str) -> "SyntheticSet":
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise SyntheticSetError(f"{source}: not a DistillLab synthetic set (expected a dict with "
-                                    f"format={FORMAT!r})")
+            raise SyntheticSetError(
+                f"{source}: not a DistillLab synthetic set (expected a dict with format={FORMAT!r})"
+            )
         images, labels, meta = payload.get("images"), payload.get("labels"), payload.get("meta")
         soft, lr = payload.get("soft_labels"), payload.get("lr")
         if not isinstance(images, Tensor) or not isinstance(labels, Tensor) or not isinstance(meta, dict):
@@ -142,6 +164,7 @@ class SyntheticSet:
     def export_pngs(self, folder: str | os.PathLike) -> list[Path]:
         """Write ``all.png`` (one row per class) and ``class_<k>_<name>.png`` for every class; return the paths."""
         from PIL import Image
+
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         names = self.meta.get("class_names") or [str(k) for k in range(self.num_classes)]
@@ -155,8 +178,9 @@ class SyntheticSet:
         return paths
 
 
-def image_grid(images01: Tensor, per_row: int, rows: list[int] | None = None, upscale: int | None = None,
-               pad: int = 2) -> Tensor:
+def image_grid(
+    images01: Tensor, per_row: int, rows: list[int] | None = None, upscale: int | None = None, pad: int = 2
+) -> Tensor:
     """Arrange [N,C,H,W] images in [0,1] (class-major, ``per_row`` per class) as a uint8 [H',W',C] grid."""
     n, c, h, w = images01.shape
     rows = list(range(n // per_row)) if rows is None else rows
@@ -165,7 +189,7 @@ def image_grid(images01: Tensor, per_row: int, rows: list[int] | None = None, up
     if up > 1:
         x = x.repeat_interleave(up, dim=3).repeat_interleave(up, dim=4)
     r, k, _, hh, ww = x.shape
-    x = torch.nn.functional.pad(x, (0, pad, 0, pad), value=1.0)           # white gutter right/below each image
+    x = torch.nn.functional.pad(x, (0, pad, 0, pad), value=1.0)  # white gutter right/below each image
     canvas = x.permute(2, 0, 3, 1, 4).reshape(c, r * (hh + pad), k * (ww + pad))
     canvas = torch.nn.functional.pad(canvas, (pad, 0, pad, 0), value=1.0)  # and along the top/left edge
     return (canvas * 255).round().to(torch.uint8).permute(1, 2, 0)

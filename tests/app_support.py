@@ -1,5 +1,6 @@
 """Helpers and fixtures of the dashboard tests (AppTest pages, worker faults). Import the fixtures into a test module
 with ``from tests.app_support import *``."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,23 @@ from dd_core.runs import RunStore
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 
-__all__ = ["ROOT", "APP", "clean_streamlit", "workers", "store", "app", "tiny_run", "finish_queued", "wait_for",
-           "query_run", "element_types", "texts", "World", "make_world", "enter_world"]
+__all__ = [
+    "ROOT",
+    "APP",
+    "clean_streamlit",
+    "workers",
+    "store",
+    "app",
+    "tiny_run",
+    "finish_queued",
+    "wait_for",
+    "query_run",
+    "element_types",
+    "texts",
+    "World",
+    "make_world",
+    "enter_world",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +51,7 @@ def clean_streamlit():
 def workers(monkeypatch):
     """Records the worker processes the pages start, and kills those still alive at the end of the test."""
     from dd_core.runs import worker as worker_mod
+
     started: list[int] = []
     original = worker_mod.launch_worker
 
@@ -75,26 +92,47 @@ def app(page: str | None = None, *, run: int | None = None, timeout: float = 60)
     return at
 
 
-def tiny_run(method: str = "dm", *, iterations: int = 4, ipc: int = 1, eval_at=None, epochs: int = 3,
-             nets: list[str] | None = None, **opts) -> RunConfig:
+def tiny_run(
+    method: str = "dm",
+    *,
+    iterations: int = 4,
+    ipc: int = 1,
+    eval_at=None,
+    epochs: int = 3,
+    nets: list[str] | None = None,
+    **opts,
+) -> RunConfig:
     """A run that takes seconds on the tiny Fashion-MNIST set of the ``tiny_fashion`` fixture."""
     options = {"ipc": ipc, "net": "convnet-2", **opts}
     if method in ("dm", "am"):
         options.setdefault("batch_real", 8)
         options.setdefault("chunk", 0)  # skip measuring the fastest chunk size
-    return RunConfig(kind="distill", dataset="fashion-mnist", method=method, method_options=options,
-                     iterations=iterations, eval_at=[iterations] if eval_at is None else eval_at, eval_nets=nets,
-                     eval=EvalConfig(protocol="custom", epochs=epochs, n_models=1).to_dict())
+    return RunConfig(
+        kind="distill",
+        dataset="fashion-mnist",
+        method=method,
+        method_options=options,
+        iterations=iterations,
+        eval_at=[iterations] if eval_at is None else eval_at,
+        eval_nets=nets,
+        eval=EvalConfig(protocol="custom", epochs=epochs, n_models=1).to_dict(),
+    )
 
 
 def finish_queued(store: RunStore) -> int:
     """Execute every queued run in this process (what the worker would do, without its start-up time)."""
     from dd_core.runs.worker import work
+
     return work(store=store)
 
 
-def wait_for(store: RunStore, run_id: int, statuses=("done", "failed", "cancelled", "interrupted"),
-             timeout: float = 90, predicate=None) -> dict:
+def wait_for(
+    store: RunStore,
+    run_id: int,
+    statuses=("done", "failed", "cancelled", "interrupted"),
+    timeout: float = 90,
+    predicate=None,
+) -> dict:
     deadline = time.time() + timeout
     while time.time() < deadline:
         run = store.get_run(run_id)
@@ -104,12 +142,14 @@ def wait_for(store: RunStore, run_id: int, statuses=("done", "failed", "cancelle
         elif run["status"] in statuses:
             return run
         time.sleep(0.2)
-    raise AssertionError(f"run #{run_id} still {store.get_run(run_id)['status']} after {timeout} s; worker log:\n"
-                         + _worker_log())
+    raise AssertionError(
+        f"run #{run_id} still {store.get_run(run_id)['status']} after {timeout} s; worker log:\n" + _worker_log()
+    )
 
 
 def _worker_log() -> str:
     from dd_core.paths import data_home
+
     p = data_home() / "worker.log"
     return p.read_text()[-3000:] if p.exists() else "(no worker.log)"
 
@@ -128,6 +168,7 @@ def element_types(at: AppTest) -> list[str]:
         for child in getattr(node, "children", {}).values():
             out.append(getattr(child, "type", type(child).__name__))
             walk(child)
+
     walk(at.main)
     return out
 
@@ -148,6 +189,7 @@ def make_world(tmp_path_factory, build) -> World:
     """Create a module-wide data home with the tiny Fashion-MNIST set and call ``build(world, store)`` in it."""
     from dd_core.data import clear_cache
     from tests.helpers import write_learnable_fashion
+
     home = tmp_path_factory.mktemp("world_home")
     world = World(home, write_learnable_fashion(home / "fashion"))
     with pytest.MonkeyPatch.context() as mp:
@@ -166,6 +208,7 @@ def make_world(tmp_path_factory, build) -> World:
 def enter_world(world: World, monkeypatch) -> RunStore:
     """Point DD_HOME (and the tiny dataset) at the shared world for this test; returns a store on it."""
     from dd_core.data import clear_cache
+
     monkeypatch.setenv("DD_HOME", str(world.home))
     monkeypatch.setenv("DD_FASHION_MNIST_DIR", str(world.fashion))
     clear_cache()

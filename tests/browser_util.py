@@ -1,6 +1,7 @@
 """Driving the running dashboard in headless Chromium (Selenium + Debian's chromium / chromium-driver): start and stop
 ``streamlit run app.py`` with its own data home, open a driver, wait on the page, fill widgets, take screenshots.
 Shared by ``tests/test_browser.py`` and ``benchmarks/ui_latency.py``."""
+
 from __future__ import annotations
 
 import io
@@ -25,6 +26,7 @@ def missing() -> str | None:
     if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
         return "needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
     import importlib.util
+
     if importlib.util.find_spec("selenium") is None:
         return "needs selenium (pip install -r requirements.txt)"
     return None
@@ -41,10 +43,28 @@ def start_server(home: Path, timeout: float = 30) -> tuple[subprocess.Popen, str
     port = free_port()
     env = {**os.environ, "DD_HOME": str(home), "PYTHONPATH": str(ROOT)}
     log = open(home / "streamlit.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -65,6 +85,7 @@ def stop_server(proc: subprocess.Popen, home: Path) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
     from dd_core.runs import RunStore
+
     store = RunStore(home / "runs.sqlite3")
     for r in store.list_runs(status="running"):
         try:
@@ -76,10 +97,18 @@ def stop_server(proc: subprocess.Popen, home: Path) -> None:
 def make_driver():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--disable-background-networking", "--window-size=1400,1300", "--hide-scrollbars"):
+    for a in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--window-size=1400,1300",
+        "--hide-scrollbars",
+    ):
         opts.add_argument(a)
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     driver.set_page_load_timeout(30)
@@ -88,6 +117,7 @@ def make_driver():
 
 def body(driver) -> str:
     from selenium.webdriver.common.by import By
+
     return driver.find_element(By.TAG_NAME, "body").text
 
 
@@ -113,12 +143,14 @@ def wait(driver, cond, timeout: float = 30, what: str = "", poll: float = 0.05) 
 
 def input_el(driver, label: str):
     from selenium.webdriver.common.by import By
+
     return driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{label}"]')
 
 
 def type_into(driver, label: str, value: str) -> None:
     """Replace a text/number input's value and press Enter."""
     from selenium.webdriver.common.keys import Keys
+
     el = input_el(driver, label)
     el.click()
     el.send_keys(Keys.CONTROL, "a")
@@ -129,6 +161,7 @@ def type_into(driver, label: str, value: str) -> None:
 def choose(driver, label: str, option: str) -> None:
     """A select box: click, type the option, Enter."""
     from selenium.webdriver.common.keys import Keys
+
     el = input_el(driver, label)
     el.click()
     el.send_keys(option)
@@ -192,12 +225,14 @@ def probe_seconds(driver, timeout: float = 10) -> float:
 
 def status_text(driver) -> str:
     from selenium.webdriver.common.by import By
+
     return " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'))
 
 
 def shrink_png(data: bytes, limit: int = MAX_PNG) -> bytes:
     """Screenshots stay commit-friendly: quantise to a 256-colour palette (and downscale) until < limit bytes."""
     from PIL import Image
+
     img = Image.open(io.BytesIO(data)).convert("RGB")
     scale = 1.0
     while True:

@@ -1,4 +1,5 @@
 """Writers of tiny datasets in the real on-disk formats, shared by the test modules."""
+
 from __future__ import annotations
 
 import gzip
@@ -25,7 +26,7 @@ def learnable_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     for i, c in enumerate(labels):
         r, col = 2 + 8 * (c // 3), 2 + 8 * (c % 3) + (c == 9) * 6
         dr, dc = rng.integers(-1, 2, 2)
-        images[i, r + dr:r + dr + 7, col + dc:col + dc + 7] += 180
+        images[i, r + dr : r + dr + 7, col + dc : col + dc + 7] += 180
     return np.clip(images, 0, 255).astype(np.uint8), labels
 
 

@@ -1,5 +1,6 @@
 """Baseline page (AppTest): the seed's defaults, FLOPs, invalid input refused, a whole-dataset run as a job with
 its per-epoch curve and final accuracy (and the Compare page's reference row)."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,6 +36,7 @@ def test_invalid_values_are_refused():
 @pytest.fixture
 def no_launch(monkeypatch):
     from dd_core.runs import worker as worker_mod
+
     monkeypatch.setattr(worker_mod, "launch_worker", lambda run_id=None: 0)
 
 

@@ -1,6 +1,7 @@
 """Distill page (AppTest): the form with its defaults, invalid input refused next to the field, a real run in the
 background worker from two 'tabs' at once (both queued, both finish), and the live view (loss curve, gallery,
 accuracy) after a rerun; failed / interrupted runs show their message."""
+
 from __future__ import annotations
 
 from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
@@ -36,13 +37,13 @@ def test_form_has_every_option_with_defaults(tmp_path):
     assert sb.selectbox(key="distill.dm.net").value == "auto"
     assert sb.number_input(key="distill.dm.lr_img").value == 1.0
     assert sb.number_input(key="distill.dm.momentum").value == 0.5
-    assert sb.selectbox(key="distill.preset").value == "cpu-demo"          # CPU default preset
-    assert sb.number_input(key="distill.dm.batch_real").value == 64          # from cpu-demo
+    assert sb.selectbox(key="distill.preset").value == "cpu-demo"  # CPU default preset
+    assert sb.number_input(key="distill.dm.batch_real").value == 64  # from cpu-demo
     assert sb.checkbox(key="distill.dm.dsa").value is True
-    assert sb.number_input(key="distill.iterations").value == 100            # cpu-demo
+    assert sb.number_input(key="distill.iterations").value == 100  # cpu-demo
     assert sb.text_input(key="distill.eval_at").value == "final"
-    assert sb.selectbox(key="distill.protocol").value == "quick"             # CPU default protocol
-    assert sb.number_input(key="distill.eval_epochs.quick").value == 150     # cpu-demo: 1 model x 150 epochs
+    assert sb.selectbox(key="distill.protocol").value == "quick"  # CPU default protocol
+    assert sb.number_input(key="distill.eval_epochs.quick").value == 150  # cpu-demo: 1 model x 150 epochs
     assert sb.number_input(key="distill.eval_models.quick").value == 1
     assert sb.button(key="distill.start").disabled is False
     # no preset: each method's own defaults; an edited field is reset by a preset change, the dataset is kept
@@ -124,15 +125,15 @@ def test_two_tabs_start_runs_both_queued_both_finish_and_the_page_shows_them(tin
     rb = wait_for(store, b)
     assert ra["status"] == "done", ra["error"]
     assert rb["status"] == "done", rb["error"]
-    assert ra["started_at"] <= rb["started_at"]            # one at a time, in order
+    assert ra["started_at"] <= rb["started_at"]  # one at a time, in order
     assert ra["finished_at"] <= rb["started_at"] + 1e-6
     # reattach after a 'refresh': a new session with the run id in the URL shows the finished run
     page = app(PAGE, run=b)
     assert not page.exception and not texts(page.error)
     kinds = element_types(page)
-    assert kinds.count("plotly_chart") >= 2                 # loss curve + accuracy vs iteration
-    assert len(page.image) >= 1                              # latest snapshot gallery
-    assert all(img.url.endswith(".png") for i in page.image for img in i.proto.imgs)   # lossless, not re-encoded
+    assert kinds.count("plotly_chart") >= 2  # loss curve + accuracy vs iteration
+    assert len(page.image) >= 1  # latest snapshot gallery
+    assert all(img.url.endswith(".png") for i in page.image for img in i.proto.imgs)  # lossless, not re-encoded
     evals_table = page.table[0].value
     assert set(evals_table["iteration"]) == {0, 4} and "ConvNet-2" in set(evals_table["net"])
     assert all("±" in a for a in evals_table["accuracy (%)"])
@@ -147,8 +148,15 @@ def test_two_tabs_start_runs_both_queued_both_finish_and_the_page_shows_them(tin
 
 
 def test_failed_and_interrupted_runs_show_their_message(store):
-    rid = store.create_run("distill", {"method": "dm", "dataset": "mnist-5k", "method_options": {}},
-                           method="dm", dataset="mnist-5k", ipc=1, total_iterations=10, status="running")
+    rid = store.create_run(
+        "distill",
+        {"method": "dm", "dataset": "mnist-5k", "method_options": {}},
+        method="dm",
+        dataset="mnist-5k",
+        ipc=1,
+        total_iterations=10,
+        status="running",
+    )
     store.set_status(rid, "failed", error="DatasetError: fashion-mnist: train-images truncated")
     at = app(PAGE, run=rid)
     assert "train-images truncated" in texts(at.error)
@@ -158,9 +166,16 @@ def test_failed_and_interrupted_runs_show_their_message(store):
     del at.query_params["run"]
     at.switch_page(PAGE).run()
     assert at.subheader[0].value.startswith(f"#{rid} ") and "train-images truncated" in texts(at.error)
-    rid2 = store.create_run("distill", {"method": "dm", "dataset": "mnist-5k", "method_options": {}},
-                            method="dm", dataset="mnist-5k", ipc=1, total_iterations=10, status="running",
-                            pid=999_999_999)
+    rid2 = store.create_run(
+        "distill",
+        {"method": "dm", "dataset": "mnist-5k", "method_options": {}},
+        method="dm",
+        dataset="mnist-5k",
+        ipc=1,
+        total_iterations=10,
+        status="running",
+        pid=999_999_999,
+    )
     store.reap()
     at = app(PAGE, run=rid2)
     assert "interrupted" in texts(at.warning).lower()

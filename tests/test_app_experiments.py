@@ -1,5 +1,6 @@
 """The dashboard's engine-side helpers: presets of the seed experiments (budgets, MNIST fallback, MHIST path, PAD
 gate), attention maps of the Gallery, and the side-by-side helpers' protocol bookkeeping."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,8 +39,13 @@ def test_cpu_budgets_are_cpu_sized_and_gpu_budgets_are_the_papers():
     assert ex.am_cross_arch("cpu")[0].eval_nets == ["convnet-3", "lenet"]
     assert [c.method_options["init"] for c in ex.pad_init("cpu")] == ["noise", "correct"]
     w = ex.whole_mnist("gpu")[0]
-    assert w.kind == "baseline" and w.baseline == {"net": "convnet-3", "epochs": 20, "lr": 0.01, "momentum": 0.9,
-                                                   "batch_size": 256}
+    assert w.kind == "baseline" and w.baseline == {
+        "net": "convnet-3",
+        "epochs": 20,
+        "lr": 0.01,
+        "momentum": 0.9,
+        "batch_size": 256,
+    }
     assert ex.whole_mhist("gpu", path="/x")[0].baseline["net"] == "convnet-7"
     assert ex.am_mhist("cpu", path="/x")[0].dataset_options == {"image_size": 64, "path": "/x"}
 
@@ -62,6 +68,7 @@ def test_mhist_presets_need_the_folder_and_show_the_fix(tmp_path, monkeypatch):
 
 def test_pad_presets_wait_for_pad(monkeypatch):
     from dd_core import methods
+
     monkeypatch.setattr(methods, "METHODS", {k: v for k, v in methods.METHODS.items() if k != "pad"})
     p = ex.plan("pad-init", budget="cpu", mnist_status="available")
     assert p.disabled == ex.PAD_PENDING == "PAD lands with the PAD issue" and not p.runs

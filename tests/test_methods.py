@@ -1,4 +1,5 @@
 """Methods through the contract: loss goes down, beats chance, siamese DSA, seeded reproducibility, runner events."""
+
 from __future__ import annotations
 
 import pytest
@@ -76,8 +77,14 @@ def test_same_seed_same_synthetic_set(tiny_fashion, name):
 def test_runner_events_and_iteration_semantics(tiny_fashion):
     m = build_method("dm", tiny_fashion, small(), CPU)
     events = []
-    summary = run_distillation(m, 6, eval_at=[0, 6], eval_cfg=EvalConfig(protocol="custom", epochs=2, n_models=1),
-                               on_event=events.append, snapshot_every=2)
+    summary = run_distillation(
+        m,
+        6,
+        eval_at=[0, 6],
+        eval_cfg=EvalConfig(protocol="custom", epochs=2, n_models=1),
+        on_event=events.append,
+        snapshot_every=2,
+    )
     kinds = [e["type"] for e in events]
     assert kinds[0] == "status" and events[-1] == {"type": "status", "status": "done", "iteration": 6}
     assert [e["iteration"] for e in events if e["type"] == "step"] == [1, 2, 3, 4, 5, 6]
@@ -98,11 +105,18 @@ def test_stop_keeps_last_complete_set(tiny_fashion):
     assert last_snapshot["iteration"] == 3 and m.synthetic.meta["iteration"] == 3
 
 
-@pytest.mark.parametrize("opts, message", [
-    ({"ipc": 0}, "IPC"), ({"ipc": 1000}, "larger than class"), ({"lr_img": 0}, "lr_img"),
-    ({"lr_img": -1.0}, "lr_img"), ({"init": "smart"}, "init"), ({"bogus": 1}, "no option"),
-    ({"net": "resnet99"}, "resnet99"),
-])
+@pytest.mark.parametrize(
+    "opts, message",
+    [
+        ({"ipc": 0}, "IPC"),
+        ({"ipc": 1000}, "larger than class"),
+        ({"lr_img": 0}, "lr_img"),
+        ({"lr_img": -1.0}, "lr_img"),
+        ({"init": "smart"}, "init"),
+        ({"bogus": 1}, "no option"),
+        ({"net": "resnet99"}, "resnet99"),
+    ],
+)
 def test_bad_options_fail_before_work(tiny_fashion, opts, message):
     with pytest.raises(ConfigError, match=message):
         build_method("dm", tiny_fashion, {"batch_real": 8, **opts}, CPU)
@@ -124,8 +138,9 @@ def test_herding_select_tracks_the_mean():
     chosen = herding_select(feats, 10)
     assert len(set(chosen.tolist())) == 10
     herd_err = (feats[chosen].mean(0) - feats.mean(0)).norm()
-    rand_err = torch.stack([(feats[torch.randperm(500, generator=g)[:10]].mean(0) - feats.mean(0)).norm()
-                            for _ in range(50)]).median()
+    rand_err = torch.stack(
+        [(feats[torch.randperm(500, generator=g)[:10]].mean(0) - feats.mean(0)).norm() for _ in range(50)]
+    ).median()
     assert herd_err < 0.5 * rand_err
 
 
@@ -133,17 +148,32 @@ def test_evaluation_soft_labels_and_lr(tiny_fashion):
     images = tiny_fashion.train_images[:20]
     labels = tiny_fashion.train_labels[:20]
     soft = torch.nn.functional.one_hot(labels, 10).float() * 5
-    res = evaluate_synthetic(images, labels, tiny_fashion, ["convnet-2"], EvalConfig(protocol="custom", epochs=3,
-                             n_models=2), soft_labels=soft, lr=0.02)
+    res = evaluate_synthetic(
+        images,
+        labels,
+        tiny_fashion,
+        ["convnet-2"],
+        EvalConfig(protocol="custom", epochs=3, n_models=2),
+        soft_labels=soft,
+        lr=0.02,
+    )
     assert res[0]["n_models"] == 2 and len(res[0]["accs"]) == 2 and res[0]["acc_std"] >= 0
 
 
 def test_last_and_best_checkpoints():
     """The reported accuracy is the last checkpoint's; the best over checkpoints is given beside it, per net."""
     from dd_core.runner import last_and_best
-    evals = [{"iteration": i, "net": n, "acc_mean": a, "acc_std": 0.01}
-             for i, n, a in [(0, "convnet-3", 0.5), (50, "convnet-3", 0.8), (100, "convnet-3", 0.7),
-                             (100, "lenet", 0.6), (0, "lenet", 0.4)]]
+
+    evals = [
+        {"iteration": i, "net": n, "acc_mean": a, "acc_std": 0.01}
+        for i, n, a in [
+            (0, "convnet-3", 0.5),
+            (50, "convnet-3", 0.8),
+            (100, "convnet-3", 0.7),
+            (100, "lenet", 0.6),
+            (0, "lenet", 0.4),
+        ]
+    ]
     out = {c["net"]: c for c in last_and_best(evals)}
     assert out["convnet-3"]["last"] == {"iteration": 100, "acc_mean": 0.7, "acc_std": 0.01}
     assert out["convnet-3"]["best"]["iteration"] == 50 and out["convnet-3"]["checkpoints"] == 3

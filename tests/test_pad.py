@@ -1,4 +1,5 @@
 """PAD and its expert trajectories on a tiny learnable dataset."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,13 +22,27 @@ def shared_experts(tmp_path_factory):
 def opts(shared_experts):
     def make(**kw):
         return pad_opts(experts_path=shared_experts, **kw)
+
     return make
 
 
 def pad_opts(**kw):
-    base = {"ipc": 2, "net": "convnet-2", "experts": 2, "trajectory_epochs": 4, "syn_steps": 3, "expert_epochs": 1,
-            "min_start_epoch": 0, "current_max_start_epoch": 1, "max_start_epoch": 2, "expansion_end": 5,
-            "lr_img": 10.0, "score_models": 1, "score_epochs": 1, "seed": 0}
+    base = {
+        "ipc": 2,
+        "net": "convnet-2",
+        "experts": 2,
+        "trajectory_epochs": 4,
+        "syn_steps": 3,
+        "expert_epochs": 1,
+        "min_start_epoch": 0,
+        "current_max_start_epoch": 1,
+        "max_start_epoch": 2,
+        "expansion_end": 5,
+        "lr_img": 10.0,
+        "score_models": 1,
+        "score_epochs": 1,
+        "seed": 0,
+    }
     return {**base, **kw}
 
 
@@ -42,19 +57,25 @@ def test_experts_are_written_reloaded_and_rebuilt_when_corrupt(tiny_fashion):
     assert again.built == 0 and torch.equal(again.tensors[1], first.tensors[1])
     victim = first.folder / "expert_001.pt"
     data = victim.read_bytes()
-    victim.write_bytes(data[:len(data) // 2])  # truncated: detected, deleted, rebuilt
+    victim.write_bytes(data[: len(data) // 2])  # truncated: detected, deleted, rebuilt
     rebuilt = get_experts(tiny_fashion, "convnet-2", cfg)
     assert rebuilt.built == 1 and torch.allclose(rebuilt.tensors[1], first.tensors[1])
 
 
 def test_scheduler_grows_then_drops_easy_samples():
     orders = [torch.arange(100), torch.arange(100, 200)]
-    s = SchedulerConfig(init_ratio=0.5, add_end_epoch=4, rm_epoch_first=6, rm_epoch_second=8,
-                        rm_easy_ratio_first=0.1, rm_easy_ratio_second=0.3)
+    s = SchedulerConfig(
+        init_ratio=0.5,
+        add_end_epoch=4,
+        rm_epoch_first=6,
+        rm_epoch_second=8,
+        rm_easy_ratio_first=0.1,
+        rm_easy_ratio_second=0.3,
+    )
     sizes = [len(epoch_subset(orders, e, s)) // 2 for e in range(11)]
     assert sizes == [50, 62, 75, 87, 100, 100, 100, 90, 90, 70, 70]
-    assert int(epoch_subset(orders, 0, s).max()) == 149          # the easiest first (class 1: 100..149)
-    assert int(epoch_subset(orders, 10, s).min()) == 30           # the easiest 30 % dropped at the end
+    assert int(epoch_subset(orders, 0, s).max()) == 149  # the easiest first (class 1: 100..149)
+    assert int(epoch_subset(orders, 10, s).min()) == 30  # the easiest 30 % dropped at the end
 
 
 def test_class_orders_sort_easiest_first(tiny_fashion):
@@ -104,9 +125,23 @@ def test_gradients_reach_images_soft_labels_and_step_size(tiny_fashion, opts):
 
 
 def test_a_few_iterations_lower_the_matching_loss(tiny_fashion):
-    m = build_method("pad", tiny_fashion, pad_opts(experts=1, min_start_epoch=1, current_max_start_epoch=1,
-                                                   max_start_epoch=1, sequential=False, dsa=False, lr_img=100.0,
-                                                   batch_syn=0, init="noise", threshold=10.0), CPU)
+    m = build_method(
+        "pad",
+        tiny_fashion,
+        pad_opts(
+            experts=1,
+            min_start_epoch=1,
+            current_max_start_epoch=1,
+            max_start_epoch=1,
+            sequential=False,
+            dsa=False,
+            lr_img=100.0,
+            batch_syn=0,
+            init="noise",
+            threshold=10.0,
+        ),
+        CPU,
+    )
     losses = [m.step(it)["loss"] for it in range(12)]
     assert sum(losses[-3:]) / 3 < 0.9 * sum(losses[:3]) / 3, losses
 

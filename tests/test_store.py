@@ -1,5 +1,6 @@
 """Run store (SQLite) and StoreWriter: runs, status machine, metrics/evals/snapshots/progress, cancel, claim, reap,
 delete, cross-process concurrency, and the batching event writer."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,13 @@ def _sql(store: RunStore, sql: str, params=()):
 
 
 def _python(code: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------- basics
@@ -61,14 +67,28 @@ def test_default_location_wal_and_schema(store):
 
 
 def test_create_get_list(store):
-    a = store.create_run("distill", {"lr": float("nan"), "steps": np.int64(3), "w": torch.tensor(0.5)},
-                         method="dm", dataset="mnist-5k", ipc=10, total_iterations=100, device="cpu", label="first")
+    a = store.create_run(
+        "distill",
+        {"lr": float("nan"), "steps": np.int64(3), "w": torch.tensor(0.5)},
+        method="dm",
+        dataset="mnist-5k",
+        ipc=10,
+        total_iterations=100,
+        device="cpu",
+        label="first",
+    )
     b = store.create_run("baseline", {}, dataset="fashion-mnist", source="cli", status="running")
     c = store.create_run("distill", {}, method="pad", dataset="mnist-5k", ipc=1)
     run = store.get_run(a)
     assert run["config"] == {"lr": None, "steps": 3, "w": 0.5}
-    assert (run["kind"], run["method"], run["dataset"], run["ipc"], run["status"], run["source"]) == \
-        ("distill", "dm", "mnist-5k", 10, "queued", "ui")
+    assert (run["kind"], run["method"], run["dataset"], run["ipc"], run["status"], run["source"]) == (
+        "distill",
+        "dm",
+        "mnist-5k",
+        10,
+        "queued",
+        "ui",
+    )
     assert run["total_iterations"] == 100 and run["label"] == "first" and run["device"] == "cpu"
     assert run["cancel_requested"] is False and run["started_at"] is None and run["created_at"] > 0
     cli = store.get_run(b)
@@ -89,9 +109,15 @@ def test_create_get_list(store):
 
 
 def test_jsonable():
-    assert to_jsonable({"a": float("inf"), 1: np.float32(0.25), "t": torch.tensor([1.0, float("nan")]),
-                        "b": np.bool_(True), "p": Path("/x")}) == \
-        {"a": None, "1": 0.25, "t": [1.0, None], "b": True, "p": "/x"}
+    assert to_jsonable(
+        {
+            "a": float("inf"),
+            1: np.float32(0.25),
+            "t": torch.tensor([1.0, float("nan")]),
+            "b": np.bool_(True),
+            "p": Path("/x"),
+        }
+    ) == {"a": None, "1": 0.25, "t": [1.0, None], "b": True, "p": "/x"}
 
 
 def test_status_transitions(store):
@@ -128,8 +154,13 @@ def test_status_transitions(store):
 # ------------------------------------------------------------------------------------------ metrics & friends
 def test_metrics_evals_snapshots_progress(store):
     rid = store.create_run("distill", {})
-    store.add_metrics(rid, [(i, {"loss": np.float32(1.0 / (i + 1)), "loss_attention": torch.tensor(float(i)),
-                                 "nan": float("nan")}) for i in range(10)])
+    store.add_metrics(
+        rid,
+        [
+            (i, {"loss": np.float32(1.0 / (i + 1)), "loss_attention": torch.tensor(float(i)), "nan": float("nan")})
+            for i in range(10)
+        ],
+    )
     rows = store.metrics(rid)
     assert [r["iteration"] for r in rows] == list(range(10))
     assert rows[3]["loss"] == pytest.approx(0.25) and rows[3]["loss_attention"] == 3.0 and rows[3]["nan"] is None
@@ -138,11 +169,33 @@ def test_metrics_evals_snapshots_progress(store):
     store.heartbeat(rid, iteration=9, seconds=np.float64(1.5))
     assert store.get_run(rid)["iteration"] == 9 and store.get_run(rid)["seconds"] == 1.5
 
-    store.add_eval(rid, {"type": "eval", "iteration": 10, "net": "convnet-3", "acc_mean": np.float64(0.8),
-                         "acc_std": 0.01, "n_models": 2, "epochs": 300, "protocol": "quick",
-                         "accs": [0.79, 0.81], "seconds": 3.2})
-    store.add_eval(rid, {"iteration": None, "net": "lenet", "acc_mean": 0.7, "acc_std": float("nan"),
-                         "n_models": 1, "epochs": 5, "protocol": "paper"})
+    store.add_eval(
+        rid,
+        {
+            "type": "eval",
+            "iteration": 10,
+            "net": "convnet-3",
+            "acc_mean": np.float64(0.8),
+            "acc_std": 0.01,
+            "n_models": 2,
+            "epochs": 300,
+            "protocol": "quick",
+            "accs": [0.79, 0.81],
+            "seconds": 3.2,
+        },
+    )
+    store.add_eval(
+        rid,
+        {
+            "iteration": None,
+            "net": "lenet",
+            "acc_mean": 0.7,
+            "acc_std": float("nan"),
+            "n_models": 1,
+            "epochs": 5,
+            "protocol": "paper",
+        },
+    )
     ev = store.evals(rid)
     assert [e["net"] for e in ev] == ["convnet-3", "lenet"]
     assert ev[0]["acc_mean"] == 0.8 and ev[0]["accs"] == [0.79, 0.81] and ev[0]["seconds"] == 3.2
@@ -266,7 +319,8 @@ def test_threads_share_one_store(store):
 
 def test_reader_never_blocks_while_another_process_writes(store):
     rid = store.create_run("distill", {})
-    writer = _python("""
+    writer = _python(
+        """
         import sys, time
         from dd_core.runs import RunStore
         s = RunStore(sys.argv[1]); rid = int(sys.argv[2])
@@ -274,7 +328,10 @@ def test_reader_never_blocks_while_another_process_writes(store):
             s.add_metrics(rid, [(b * 20 + i, {"loss": 1.0 / (b * 20 + i + 1), "x": float(i)}) for i in range(20)])
             time.sleep(0.002)
         print("ok")
-    """, str(store.path), str(rid))
+    """,
+        str(store.path),
+        str(rid),
+    )
     reader = RunStore(store.path)
     worst, seen, reads, last, partial = 0.0, [], 0, -1, False
     deadline = time.monotonic() + 30
@@ -373,8 +430,14 @@ def test_writer_batches_steps():
     store.transactions = 0
     for i in range(1000):
         clock.t += 0.01  # 100 it/s -> 10 s in all
-        w({"type": "step", "iteration": i, "metrics": {"loss": np.float32(1.0), "part": torch.tensor(2.0)},
-           "seconds": i * 0.01})
+        w(
+            {
+                "type": "step",
+                "iteration": i,
+                "metrics": {"loss": np.float32(1.0), "part": torch.tensor(2.0)},
+                "seconds": i * 0.01,
+            }
+        )
     assert w.flushes <= 25 and store.transactions <= 25  # ~every 0.5 s, never per step
     w.close()
     w.close()  # idempotent
@@ -401,8 +464,19 @@ def test_writer_flushes_at_least_once_per_second():
     assert len(store.metrics(rid)) == 3
     # eval flushes pending steps first, then is stored at once
     w({"type": "step", "iteration": 3, "metrics": {"loss": 1.0}, "seconds": 0.4})
-    w({"type": "eval", "iteration": 3, "net": "convnet-3", "acc_mean": 0.5, "acc_std": 0.1, "n_models": 2,
-       "epochs": 10, "protocol": "quick", "accs": [0.4, 0.6]})
+    w(
+        {
+            "type": "eval",
+            "iteration": 3,
+            "net": "convnet-3",
+            "acc_mean": 0.5,
+            "acc_std": 0.1,
+            "n_models": 2,
+            "epochs": 10,
+            "protocol": "quick",
+            "accs": [0.4, 0.6],
+        }
+    )
     assert len(store.metrics(rid)) == 4 and store.evals(rid)[0]["accs"] == [0.4, 0.6]
     # heartbeat at least every 5 s even without steps
     before = store.get_run(rid)["heartbeat"]
@@ -414,7 +488,8 @@ def test_writer_flushes_at_least_once_per_second():
     w({"type": "epoch", "epoch": 7, "loss": 0.3, "test_acc": 0.91})
     w.close()
     assert store.metrics(rid, after_iteration=3) == [
-        {"iteration": 7, "t": pytest.approx(time.time(), abs=60), "loss": 0.3, "test_acc": 0.91}]
+        {"iteration": 7, "t": pytest.approx(time.time(), abs=60), "loss": 0.3, "test_acc": 0.91}
+    ]
     store.close()
 
 

@@ -1,6 +1,7 @@
 """The background worker under faults, with real worker processes (``python -m dd_core worker``): runs queued from
 two 'tabs' finish in order; cancel keeps the last complete set; a crash fails the run with its message; a killed
 worker leaves the run interrupted with its snapshots viewable; a dead worker's queue is picked up again."""
+
 from __future__ import annotations
 
 import gzip
@@ -17,11 +18,11 @@ from tests.app_support import finish_queued, tiny_run, wait_for
 
 def test_two_submits_in_a_row_both_finish_in_order(tiny_fashion, workers, store):
     a = submit(store, tiny_run("random", epochs=2))
-    b = submit(store, tiny_run("random", epochs=2, seed=1))   # a second 'tab', right away
+    b = submit(store, tiny_run("random", epochs=2, seed=1))  # a second 'tab', right away
     assert {store.get_run(a)["status"], store.get_run(b)["status"]} <= {"queued", "running"}
     ra, rb = wait_for(store, a), wait_for(store, b)
     assert ra["status"] == rb["status"] == "done", (ra["error"], rb["error"])
-    assert ra["finished_at"] <= rb["started_at"] + 1e-6        # one run at a time per device, oldest first
+    assert ra["finished_at"] <= rb["started_at"] + 1e-6  # one run at a time per device, oldest first
     assert ra["source"] == "ui" and ra["pid"] != os.getpid()
     assert store.get_run(a)["summary"]["evals"]
 
@@ -42,6 +43,7 @@ def test_cancel_stops_cleanly_and_keeps_the_last_complete_set(tiny_fashion, work
 
 def test_a_corrupt_dataset_fails_the_run_with_its_message(tmp_path, monkeypatch, workers, store):
     from tests.helpers import write_learnable_fashion
+
     folder = write_learnable_fashion(tmp_path / "corrupt")
     blob = (folder / "train-images-idx3-ubyte.gz").read_bytes()
     (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(gzip.decompress(blob)[:-500]))
@@ -67,7 +69,7 @@ def test_an_unexpected_crash_is_recorded_with_its_traceback(store, monkeypatch):
 
 
 def test_killed_worker_leaves_the_run_interrupted_with_snapshots(tiny_fashion, workers, store):
-    rid = submit(store, tiny_run("dm", iterations=100, eval_at=[]))   # a snapshot every 2 iterations
+    rid = submit(store, tiny_run("dm", iterations=100, eval_at=[]))  # a snapshot every 2 iterations
     run = wait_for(store, rid, predicate=lambda r: len(store.snapshots(rid)) >= 2, timeout=90)
     pid = store.get_run(rid)["pid"]
     assert pid and pid != os.getpid()
@@ -81,11 +83,12 @@ def test_killed_worker_leaves_the_run_interrupted_with_snapshots(tiny_fashion, w
     assert run["status"] == "interrupted" and str(pid) in run["error"]
     snaps = store.snapshots(rid)
     assert len(snaps) >= 2
-    syn = SyntheticSet.load(snaps[-1]["abs_path"])           # viewable: a complete, valid set
+    syn = SyntheticSet.load(snaps[-1]["abs_path"])  # viewable: a complete, valid set
     assert syn.meta["iteration"] == snaps[-1]["iteration"] > 0
-    assert store.metrics(rid)                                 # partial results kept
+    assert store.metrics(rid)  # partial results kept
     # ... and the pages show it: the Distill page says what happened, the Gallery shows its snapshots
     from tests.app_support import app, texts
+
     page = app("pages/distill.py", run=rid)
     assert "interrupted" in texts(page.warning).lower() and not page.exception
     gallery = app("pages/gallery.py", run=rid)
@@ -93,7 +96,7 @@ def test_killed_worker_leaves_the_run_interrupted_with_snapshots(tiny_fashion, w
 
 
 def test_queued_runs_whose_worker_died_are_picked_up_again(tiny_fashion, workers, store):
-    rid = submit(store, tiny_run("random", epochs=1), start_worker=False)   # e.g. the worker was killed at start
+    rid = submit(store, tiny_run("random", epochs=1), start_worker=False)  # e.g. the worker was killed at start
     assert store.get_run(rid)["status"] == "queued"
     pid = ensure_worker(store, "cpu")
     assert pid
@@ -112,7 +115,10 @@ def test_worker_runs_at_lower_priority():
     """The worker yields the CPU to the dashboard: `python -m dd_core worker` lowers its own priority by 10."""
     import subprocess
     import sys
-    code = ("import os; from dd_core.runs.worker import lower_priority, WORKER_NICE; "
-            "before = os.nice(0); lower_priority(); print(os.nice(0) - before, WORKER_NICE)")
+
+    code = (
+        "import os; from dd_core.runs.worker import lower_priority, WORKER_NICE; "
+        "before = os.nice(0); lower_priority(); print(os.nice(0) - before, WORKER_NICE)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == out[1] == "10" or int(out[0]) > 0  # already near the maximum niceness: still lowered

@@ -8,15 +8,26 @@ Names: ``DATASETS``. Files live under ``dd_core.paths.datasets_dir()`` (torchvis
 Importing this package, ``dataset_status`` and ``dataset_info`` do not import PyTorch (the dashboard lists datasets
 before PyTorch is loaded); ``load_dataset`` and ``RealData`` do.
 """
+
 from .base import DatasetMeta, DatasetStatus
 from .registry import DATASETS, clear_cache, dataset_info, dataset_status, load_dataset
 
 
 def __getattr__(name: str):
-    if name == "RealData":          # the tensor container: imports PyTorch on first use
+    if name == "RealData":  # the tensor container: imports PyTorch on first use
         from .real import RealData
+
         return RealData
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["DATASETS", "DatasetMeta", "DatasetStatus", "RealData", "clear_cache", "dataset_info", "dataset_status",
-           "load_dataset"]
+
+__all__ = [
+    "DATASETS",
+    "DatasetMeta",
+    "DatasetStatus",
+    "RealData",
+    "clear_cache",
+    "dataset_info",
+    "dataset_status",
+    "load_dataset",
+]

@@ -2,6 +2,7 @@
 
 No PyTorch here: the dashboard lists datasets (``dataset_status``) before PyTorch is imported. The tensors live in
 ``RealData`` (``real.py``)."""
+
 from __future__ import annotations
 
 import numbers
@@ -9,8 +10,8 @@ from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError
 
-DSA_DIGITS = "color_crop_cutout_scale_rotate"          # digits: no flip (a flipped 2 is not a 2)
-DSA_NATURAL = "color_crop_cutout_flip_scale_rotate"    # natural / medical images
+DSA_DIGITS = "color_crop_cutout_scale_rotate"  # digits: no flip (a flipped 2 is not a 2)
+DSA_NATURAL = "color_crop_cutout_flip_scale_rotate"  # natural / medical images
 
 
 @dataclass
@@ -22,9 +23,9 @@ class DatasetMeta:
     image_size: int
     num_classes: int
     class_names: list[str]
-    mean: tuple[float, ...]          # per channel, in [0, 1] pixel units
+    mean: tuple[float, ...]  # per channel, in [0, 1] pixel units
     std: tuple[float, ...]
-    source: str                      # path(s) or package the pixels were read from
+    source: str  # path(s) or package the pixels were read from
     dsa_strategy: str = DSA_NATURAL
 
     def to_dict(self) -> dict:
@@ -59,8 +60,9 @@ class DatasetStatus:
 
 def check_shape_options(image_size: int | None, channels: int | None) -> None:
     """ConfigError for an image size outside 8..512 or channels other than 1 / 3."""
-    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral)
-                                   or not 8 <= image_size <= 512):
+    if image_size is not None and (
+        isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral) or not 8 <= image_size <= 512
+    ):
         raise ConfigError(f"image_size must be an integer between 8 and 512, got {image_size!r}")
     if channels is not None and channels not in (1, 3):
         raise ConfigError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels!r}")

@@ -3,6 +3,7 @@
 Layout: 2 zero bytes, a dtype code, the number of dims ``d``; then ``d`` big-endian uint32 sizes; then the data,
 row-major, big-endian. Files: ``train-images-idx3-ubyte`` [N,28,28] uint8, ``train-labels-idx1-ubyte`` [N] uint8, ...
 """
+
 from __future__ import annotations
 
 import gzip
@@ -14,8 +15,14 @@ import numpy as np
 from ..errors import DatasetError
 
 # IDX dtype codes -> numpy dtypes (big-endian as stored)
-_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
-           0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_DTYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
@@ -30,7 +37,9 @@ def _read_bytes(path: Path) -> bytes:
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise DatasetError(f"{path}: corrupt gzip file ({e or type(e).__name__}); replace it with a fresh copy") from None
+        raise DatasetError(
+            f"{path}: corrupt gzip file ({e or type(e).__name__}); replace it with a fresh copy"
+        ) from None
     except OSError as e:
         raise DatasetError(f"{path}: cannot read file ({e})") from None
 
@@ -40,8 +49,10 @@ def read_idx(path: str | Path) -> np.ndarray:
     path = Path(path)
     buf = _read_bytes(path)
     if len(buf) < 4 or buf[0] != 0 or buf[1] != 0 or buf[2] not in _DTYPES or buf[3] == 0:
-        raise DatasetError(f"{path}: not an IDX file (bad magic number 0x{buf[:4].hex() or 'empty'}; "
-                           f"expected 0x0000 followed by a dtype code and the number of dims)")
+        raise DatasetError(
+            f"{path}: not an IDX file (bad magic number 0x{buf[:4].hex() or 'empty'}; "
+            f"expected 0x0000 followed by a dtype code and the number of dims)"
+        )
     dtype, ndim = _DTYPES[buf[2]], buf[3]
     header = 4 + 4 * ndim
     if len(buf) < header:
@@ -62,13 +73,16 @@ def read_idx_pair(images_path: str | Path, labels_path: str | Path) -> tuple[np.
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise DatasetError(f"{images_path}: expected a 3-d uint8 image file [N,H,W], found shape {images.shape} "
-                           f"dtype {images.dtype}")
+        raise DatasetError(
+            f"{images_path}: expected a 3-d uint8 image file [N,H,W], found shape {images.shape} dtype {images.dtype}"
+        )
     if labels.ndim != 1:
         raise DatasetError(f"{labels_path}: expected a 1-d label file [N], found shape {labels.shape}")
     if len(images) != len(labels):
-        raise DatasetError(f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels; "
-                           f"the files do not belong together")
+        raise DatasetError(
+            f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels; "
+            f"the files do not belong together"
+        )
     if len(images) == 0:
         raise DatasetError(f"{images_path}: the file holds 0 images")
     return images, labels.astype(np.int64)
@@ -78,7 +92,7 @@ def find_idx_files(folder: Path) -> dict[str, Path] | None:
     """The four MNIST-style files in ``folder`` (plain preferred over ``.gz``), keyed by stem; None if any is missing."""
     found: dict[str, Path] = {}
     for stem in IDX_STEMS:
-        dotted = stem.replace("-idx", ".idx")      # Kaggle-style spelling: train-images.idx3-ubyte
+        dotted = stem.replace("-idx", ".idx")  # Kaggle-style spelling: train-images.idx3-ubyte
         for cand in (folder / stem, folder / f"{stem}.gz", folder / dotted, folder / f"{dotted}.gz"):
             if cand.is_file():
                 found[stem] = cand

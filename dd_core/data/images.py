@@ -1,5 +1,6 @@
 """Pixel helpers shared by the loaders' ``load()``: PIL decoding + resizing, tensor resizing / channel conversion,
 normalisation, label tensors. Imported by ``load()`` only, so that ``status()`` never imports PyTorch."""
+
 from __future__ import annotations
 
 import os
@@ -15,10 +16,11 @@ from torch import Tensor
 
 from ..errors import ConfigError
 
-_GRAY = (0.299, 0.587, 0.114)   # ITU-R 601-2 luma, the weights of PIL's convert("L")
+_GRAY = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, the weights of PIL's convert("L")
 
 
 # ---------------------------------------------------------------- PIL side (folder, MHIST)
+
 
 def load_image(path: str | Path, size: int, channels: int) -> np.ndarray:
     """Decode one image file -> uint8 [size,size,channels]: resize the shorter side to ``size`` (bilinear with
@@ -37,8 +39,9 @@ def load_image(path: str | Path, size: int, channels: int) -> np.ndarray:
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
-def load_images(paths: Sequence[Path], size: int, channels: int,
-                on_error: Callable[[int, Path, Exception], Exception]) -> np.ndarray:
+def load_images(
+    paths: Sequence[Path], size: int, channels: int, on_error: Callable[[int, Path, Exception], Exception]
+) -> np.ndarray:
     """Decode many files in parallel threads (PIL releases the GIL) -> uint8 [N,size,size,channels].
     ``on_error(i, path, exc)`` builds the exception raised for the first unreadable file (in list order)."""
     out = np.empty((len(paths), size, size, channels), dtype=np.uint8)
@@ -47,7 +50,7 @@ def load_images(paths: Sequence[Path], size: int, channels: int,
         try:
             out[i] = load_image(paths[i], size, channels)
             return None
-        except Exception as e:          # noqa: BLE001 - any decoder failure means "unreadable image"
+        except Exception as e:  # noqa: BLE001 - any decoder failure means "unreadable image"
             return e
 
     workers = max(1, min(8, os.cpu_count() or 1))
@@ -61,10 +64,11 @@ def load_images(paths: Sequence[Path], size: int, channels: int,
 
 # ---------------------------------------------------------------- tensor side
 
+
 def uint8_to_float(arr: np.ndarray, channels_last: bool) -> Tensor:
     """uint8 [N,H,W] or [N,H,W,C] (``channels_last``) or [N,C,H,W] -> float32 [N,C,H,W] in [0,1] (contiguous)."""
     arr = np.ascontiguousarray(arr)
-    if not arr.flags.writeable:          # e.g. np.frombuffer over file bytes; torch wants a writable array
+    if not arr.flags.writeable:  # e.g. np.frombuffer over file bytes; torch wants a writable array
         arr = arr.copy()
     t = torch.from_numpy(arr)
     if t.ndim == 3:
@@ -78,8 +82,10 @@ def resize_batch(x: Tensor, size: int, chunk: int = 4096) -> Tensor:
     """[N,C,H,W] square images -> [N,C,size,size], bilinear with antialiasing; chunked to bound peak memory."""
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
-    parts = [F.interpolate(x[i:i + chunk], size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-             for i in range(0, len(x), chunk)]
+    parts = [
+        F.interpolate(x[i : i + chunk], size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        for i in range(0, len(x), chunk)
+    ]
     return torch.cat(parts).clamp_(0.0, 1.0)
 
 
@@ -112,9 +118,15 @@ def normalize_(x: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor
     return x.sub_(m).div_(s)
 
 
-def adapt_and_normalize(train: Tensor, test: Tensor, native_channels: int, image_size: int | None,
-                        channels: int | None, mean: tuple[float, ...], std: tuple[float, ...]
-                        ) -> tuple[Tensor, Tensor, int, int, tuple[float, ...], tuple[float, ...]]:
+def adapt_and_normalize(
+    train: Tensor,
+    test: Tensor,
+    native_channels: int,
+    image_size: int | None,
+    channels: int | None,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+) -> tuple[Tensor, Tensor, int, int, tuple[float, ...], tuple[float, ...]]:
     """For fixed-size datasets (MNIST, CIFAR): optional resize / channel change, then normalise both splits.
     Keeps the published constants (replicated for gray -> RGB); RGB -> gray recomputes them from the training split.
     Returns (train, test, channels, image_size, mean, std)."""

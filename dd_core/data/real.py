@@ -1,4 +1,5 @@
 """``RealData``: a whole real dataset as tensors in memory (both splits, per-class indices, sampling, subsets)."""
+
 from __future__ import annotations
 
 import copy
@@ -38,9 +39,11 @@ class RealData:
         self.class_indices = _class_indices(self.train_labels, self.meta.num_classes)
 
     def __repr__(self) -> str:
-        return (f"RealData({self.meta.name}: train {tuple(self.train_images.shape)}, "
-                f"test {tuple(self.test_images.shape)}, {self.meta.num_classes} classes, "
-                f"device {self.train_images.device})")
+        return (
+            f"RealData({self.meta.name}: train {tuple(self.train_images.shape)}, "
+            f"test {tuple(self.test_images.shape)}, {self.meta.num_classes} classes, "
+            f"device {self.train_images.device})"
+        )
 
     @property
     def device(self) -> torch.device:
@@ -64,7 +67,8 @@ class RealData:
         if n > idx.numel() or n < 0:
             raise ConfigError(
                 f"cannot sample {n} images of class {c} ({self.meta.class_names[c]!r}) of {self.meta.name}: "
-                f"the class has {idx.numel()} training images; lower the batch size / images per class")
+                f"the class has {idx.numel()} training images; lower the batch size / images per class"
+            )
         gen_device = generator.device if generator is not None else idx.device
         perm = torch.randperm(idx.numel(), generator=generator, device=gen_device)[:n].to(idx.device)
         return self.train_images[idx[perm]]
@@ -100,7 +104,7 @@ def _stratified_pick(labels: Tensor, num_classes: int, budget: int | None, g: to
     present = counts > 0
     exact = counts.double() * budget / n
     quota = exact.floor().long()
-    if budget >= int(present.sum()):            # every present class gets at least one
+    if budget >= int(present.sum()):  # every present class gets at least one
         quota = torch.where(present & (quota == 0), torch.ones_like(quota), quota)
     # hand out what is left (or take back the excess) by largest / smallest remainder
     rem = exact - exact.floor()

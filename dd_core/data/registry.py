@@ -1,4 +1,5 @@
 """The dataset registry: names -> loaders, ``load_dataset`` (cached in-process), ``dataset_status``, ``dataset_info``."""
+
 from __future__ import annotations
 
 import copy
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
     from .real import RealData
 
 DATASETS: tuple[str, ...] = ("mnist", "mnist-5k", "fashion-mnist", "cifar10", "mhist", "folder")
-PATH_DATASETS = ("mhist", "folder")          # read from a user folder (``path`` option or an env variable)
-CACHE_SIZE = 4                               # decoded datasets kept in memory (CIFAR-10 ≈ 0.75 GB)
+PATH_DATASETS = ("mhist", "folder")  # read from a user folder (``path`` option or an env variable)
+CACHE_SIZE = 4  # decoded datasets kept in memory (CIFAR-10 ≈ 0.75 GB)
 
 
 class _Loader(Protocol):
@@ -25,11 +26,20 @@ class _Loader(Protocol):
     def load(self, **kw: Any) -> RealData: ...
 
 
-_LOADERS: dict[str, Any] = {"mnist": MNIST, "mnist-5k": mnist5k, "fashion-mnist": FASHION, "cifar10": CIFAR10,
-                            "mhist": mhist, "folder": folder}
-_FIXED_STATS = {"mnist": ((0.1307,), (0.3081,)), "mnist-5k": ((0.1307,), (0.3081,)),
-                "fashion-mnist": ((0.2861,), (0.3530,)),
-                "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))}
+_LOADERS: dict[str, Any] = {
+    "mnist": MNIST,
+    "mnist-5k": mnist5k,
+    "fashion-mnist": FASHION,
+    "cifar10": CIFAR10,
+    "mhist": mhist,
+    "folder": folder,
+}
+_FIXED_STATS = {
+    "mnist": ((0.1307,), (0.3081,)),
+    "mnist-5k": ((0.1307,), (0.3081,)),
+    "fashion-mnist": ((0.2861,), (0.3530,)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+}
 
 _cache: OrderedDict[tuple, RealData] = OrderedDict()
 _lock = threading.RLock()
@@ -41,8 +51,16 @@ def _loader(name: str) -> _Loader:
     return _LOADERS[name]
 
 
-def load_dataset(name: str, *, path: str | None = None, image_size: int | None = None, channels: int | None = None,
-                 split_ratio: float = 0.2, seed: int = 0, download: bool = True) -> RealData:
+def load_dataset(
+    name: str,
+    *,
+    path: str | None = None,
+    image_size: int | None = None,
+    channels: int | None = None,
+    split_ratio: float = 0.2,
+    seed: int = 0,
+    download: bool = True,
+) -> RealData:
     """Load a whole dataset into memory (CPU) -> ``RealData`` with normalised float32 images [N,C,H,W].
 
     ``path``: folder of ``mhist`` / ``folder`` (else ``DD_MHIST_DIR`` / ``DD_FOLDER_DIR``; ignored by the others).
@@ -62,8 +80,9 @@ def load_dataset(name: str, *, path: str | None = None, image_size: int | None =
         if hit is not None:
             _cache.move_to_end(key)
             return copy.copy(hit)
-        data = loader.load(path=path, image_size=image_size, channels=channels, split_ratio=split_ratio,
-                           seed=seed, download=download)
+        data = loader.load(
+            path=path, image_size=image_size, channels=channels, split_ratio=split_ratio, seed=seed, download=download
+        )
         _cache[key] = data
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)

@@ -5,6 +5,7 @@ Files live in torchvision's layout under ``datasets_dir()``: ``MNIST/raw/*-ubyte
 Fashion-MNIST is also read from Debian's ``dataset-fashion-mnist`` package (``/usr/share/datasets/fashion-mnist``,
 overridable with ``DD_FASHION_MNIST_DIR``). torchvision is used only to download (and to read CIFAR's batches).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,10 +43,11 @@ def _reason(e: BaseException) -> str:
 
 # ---------------------------------------------------------------- IDX sets: mnist, fashion-mnist
 
+
 @dataclass(frozen=True)
 class IdxSet:
     name: str
-    tv_class: str                       # torchvision class and folder name
+    tv_class: str  # torchvision class and folder name
     title: str
     mean: tuple[float, ...]
     std: tuple[float, ...]
@@ -71,25 +73,36 @@ class IdxSet:
 
     def offline_fix(self) -> str:
         if self.name == "mnist":
-            return (f"offline? use the bundled 'mnist-5k' dataset, or copy {IDX_FILES} "
-                    f"into {self.raw_dir()}")
-        return (f"offline? apt-get install dataset-fashion-mnist (IDX files in {self.extra_dirs()[0]}), "
-                f"or copy {IDX_FILES} into {self.raw_dir()}")
+            return f"offline? use the bundled 'mnist-5k' dataset, or copy {IDX_FILES} into {self.raw_dir()}"
+        return (
+            f"offline? apt-get install dataset-fashion-mnist (IDX files in {self.extra_dirs()[0]}), "
+            f"or copy {IDX_FILES} into {self.raw_dir()}"
+        )
 
     def looked_at(self) -> str:
         return " and ".join(str(d) for d in [self.raw_dir(), *self.extra_dirs()])
 
     def info(self) -> dict:
-        return {"channels": 1, "image_size": 28, "num_classes": 10, "class_names": list(self.classes),
-                "train_size": 60000, "test_size": 10000, "description": self.description}
+        return {
+            "channels": 1,
+            "image_size": 28,
+            "num_classes": 10,
+            "class_names": list(self.classes),
+            "train_size": 60000,
+            "test_size": 10000,
+            "description": self.description,
+        }
 
     def status(self, path: str | None = None) -> DatasetStatus:
         found = self.locate()
         if found is not None:
             return DatasetStatus(self.name, "available", f"IDX files in {found[0]}")
-        return DatasetStatus(self.name, "will download",
-                             f"no IDX files in {self.looked_at()}; torchvision downloads them on first use (online)",
-                             self.offline_fix())
+        return DatasetStatus(
+            self.name,
+            "will download",
+            f"no IDX files in {self.looked_at()}; torchvision downloads them on first use (online)",
+            self.offline_fix(),
+        )
 
     def fingerprint(self, path: str | None = None) -> tuple:
         found = self.locate()
@@ -97,25 +110,30 @@ class IdxSet:
             return ("absent", str(self.raw_dir()))
         return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in found[1].values())
 
-    def load(self, *, image_size: int | None = None, channels: int | None = None, download: bool = True,
-             **_: object) -> RealData:
+    def load(
+        self, *, image_size: int | None = None, channels: int | None = None, download: bool = True, **_: object
+    ) -> RealData:
         """60,000 train / 10,000 test [N,1,28,28], normalised with the published constants."""
         # torch is imported here, on load: status() and fingerprint() stay light (the dashboard lists datasets first)
         from .images import adapt_and_normalize, label_tensor, uint8_to_float
         from .real import RealData
+
         found = self.locate()
         if found is None:
             if not download:
-                raise DatasetError(f"{self.title} not found in {self.looked_at()} and downloading is off; "
-                                   f"fix: {self.offline_fix()}")
+                raise DatasetError(
+                    f"{self.title} not found in {self.looked_at()} and downloading is off; fix: {self.offline_fix()}"
+                )
             try:
                 download_torchvision(self.tv_class, datasets_dir())
-            except Exception as e:      # noqa: BLE001 - any failure of the network step
+            except Exception as e:  # noqa: BLE001 - any failure of the network step
                 raise DatasetError(f"{self.title} download failed ({_reason(e)}); fix: {self.offline_fix()}") from None
             found = self.locate()
             if found is None:
-                raise DatasetError(f"{self.title} download finished but the IDX files are not in {self.raw_dir()}; "
-                                   f"fix: {self.offline_fix()}")
+                raise DatasetError(
+                    f"{self.title} download finished but the IDX files are not in {self.raw_dir()}; "
+                    f"fix: {self.offline_fix()}"
+                )
         folder, files = found
         xtr, ytr = read_idx_pair(files["train-images-idx3-ubyte"], files["train-labels-idx1-ubyte"])
         xte, yte = read_idx_pair(files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"])
@@ -127,23 +145,40 @@ class IdxSet:
         if xtr.shape[1] != xtr.shape[2]:
             raise DatasetError(f"{files['train-images-idx3-ubyte']}: images must be square, found {xtr.shape[1:]}")
         train, test = uint8_to_float(xtr, False), uint8_to_float(xte, False)
-        train, test, ch, size, mean, std = adapt_and_normalize(train, test, 1, image_size, channels,
-                                                               self.mean, self.std)
-        meta = DatasetMeta(self.name, ch, size, len(self.classes), list(self.classes), mean, std, str(folder),
-                           self.dsa_strategy)
+        train, test, ch, size, mean, std = adapt_and_normalize(
+            train, test, 1, image_size, channels, self.mean, self.std
+        )
+        meta = DatasetMeta(
+            self.name, ch, size, len(self.classes), list(self.classes), mean, std, str(folder), self.dsa_strategy
+        )
         return RealData(train, label_tensor(ytr), test, label_tensor(yte), meta)
 
 
-MNIST = IdxSet("mnist", "MNIST", "MNIST", (0.1307,), (0.3081,), tuple(str(d) for d in range(10)), DSA_DIGITS,
-               "MNIST handwritten digits, 60,000 train / 10,000 test, 1×28×28 (torchvision; downloads when online)")
-FASHION = IdxSet("fashion-mnist", "FashionMNIST", "Fashion-MNIST", (0.2861,), (0.3530,),
-                 ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                  "Ankle boot"), DSA_NATURAL,
-                 "Zalando clothing images, 60,000 train / 10,000 test, 1×28×28 (torchvision or Debian's "
-                 "dataset-fashion-mnist; works offline where that package is installed)")
+MNIST = IdxSet(
+    "mnist",
+    "MNIST",
+    "MNIST",
+    (0.1307,),
+    (0.3081,),
+    tuple(str(d) for d in range(10)),
+    DSA_DIGITS,
+    "MNIST handwritten digits, 60,000 train / 10,000 test, 1×28×28 (torchvision; downloads when online)",
+)
+FASHION = IdxSet(
+    "fashion-mnist",
+    "FashionMNIST",
+    "Fashion-MNIST",
+    (0.2861,),
+    (0.3530,),
+    ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    DSA_NATURAL,
+    "Zalando clothing images, 60,000 train / 10,000 test, 1×28×28 (torchvision or Debian's "
+    "dataset-fashion-mnist; works offline where that package is installed)",
+)
 
 
 # ---------------------------------------------------------------- CIFAR-10
+
 
 class Cifar10:
     name = "cifar10"
@@ -152,8 +187,15 @@ class Cifar10:
     classes = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
     archive_name = "cifar-10-python.tar.gz"
     folder_name = "cifar-10-batches-py"
-    batch_files = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5",
-                   "test_batch", "batches.meta")
+    batch_files = (
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "test_batch",
+        "batches.meta",
+    )
 
     def folder(self) -> Path:
         return datasets_dir() / self.folder_name
@@ -165,23 +207,35 @@ class Cifar10:
         return all((self.folder() / f).is_file() for f in self.batch_files)
 
     def offline_fix(self) -> str:
-        return (f"offline? copy {self.archive_name} (from https://www.cs.toronto.edu/~kriz/cifar.html) "
-                f"into {datasets_dir()}")
+        return (
+            f"offline? copy {self.archive_name} (from https://www.cs.toronto.edu/~kriz/cifar.html) "
+            f"into {datasets_dir()}"
+        )
 
     def info(self) -> dict:
-        return {"channels": 3, "image_size": 32, "num_classes": 10, "class_names": list(self.classes),
-                "train_size": 50000, "test_size": 10000,
-                "description": "CIFAR-10 natural images, 50,000 train / 10,000 test, 3×32×32 (torchvision; downloads "
-                               "when online, or reads the archive a user copies into the data home)"}
+        return {
+            "channels": 3,
+            "image_size": 32,
+            "num_classes": 10,
+            "class_names": list(self.classes),
+            "train_size": 50000,
+            "test_size": 10000,
+            "description": "CIFAR-10 natural images, 50,000 train / 10,000 test, 3×32×32 (torchvision; downloads "
+            "when online, or reads the archive a user copies into the data home)",
+        }
 
     def status(self, path: str | None = None) -> DatasetStatus:
         if self.extracted():
             return DatasetStatus(self.name, "available", f"batches in {self.folder()}")
         if self.archive().is_file():
             return DatasetStatus(self.name, "available", f"archive {self.archive()} (extracted on first load)")
-        return DatasetStatus(self.name, "will download",
-                             f"neither {self.folder()} nor {self.archive()} exists; torchvision downloads it "
-                             f"on first use (online, 163 MB)", self.offline_fix())
+        return DatasetStatus(
+            self.name,
+            "will download",
+            f"neither {self.folder()} nor {self.archive()} exists; torchvision downloads it "
+            f"on first use (online, 163 MB)",
+            self.offline_fix(),
+        )
 
     def fingerprint(self, path: str | None = None) -> tuple:
         paths = [self.folder() / f for f in self.batch_files] if self.extracted() else [self.archive()]
@@ -197,7 +251,7 @@ class Cifar10:
                 members = [m for m in tar.getmembers() if m.name.startswith(self.folder_name + "/")]
                 if not members:
                     raise DatasetError(f"{archive}: no {self.folder_name}/ inside; is it the CIFAR-10 python archive?")
-                if hasattr(tarfile, "data_filter"):     # Python >= 3.11.4 / 3.10.12: refuses unsafe members
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 / 3.10.12: refuses unsafe members
                     tar.extractall(tmp, members=members, filter="data")
                 else:
                     for m in members:
@@ -207,23 +261,28 @@ class Cifar10:
             shutil.rmtree(self.folder(), ignore_errors=True)
             os.replace(tmp / self.folder_name, self.folder())
         except (tarfile.TarError, OSError, EOFError) as e:
-            raise DatasetError(f"{archive}: cannot extract the archive ({_reason(e)}); replace it with a fresh "
-                               f"copy of {self.archive_name}") from None
+            raise DatasetError(
+                f"{archive}: cannot extract the archive ({_reason(e)}); replace it with a fresh "
+                f"copy of {self.archive_name}"
+            ) from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def load(self, *, image_size: int | None = None, channels: int | None = None, download: bool = True,
-             **_: object) -> RealData:
+    def load(
+        self, *, image_size: int | None = None, channels: int | None = None, download: bool = True, **_: object
+    ) -> RealData:
         """50,000 train / 10,000 test [N,3,32,32], normalised with the published constants."""
         # torch is imported here, on load: status() and fingerprint() stay light (the dashboard lists datasets first)
         from .images import adapt_and_normalize, label_tensor, uint8_to_float
         from .real import RealData
+
         if not self.extracted():
             if self.archive().is_file():
                 self.extract_archive()
             elif not download:
-                raise DatasetError(f"CIFAR-10 not found in {self.folder()} and downloading is off; "
-                                   f"fix: {self.offline_fix()}")
+                raise DatasetError(
+                    f"CIFAR-10 not found in {self.folder()} and downloading is off; fix: {self.offline_fix()}"
+                )
             else:
                 try:
                     download_torchvision("CIFAR10", datasets_dir())
@@ -231,15 +290,18 @@ class Cifar10:
                     raise DatasetError(f"CIFAR-10 download failed ({_reason(e)}); fix: {self.offline_fix()}") from None
         import torchvision.datasets as tvd
 
-        try:    # torchvision checks every batch's md5, then unpickles the official batches
+        try:  # torchvision checks every batch's md5, then unpickles the official batches
             tr = tvd.CIFAR10(root=str(datasets_dir()), train=True, download=False)
             te = tvd.CIFAR10(root=str(datasets_dir()), train=False, download=False)
-        except Exception as e:          # noqa: BLE001 - corrupt or foreign files
-            raise DatasetError(f"{self.folder()}: CIFAR-10 batches missing or corrupt ({_reason(e)}); delete the "
-                               f"folder and copy a fresh {self.archive_name} into {datasets_dir()}") from None
+        except Exception as e:  # noqa: BLE001 - corrupt or foreign files
+            raise DatasetError(
+                f"{self.folder()}: CIFAR-10 batches missing or corrupt ({_reason(e)}); delete the "
+                f"folder and copy a fresh {self.archive_name} into {datasets_dir()}"
+            ) from None
         train, test = uint8_to_float(tr.data, True), uint8_to_float(te.data, True)
-        train, test, ch, size, mean, std = adapt_and_normalize(train, test, 3, image_size, channels,
-                                                               self.mean, self.std)
+        train, test, ch, size, mean, std = adapt_and_normalize(
+            train, test, 3, image_size, channels, self.mean, self.std
+        )
         meta = DatasetMeta(self.name, ch, size, 10, list(self.classes), mean, std, str(self.folder()), DSA_NATURAL)
         return RealData(train, label_tensor(tr.targets), test, label_tensor(te.targets), meta)
 

@@ -1,4 +1,5 @@
 """The registry of methods: distillers (dm, am, pad) and coreset baselines (random, herding)."""
+
 from __future__ import annotations
 
 from .am import AM

@@ -11,6 +11,7 @@ attention vector per image
 p = 1 (the official code; its paper's table says 4 — selectable), λ = task_balance = 0.01, batch_real 64 per class.
 Instance norm by default (ALGORITHMS.md §8.1: the official script's ConvNet is batch norm; choose it with net norm).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,10 +29,10 @@ from .dm import DM, DMConfig
 
 @dataclass
 class AMConfig(DMConfig):
-    batch_real: int = 64          # official script default (paper table: 128–256 on large sets)
-    power: float = 1.0            # p in Σ|A|^p (official code: 1; paper table: 4)
-    task_balance: float = 0.01    # λ, weight of the embedding term relative to the attention term
-    loss_weight: float = 100.0    # both terms are multiplied by this factor
+    batch_real: int = 64  # official script default (paper table: 128–256 on large sets)
+    power: float = 1.0  # p in Σ|A|^p (official code: 1; paper table: 4)
+    task_balance: float = 0.01  # λ, weight of the embedding term relative to the attention term
+    loss_weight: float = 100.0  # both terms are multiplied by this factor
 
     def validate(self) -> None:
         super().validate()
@@ -66,9 +67,10 @@ class AM(DM):
         with torch.no_grad():
             real_sums = None
             for start, x in chunks(real_x, self.chunk):
-                g = real_groups[start:start + len(x)]
-                parts = [torch.zeros(k, p.shape[1], device=p.device).index_add_(0, g.to(p.device), p)
-                         for p in self._parts(x)]
+                g = real_groups[start : start + len(x)]
+                parts = [
+                    torch.zeros(k, p.shape[1], device=p.device).index_add_(0, g.to(p.device), p) for p in self._parts(x)
+                ]
                 real_sums = parts if real_sums is None else [a + b for a, b in zip(real_sums, parts)]
             counts = torch.bincount(real_groups, minlength=k).clamp_min(1).to(real_sums[0])[:, None]
             real_means = [s / counts for s in real_sums]

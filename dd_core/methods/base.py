@@ -1,9 +1,10 @@
 """The method contract every distiller and coreset baseline follows (DESIGN.md "Methods").
 
-    m = METHODS[name](real, cfg, device)   # builds its synthetic set from cfg.init
-    metrics = m.step(it)                   # one outer iteration -> {"loss": float, parts...}
-    m.synthetic                            # the current SyntheticSet (after the updates done so far)
+m = METHODS[name](real, cfg, device)   # builds its synthetic set from cfg.init
+metrics = m.step(it)                   # one outer iteration -> {"loss": float, parts...}
+m.synthetic                            # the current SyntheticSet (after the updates done so far)
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -24,8 +25,8 @@ class MethodConfig:
     """Options shared by every method. Subclasses add their own with the paper's defaults."""
 
     ipc: int = 10
-    init: str = "real"            # real | noise (| correct for PAD)
-    net: str | None = None        # the network the method distills with (None: convnet-3 ≤ 32 px, convnet-7 at 128)
+    init: str = "real"  # real | noise (| correct for PAD)
+    net: str | None = None  # the network the method distills with (None: convnet-3 ≤ 32 px, convnet-7 at 128)
     seed: int = 0
     dsa: bool = True
     dsa_strategy: str | None = None  # None: the dataset's (no flip for digits)
@@ -75,8 +76,9 @@ class Method:
         """[K*IPC,C,H,W] class-major initial images: random real images or standard normal noise."""
         if self.cfg.init == "noise":
             m = self.meta
-            return torch.randn(m.num_classes * self.cfg.ipc, m.channels, m.image_size, m.image_size,
-                               generator=self.generator)
+            return torch.randn(
+                m.num_classes * self.cfg.ipc, m.channels, m.image_size, m.image_size, generator=self.generator
+            )
         images, _ = random_real(self.real, self.cfg.ipc, self.generator)
         return images.detach().clone()
 
@@ -90,13 +92,22 @@ class Method:
     @property
     def synthetic(self) -> SyntheticSet:
         m = self.meta
-        meta = {"method": self.name, "dataset": m.name, "ipc": self.cfg.ipc, "iteration": self.iteration,
-                "num_classes": m.num_classes, "channels": m.channels, "image_size": m.image_size,
-                "mean": list(m.mean), "std": list(m.std), "class_names": list(m.class_names),
-                "net": self.net_name, "config": self.cfg.to_dict()}
+        meta = {
+            "method": self.name,
+            "dataset": m.name,
+            "ipc": self.cfg.ipc,
+            "iteration": self.iteration,
+            "num_classes": m.num_classes,
+            "channels": m.channels,
+            "image_size": m.image_size,
+            "mean": list(m.mean),
+            "std": list(m.std),
+            "class_names": list(m.class_names),
+            "net": self.net_name,
+            "config": self.cfg.to_dict(),
+        }
         extra = self.extra_state()
-        return SyntheticSet(self.images.detach(), self.labels.detach(), meta,
-                            extra.get("soft_labels"), extra.get("lr"))
+        return SyntheticSet(self.images.detach(), self.labels.detach(), meta, extra.get("soft_labels"), extra.get("lr"))
 
 
 def sample_real_batch(real: RealData, batch_per_class: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -128,8 +139,10 @@ def check_ipc(real: RealData, ipc: int) -> None:
     smallest = min(counts)
     if ipc > smallest:
         c = counts.index(smallest)
-        raise ConfigError(f"IPC {ipc} is larger than class {real.meta.class_names[c]!r} of {real.meta.name}, "
-                          f"which has {smallest} training images; use --ipc {smallest} or less")
+        raise ConfigError(
+            f"IPC {ipc} is larger than class {real.meta.class_names[c]!r} of {real.meta.name}, "
+            f"which has {smallest} training images; use --ipc {smallest} or less"
+        )
 
 
 def random_real(real: RealData, ipc: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:

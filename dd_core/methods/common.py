@@ -1,5 +1,6 @@
 """Pieces DM and AM share: a persistent random network re-initialised per iteration, the chunked real-side
 forward (no gradient) and the chunk size measured fastest on the device."""
+
 from __future__ import annotations
 
 import time
@@ -48,20 +49,24 @@ def choose_chunk(net: nn.Module, sample: Tensor, fn: Callable[[Tensor], object],
     """
     if batchnorm or sample.device.type != "cpu":
         return 0
-    key = (type(net).__name__, tuple(sample.shape[1:]), sum(p.numel() for p in net.parameters()),
-           torch.get_num_threads())
+    key = (
+        type(net).__name__,
+        tuple(sample.shape[1:]),
+        sum(p.numel() for p in net.parameters()),
+        torch.get_num_threads(),
+    )
     if key in _CHUNK_CACHE:
         return _CHUNK_CACHE[key]
     n = max(CHUNK_CANDIDATES)
     x = sample[:n]
     seconds = {chunk: float("inf") for chunk in CHUNK_CANDIDATES}
     with torch.inference_mode():
-        fn(x[:CHUNK_CANDIDATES[0]])  # warm-up
+        fn(x[: CHUNK_CANDIDATES[0]])  # warm-up
         for _ in range(2):  # two interleaved rounds, best of each: this machine's timings drift
             for chunk in CHUNK_CANDIDATES:
                 t0 = time.perf_counter()
                 for i in range(0, len(x), chunk):
-                    fn(x[i:i + chunk])
+                    fn(x[i : i + chunk])
                 seconds[chunk] = min(seconds[chunk], time.perf_counter() - t0)
     best = min(seconds, key=seconds.get)
     _CHUNK_CACHE[key] = best
@@ -72,4 +77,4 @@ def chunks(x: Tensor, chunk: int):
     """Yield (start, x[start:start+chunk]) — the whole tensor once when chunk is 0."""
     step = chunk or len(x)
     for i in range(0, len(x), step):
-        yield i, x[i:i + step]
+        yield i, x[i : i + step]

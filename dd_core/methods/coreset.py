@@ -1,4 +1,5 @@
 """Coreset baselines through the method contract: ``random`` (random real images per class) and ``herding``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,9 +31,9 @@ class RandomSubset(Method):
 
 @dataclass
 class HerdingConfig(MethodConfig):
-    feature_epochs: int = 2          # epochs of training the feature ConvNet on real data (0: a random net)
+    feature_epochs: int = 2  # epochs of training the feature ConvNet on real data (0: a random net)
     feature_train_size: int = 10000  # stratified training subset for that (0: the whole training set)
-    pool: int = 0                    # candidates per class (0: every training image of the class)
+    pool: int = 0  # candidates per class (0: every training image of the class)
     INITS = ("real",)
 
     def validate(self) -> None:
@@ -72,8 +73,11 @@ class Herding(Method):
             torch.manual_seed(cfg.seed)
             net = build_net(self.net_name, m.channels, m.num_classes, m.image_size).to(self.device)
         if cfg.feature_epochs:
-            sub = real if not cfg.feature_train_size or cfg.feature_train_size >= len(real.train_labels) \
+            sub = (
+                real
+                if not cfg.feature_train_size or cfg.feature_train_size >= len(real.train_labels)
                 else real.subset(cfg.feature_train_size, None, seed=cfg.seed)
+            )
             spec = TrainSpec(epochs=cfg.feature_epochs, lr=0.01, momentum=0.9, weight_decay=5e-4, schedule="cosine")
             train_network(net, sub.train_images, sub.train_labels, spec, generator=self.generator)
         net.eval()
@@ -81,10 +85,12 @@ class Herding(Method):
         with torch.inference_mode():
             for members in real.class_indices:
                 if cfg.pool and cfg.pool < len(members):
-                    members = members[torch.randperm(len(members), generator=self.generator)[:cfg.pool]
-                                      .to(members.device)]
-                feats = torch.cat([net.embed(real.train_images[members[i:i + 512]])
-                                   for i in range(0, len(members), 512)])
+                    members = members[
+                        torch.randperm(len(members), generator=self.generator)[: cfg.pool].to(members.device)
+                    ]
+                feats = torch.cat(
+                    [net.embed(real.train_images[members[i : i + 512]]) for i in range(0, len(members), 512)]
+                )
                 picked.append(members[herding_select(feats, cfg.ipc).to(members.device)])
         return real.train_images[torch.cat(picked)].clone()
 

@@ -7,6 +7,7 @@ Per iteration, with a freshly initialised (never trained) network ψ and one sia
 then one SGD step (lr_img, momentum 0.5) on the synthetic images S. All classes go through one forward: exact
 for per-sample norms (instance/group/layer/none) and what batch norm needs (statistics mixing classes).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,10 +23,10 @@ from .common import RandomNet, choose_chunk, chunks
 
 @dataclass
 class DMConfig(MethodConfig):
-    lr_img: float = 1.0          # SGD on pixels (paper: 1 for IPC ≤ 50, 10 above)
+    lr_img: float = 1.0  # SGD on pixels (paper: 1 for IPC ≤ 50, 10 above)
     momentum: float = 0.5
-    batch_real: int = 256        # real images per class per iteration
-    chunk: int = -1              # real-forward chunk: -1 auto (measured), 0 one batch, n > 0 fixed
+    batch_real: int = 256  # real images per class per iteration
+    chunk: int = -1  # real-forward chunk: -1 auto (measured), 0 one batch, n > 0 fixed
 
     def validate(self) -> None:
         super().validate()
@@ -45,9 +46,16 @@ class DM(Method):
         super().__init__(real, cfg, device, on_event, should_stop)
         self.model = RandomNet(self.net_name, self.meta, self.device, cfg.seed)
         self.optimizer = torch.optim.SGD([self.images], lr=cfg.lr_img, momentum=cfg.momentum)
-        self.chunk = cfg.chunk if cfg.chunk >= 0 else choose_chunk(
-            self.model.net, self.model.prepare(self.real.train_images[:256]), self.model.net.embed,
-            self.model.batchnorm)
+        self.chunk = (
+            cfg.chunk
+            if cfg.chunk >= 0
+            else choose_chunk(
+                self.model.net,
+                self.model.prepare(self.real.train_images[:256]),
+                self.model.net.embed,
+                self.model.batchnorm,
+            )
+        )
 
     def real_and_synthetic_batches(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Siamese-augmented real batch [ΣB_c,...] and synthetic batch [K·IPC,...] with their class ids."""
@@ -68,7 +76,8 @@ class DM(Method):
             for start, x in chunks(real_x, self.chunk):  # per-sample norms: chunking is exact
                 emb = net.embed(x)
                 part = torch.zeros(k, emb.shape[1], device=emb.device).index_add_(
-                    0, real_groups[start:start + len(x)].to(emb.device), emb)
+                    0, real_groups[start : start + len(x)].to(emb.device), emb
+                )
                 real_sum = part if real_sum is None else real_sum + part
             real_mean = real_sum / torch.bincount(real_groups, minlength=k).clamp_min(1).to(real_sum)[:, None]
         syn_mean = class_means(net.embed(syn_x), syn_groups, k)

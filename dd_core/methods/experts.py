@@ -10,6 +10,7 @@ Cache: ``<data home>/experts/<key>/`` where the key hashes everything that deter
 finished expert (written atomically, with a checksum); an interrupted build resumes with the experts that are
 missing; a corrupted file is detected, deleted and rebuilt.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,26 +54,34 @@ class SchedulerConfig:
         if not 0 <= self.rm_easy_ratio_first < 1 or not 0 <= self.rm_easy_ratio_second < 1:
             raise ConfigError("the removal ratios must be in [0, 1)")
         if not 0 <= self.add_end_epoch <= self.rm_epoch_first <= self.rm_epoch_second:
-            raise ConfigError(f"scheduler epochs must satisfy 0 <= add_end_epoch ({self.add_end_epoch}) <= "
-                              f"rm_epoch_first ({self.rm_epoch_first}) <= rm_epoch_second ({self.rm_epoch_second})")
+            raise ConfigError(
+                f"scheduler epochs must satisfy 0 <= add_end_epoch ({self.add_end_epoch}) <= "
+                f"rm_epoch_first ({self.rm_epoch_first}) <= rm_epoch_second ({self.rm_epoch_second})"
+            )
 
     def scaled(self, epochs: int, reference_epochs: int = 100) -> "SchedulerConfig":
         """The same schedule for ``epochs``-long trajectories (epochs scaled proportionally)."""
         f = epochs / reference_epochs
-        return SchedulerConfig(self.init_ratio, round(self.add_end_epoch * f), round(self.rm_epoch_first * f),
-                               round(self.rm_epoch_second * f), self.rm_easy_ratio_first, self.rm_easy_ratio_second)
+        return SchedulerConfig(
+            self.init_ratio,
+            round(self.add_end_epoch * f),
+            round(self.rm_epoch_first * f),
+            round(self.rm_epoch_second * f),
+            self.rm_easy_ratio_first,
+            self.rm_easy_ratio_second,
+        )
 
 
 @dataclass
 class ExpertConfig:
     experts: int = 5
     epochs: int = 20
-    lr: float = 0.01            # lr_teacher
+    lr: float = 0.01  # lr_teacher
     momentum: float = 0.0
     batch_size: int = 256
     dsa: bool = True
-    scheduler: SchedulerConfig | None = None   # None: plain MTT experts on all data
-    score: str = "el2n"         # difficulty score: el2n | grand
+    scheduler: SchedulerConfig | None = None  # None: plain MTT experts on all data
+    score: str = "el2n"  # difficulty score: el2n | grand
     score_models: int = 2
     score_epochs: int = 2
     seed: int = 0
@@ -101,19 +110,32 @@ def difficulty_scores(real: RealData, net_name: str, cfg: ExpertConfig) -> Tenso
         generator = torch.Generator().manual_seed(cfg.seed * 7919 + 101 + k)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(cfg.seed * 7919 + 101 + k)
-            net = build_net(net_name, m.channels, m.num_classes, m.image_size).to(device, memory_format=memory_format(device))
-        train_network(net, real.train_images, real.train_labels,
-                      TrainSpec(epochs=cfg.score_epochs, lr=cfg.lr, momentum=0.9, weight_decay=5e-4,
-                                batch_size=cfg.batch_size, schedule="cosine"), generator=generator)
+            net = build_net(net_name, m.channels, m.num_classes, m.image_size).to(
+                device, memory_format=memory_format(device)
+            )
+        train_network(
+            net,
+            real.train_images,
+            real.train_labels,
+            TrainSpec(
+                epochs=cfg.score_epochs,
+                lr=cfg.lr,
+                momentum=0.9,
+                weight_decay=5e-4,
+                batch_size=cfg.batch_size,
+                schedule="cosine",
+            ),
+            generator=generator,
+        )
         net.eval()
         with torch.inference_mode():
             for i in range(0, len(total), 1024):
-                x, y = real.train_images[i:i + 1024], real.train_labels[i:i + 1024]
+                x, y = real.train_images[i : i + 1024], real.train_labels[i : i + 1024]
                 emb = net.embed(x)
                 err = (F.softmax(net.classifier(emb), 1) - F.one_hot(y, m.num_classes)).norm(dim=1)
                 if cfg.score == "grand":
                     err = err * (1 + emb.square().sum(1)).sqrt()
-                total[i:i + 1024] += err
+                total[i : i + 1024] += err
     return total / cfg.score_models
 
 
@@ -129,13 +151,13 @@ def epoch_subset(orders: list[Tensor], epoch: int, s: SchedulerConfig) -> Tensor
         n = len(order)
         if epoch <= s.add_end_epoch:
             r = 1.0 if s.add_end_epoch == 0 else min(1.0, s.init_ratio + (1 - s.init_ratio) * epoch / s.add_end_epoch)
-            parts.append(order[:max(1, math.floor(r * n))])
+            parts.append(order[: max(1, math.floor(r * n))])
         elif epoch <= s.rm_epoch_first:
             parts.append(order)
         elif epoch <= s.rm_epoch_second:
-            parts.append(order[math.floor(s.rm_easy_ratio_first * n):])
+            parts.append(order[math.floor(s.rm_easy_ratio_first * n) :])
         else:
-            parts.append(order[math.floor(s.rm_easy_ratio_second * n):])
+            parts.append(order[math.floor(s.rm_easy_ratio_second * n) :])
     return torch.cat(parts)
 
 
@@ -145,9 +167,16 @@ def flat_params(net: nn.Module) -> Tensor:
 
 
 def cache_key(real: RealData, net_name: str, cfg: ExpertConfig) -> str:
-    ident = {"format": FORMAT, "dataset": real.meta.name, "source": real.meta.source, "n_train": len(real.train_labels),
-             "image_size": real.meta.image_size, "channels": real.meta.channels, "net": net_name,
-             "cfg": {k: v for k, v in asdict(cfg).items() if k != "experts"}}
+    ident = {
+        "format": FORMAT,
+        "dataset": real.meta.name,
+        "source": real.meta.source,
+        "n_train": len(real.train_labels),
+        "image_size": real.meta.image_size,
+        "channels": real.meta.channels,
+        "net": net_name,
+        "cfg": {k: v for k, v in asdict(cfg).items() if k != "experts"},
+    }
     return hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -195,18 +224,30 @@ class Trajectories:
         return self.tensors[0].shape[0] - 1
 
 
-def get_experts(real: RealData, net_name: str, cfg: ExpertConfig, *, folder: str | os.PathLike | None = None,
-                on_event: Callable[[dict], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> Trajectories:
+def get_experts(
+    real: RealData,
+    net_name: str,
+    cfg: ExpertConfig,
+    *,
+    folder: str | os.PathLike | None = None,
+    on_event: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Trajectories:
     """Load the cached experts of this configuration, building (only) the missing ones."""
     cfg.validate()
     emit = on_event or (lambda e: None)
     key = cache_key(real, net_name, cfg)
     folder = Path(folder) if folder else data_home() / "experts" / key
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {"dataset": real.meta.name, "net": net_name, "channels": real.meta.channels,
-            "image_size": real.meta.image_size, "num_classes": real.meta.num_classes, "key": key,
-            "config": json.loads(json.dumps(asdict(cfg)))}
+    meta = {
+        "dataset": real.meta.name,
+        "net": net_name,
+        "channels": real.meta.channels,
+        "image_size": real.meta.image_size,
+        "num_classes": real.meta.num_classes,
+        "key": key,
+        "config": json.loads(json.dumps(asdict(cfg))),
+    }
     (folder / "config.json").write_text(json.dumps(meta, indent=2))
     device = real.train_images.device
     trajectories, built = [], 0
@@ -217,12 +258,30 @@ def get_experts(real: RealData, net_name: str, cfg: ExpertConfig, *, folder: str
         if loaded is not None:
             check_expert_meta(loaded[1], meta, path)
             trajectories.append(loaded[0].to(device))
-            emit({"type": "progress", "phase": "experts", "expert": i + 1, "experts": cfg.experts,
-                  "epoch": cfg.epochs, "epochs": cfg.epochs, "cached": True})
+            emit(
+                {
+                    "type": "progress",
+                    "phase": "experts",
+                    "expert": i + 1,
+                    "experts": cfg.experts,
+                    "epoch": cfg.epochs,
+                    "epochs": cfg.epochs,
+                    "cached": True,
+                }
+            )
             continue
         if cfg.scheduler is not None and orders is None:
-            emit({"type": "progress", "phase": "experts", "expert": 0, "experts": cfg.experts, "epoch": 0,
-                  "epochs": cfg.epochs, "step": "difficulty scores"})
+            emit(
+                {
+                    "type": "progress",
+                    "phase": "experts",
+                    "expert": 0,
+                    "experts": cfg.experts,
+                    "epoch": 0,
+                    "epochs": cfg.epochs,
+                    "step": "difficulty scores",
+                }
+            )
             scores_path = folder / "scores.pt"
             scores = torch.load(scores_path, weights_only=True) if scores_path.is_file() else None
             if scores is None or scores.shape != real.train_labels.shape:
@@ -239,21 +298,39 @@ def get_experts(real: RealData, net_name: str, cfg: ExpertConfig, *, folder: str
 def check_expert_meta(found: dict, expected: dict, path: Path) -> None:
     for k in ("dataset", "net", "channels", "image_size", "num_classes"):
         if found.get(k) != expected.get(k):
-            raise ConfigError(f"{path}: these experts were trained for {k}={found.get(k)!r}, but the run uses "
-                              f"{expected.get(k)!r}; build experts for this run (omit the experts path)")
+            raise ConfigError(
+                f"{path}: these experts were trained for {k}={found.get(k)!r}, but the run uses "
+                f"{expected.get(k)!r}; build experts for this run (omit the experts path)"
+            )
 
 
-def train_expert(real: RealData, net_name: str, cfg: ExpertConfig, index: int, orders: list[Tensor] | None,
-                 emit: Callable[[dict], None], should_stop: Callable[[], bool] | None) -> Tensor:
+def train_expert(
+    real: RealData,
+    net_name: str,
+    cfg: ExpertConfig,
+    index: int,
+    orders: list[Tensor] | None,
+    emit: Callable[[dict], None],
+    should_stop: Callable[[], bool] | None,
+) -> Tensor:
     """Train one expert; return its trajectory [T+1, P] (parameters at init and after every epoch), on CPU."""
     m, device = real.meta, real.train_images.device
     seed = cfg.seed * 1_000_003 + 7 * index + 1
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        net = build_net(net_name, m.channels, m.num_classes, m.image_size).to(device, memory_format=memory_format(device))
-    spec = TrainSpec(epochs=1, lr=cfg.lr, momentum=cfg.momentum, weight_decay=0.0, batch_size=cfg.batch_size,
-                     schedule="constant", dsa=DSA(m.dsa_strategy, m.image_size) if cfg.dsa else None)
+        net = build_net(net_name, m.channels, m.num_classes, m.image_size).to(
+            device, memory_format=memory_format(device)
+        )
+    spec = TrainSpec(
+        epochs=1,
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        weight_decay=0.0,
+        batch_size=cfg.batch_size,
+        schedule="constant",
+        dsa=DSA(m.dsa_strategy, m.image_size) if cfg.dsa else None,
+    )
     snapshots = [flat_params(net)]
     opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     start = time.perf_counter()
@@ -265,12 +342,34 @@ def train_expert(real: RealData, net_name: str, cfg: ExpertConfig, index: int, o
         labels = real.train_labels if idx is None else real.train_labels.index_select(0, idx)
         res = train_network(net, images, labels, spec, generator=generator, optimizer=opt)
         snapshots.append(flat_params(net))
-        emit({"type": "progress", "phase": "experts", "expert": index + 1, "experts": cfg.experts,
-              "epoch": epoch + 1, "epochs": cfg.epochs, "loss": res.train_loss, "train_acc": res.train_acc,
-              "subset": len(labels), "seconds": time.perf_counter() - start})
+        emit(
+            {
+                "type": "progress",
+                "phase": "experts",
+                "expert": index + 1,
+                "experts": cfg.experts,
+                "epoch": epoch + 1,
+                "epochs": cfg.epochs,
+                "loss": res.train_loss,
+                "train_acc": res.train_acc,
+                "subset": len(labels),
+                "seconds": time.perf_counter() - start,
+            }
+        )
     acc = test_accuracy(net, real.test_images, real.test_labels)
-    emit({"type": "progress", "phase": "experts", "expert": index + 1, "experts": cfg.experts, "epoch": cfg.epochs,
-          "epochs": cfg.epochs, "test_acc": acc, "final": True, "seconds": time.perf_counter() - start})
+    emit(
+        {
+            "type": "progress",
+            "phase": "experts",
+            "expert": index + 1,
+            "experts": cfg.experts,
+            "epoch": cfg.epochs,
+            "epochs": cfg.epochs,
+            "test_acc": acc,
+            "final": True,
+            "seconds": time.perf_counter() - start,
+        }
+    )
     return torch.stack(snapshots)
 
 

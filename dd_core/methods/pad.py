@@ -11,6 +11,7 @@ parameter vector in layer order (the shallow layers); ``masking='loss'`` instead
 entries with the smallest error (the official code's variant). Updates above ``threshold`` are skipped. S, the soft
 labels Y (logits) and α are updated with their own SGD optimisers.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,16 +31,16 @@ from .experts import ExpertConfig, SchedulerConfig, get_experts
 
 @dataclass
 class PADConfig(MethodConfig):
-    init: str = "correct"          # correct | real | noise
+    init: str = "correct"  # correct | real | noise
     INITS = ("correct", "real", "noise")
     CHOICES = {"score": ("el2n", "grand"), "masking": ("depth", "loss")}
     # expert trajectories (a run uses or builds them; cached under the data home)
     experts: int = 5
-    trajectory_epochs: int = 30    # T: epochs each expert is trained (official: 100; ≥ max_start + M)
-    expert_lr: float = 0.01        # lr_teacher: the experts' SGD lr and the initial α
-    scheduler: bool = True         # PAD's difficulty scheduler (False: plain MTT experts)
+    trajectory_epochs: int = 30  # T: epochs each expert is trained (official: 100; ≥ max_start + M)
+    expert_lr: float = 0.01  # lr_teacher: the experts' SGD lr and the initial α
+    scheduler: bool = True  # PAD's difficulty scheduler (False: plain MTT experts)
     init_ratio: float = 0.75
-    add_end_epoch: int = -1        # -1: the official 20 / 40 / 60 of 100 epochs, scaled to trajectory_epochs
+    add_end_epoch: int = -1  # -1: the official 20 / 40 / 60 of 100 epochs, scaled to trajectory_epochs
     rm_epoch_first: int = -1
     rm_epoch_second: int = -1
     rm_easy_ratio_first: float = 0.1
@@ -49,22 +50,22 @@ class PADConfig(MethodConfig):
     score_epochs: int = 2
     experts_path: str | None = None  # use experts from this folder (checked against the run's dataset and net)
     # trajectory matching
-    syn_steps: int = 80            # N student steps per iteration
-    expert_epochs: int = 2         # M: the target is the expert M epochs after the start
+    syn_steps: int = 80  # N student steps per iteration
+    expert_epochs: int = 2  # M: the target is the expert M epochs after the start
     min_start_epoch: int = 0
     current_max_start_epoch: int = 10
     max_start_epoch: int = 20
-    expansion_end: int = 1000      # iterations over which the start-epoch window grows (sequential generation)
+    expansion_end: int = 1000  # iterations over which the start-epoch window grows (sequential generation)
     sequential: bool = True
-    batch_syn: int = 0             # 0: the whole synthetic set per student step
+    batch_syn: int = 0  # 0: the whole synthetic set per student step
     lr_img: float = 100.0
     momentum_img: float = 0.5
     lr_lr: float = 1e-5
     lr_y: float = 2.0
     momentum_y: float = 0.9
     threshold: float = 1.0
-    depth_ratio: float = -1.0      # -1: by IPC (0 at IPC 1, 0.5 up to IPC 10, 0.25 above: the CIFAR-10 configs)
-    masking: str = "depth"         # depth | loss
+    depth_ratio: float = -1.0  # -1: by IPC (0 at IPC 1, 0.5 up to IPC 10, 0.25 above: the CIFAR-10 configs)
+    masking: str = "depth"  # depth | loss
     max_memory_fraction: float = 0.8
 
     def validate(self) -> None:
@@ -83,14 +84,18 @@ class PADConfig(MethodConfig):
         if self.batch_syn < 0:
             raise ConfigError(f"batch_syn must be >= 0 (0 = all), got {self.batch_syn}")
         if not 0 <= self.min_start_epoch <= self.current_max_start_epoch <= self.max_start_epoch:
-            raise ConfigError("start epochs must satisfy 0 <= min_start_epoch <= current_max_start_epoch <= "
-                              f"max_start_epoch, got {self.min_start_epoch}, {self.current_max_start_epoch}, "
-                              f"{self.max_start_epoch}")
+            raise ConfigError(
+                "start epochs must satisfy 0 <= min_start_epoch <= current_max_start_epoch <= "
+                f"max_start_epoch, got {self.min_start_epoch}, {self.current_max_start_epoch}, "
+                f"{self.max_start_epoch}"
+            )
         if self.max_start_epoch + self.expert_epochs > self.trajectory_epochs:
-            raise ConfigError(f"start epochs up to max_start_epoch {self.max_start_epoch} + expert_epochs "
-                              f"{self.expert_epochs} reach beyond the trajectories ({self.trajectory_epochs} epochs): "
-                              f"lower max_start_epoch to {self.trajectory_epochs - self.expert_epochs} or train "
-                              f"longer experts")
+            raise ConfigError(
+                f"start epochs up to max_start_epoch {self.max_start_epoch} + expert_epochs "
+                f"{self.expert_epochs} reach beyond the trajectories ({self.trajectory_epochs} epochs): "
+                f"lower max_start_epoch to {self.trajectory_epochs - self.expert_epochs} or train "
+                f"longer experts"
+            )
         self.expert_config().validate()
 
     def ratio(self) -> float:
@@ -102,14 +107,31 @@ class PADConfig(MethodConfig):
         sched = None
         if self.scheduler:
             scaled = SchedulerConfig().scaled(self.trajectory_epochs)
-            sched = SchedulerConfig(self.init_ratio,
-                                    *(v if v >= 0 else d for v, d in ((self.add_end_epoch, scaled.add_end_epoch),
-                                                                      (self.rm_epoch_first, scaled.rm_epoch_first),
-                                                                      (self.rm_epoch_second, scaled.rm_epoch_second))),
-                                    self.rm_easy_ratio_first, self.rm_easy_ratio_second)
-        return ExpertConfig(experts=self.experts, epochs=self.trajectory_epochs, lr=self.expert_lr, momentum=0.0,
-                            dsa=self.dsa, scheduler=sched, score=self.score, score_models=self.score_models,
-                            score_epochs=self.score_epochs, seed=self.seed)
+            sched = SchedulerConfig(
+                self.init_ratio,
+                *(
+                    v if v >= 0 else d
+                    for v, d in (
+                        (self.add_end_epoch, scaled.add_end_epoch),
+                        (self.rm_epoch_first, scaled.rm_epoch_first),
+                        (self.rm_epoch_second, scaled.rm_epoch_second),
+                    )
+                ),
+                self.rm_easy_ratio_first,
+                self.rm_easy_ratio_second,
+            )
+        return ExpertConfig(
+            experts=self.experts,
+            epochs=self.trajectory_epochs,
+            lr=self.expert_lr,
+            momentum=0.0,
+            dsa=self.dsa,
+            scheduler=sched,
+            score=self.score,
+            score_models=self.score_models,
+            score_epochs=self.score_epochs,
+            seed=self.seed,
+        )
 
 
 def available_memory_bytes(device: torch.device) -> int:
@@ -128,17 +150,22 @@ class PAD(Method):
         super().__init__(real, cfg, device, on_event, should_stop)
         m = self.meta
         self.net = build_net(self.net_name, m.channels, m.num_classes, m.image_size).to(
-            self.device, memory_format=memory_format(self.device))
+            self.device, memory_format=memory_format(self.device)
+        )
         self.names = [n for n, _ in self.net.named_parameters()]
         self.shapes = [p.shape for p in self.net.parameters()]
         self.sizes = [p.numel() for p in self.net.parameters()]
         self.num_params = sum(self.sizes)
         if self.experts.tensors[0].shape[1] != self.num_params:
-            raise ConfigError(f"experts have {self.experts.tensors[0].shape[1]} parameters, the run's {self.net_name} "
-                              f"has {self.num_params}: use experts of the same network")
+            raise ConfigError(
+                f"experts have {self.experts.tensors[0].shape[1]} parameters, the run's {self.net_name} "
+                f"has {self.num_params}: use experts of the same network"
+            )
         if self.experts.epochs < cfg.max_start_epoch + cfg.expert_epochs:
-            raise ConfigError(f"start epoch window up to {cfg.max_start_epoch} + {cfg.expert_epochs} is beyond the "
-                              f"experts' {self.experts.epochs} epochs")
+            raise ConfigError(
+                f"start epoch window up to {cfg.max_start_epoch} + {cfg.expert_epochs} is beyond the "
+                f"experts' {self.experts.epochs} epochs"
+            )
         self.batch_syn = cfg.batch_syn or len(self.labels)
         self.check_memory()
         self.soft_labels = self.init_soft_labels().requires_grad_(True)
@@ -155,8 +182,14 @@ class PAD(Method):
         """Experts first (built or loaded), then the images: noise, random real, or real images that an expert
         classifies correctly (``correct``, the seed deck's best setting)."""
         cfg = self.cfg
-        self.experts = get_experts(self.real, self.net_name, cfg.expert_config(), folder=cfg.experts_path,
-                                   on_event=self.on_event, should_stop=self.should_stop)
+        self.experts = get_experts(
+            self.real,
+            self.net_name,
+            cfg.expert_config(),
+            folder=cfg.experts_path,
+            on_event=self.on_event,
+            should_stop=self.should_stop,
+        )
         if cfg.init != "correct":
             return super().init_images()
         net = self.expert_net(self.experts.tensors[0][-1])
@@ -164,12 +197,13 @@ class PAD(Method):
         with torch.no_grad():
             for c, members in enumerate(self.real.class_indices):
                 order = members[torch.randperm(len(members), generator=self.generator).to(members.device)]
-                preds = torch.cat([net(self.real.train_images[order[i:i + 512]]).argmax(1)
-                                   for i in range(0, len(order), 512)])
+                preds = torch.cat(
+                    [net(self.real.train_images[order[i : i + 512]]).argmax(1) for i in range(0, len(order), 512)]
+                )
                 good = order[preds == c]
                 if len(good) < cfg.ipc:  # too few correct: fill with the rest in random order
                     good = torch.cat([good, order[preds != c]])
-                picked.append(good[:cfg.ipc])
+                picked.append(good[: cfg.ipc])
         return self.real.train_images[torch.cat(picked)].clone()
 
     def expert_net(self, flat: Tensor):
@@ -186,7 +220,7 @@ class PAD(Method):
         nets = [self.expert_net(t[-1]) for t in self.experts.tensors]
         with torch.no_grad():
             logits = torch.stack([net(self.images.detach()) for net in nets])
-        correct = (logits.argmax(2) == self.labels[None]).float()                  # [E, N]
+        correct = (logits.argmax(2) == self.labels[None]).float()  # [E, N]
         n_ok = correct.sum(0)
         mean_ok = (logits * correct[..., None]).sum(0) / n_ok.clamp_min(1)[:, None]
         fallback = logits.mean(0)
@@ -208,9 +242,11 @@ class PAD(Method):
         if need > self.cfg.max_memory_fraction * free:
             per_step = need / self.cfg.syn_steps
             fit = int(self.cfg.max_memory_fraction * free // per_step)
-            raise ConfigError(f"{self.cfg.syn_steps} synthetic steps x batch {self.batch_syn} need about "
-                              f"{need / 2**30:.1f} GiB, but only {free / 2**30:.1f} GiB are available on "
-                              f"{self.device}: use at most {fit} syn_steps or a smaller batch_syn")
+            raise ConfigError(
+                f"{self.cfg.syn_steps} synthetic steps x batch {self.batch_syn} need about "
+                f"{need / 2**30:.1f} GiB, but only {free / 2**30:.1f} GiB are available on "
+                f"{self.device}: use at most {fit} syn_steps or a smaller batch_syn"
+            )
 
     # ------------------------------------------------------------------------------------------ one iteration
     def student_logits(self, flat: Tensor, x: Tensor) -> Tensor:
@@ -220,15 +256,18 @@ class PAD(Method):
     def next_batch(self) -> Tensor:
         if len(self.order) < self.batch_syn:
             self.order = torch.randperm(len(self.labels), generator=self.generator)
-        idx, self.order = self.order[:self.batch_syn], self.order[self.batch_syn:]
+        idx, self.order = self.order[: self.batch_syn], self.order[self.batch_syn :]
         return idx.to(self.device)
 
     def start_epoch(self, it: int) -> int:
         cfg = self.cfg
         upper = cfg.max_start_epoch
         if cfg.sequential:
-            upper = min(cfg.max_start_epoch, cfg.current_max_start_epoch + int(
-                (cfg.max_start_epoch - cfg.current_max_start_epoch) * it / cfg.expansion_end))
+            upper = min(
+                cfg.max_start_epoch,
+                cfg.current_max_start_epoch
+                + int((cfg.max_start_epoch - cfg.current_max_start_epoch) * it / cfg.expansion_end),
+            )
         upper = max(upper, cfg.min_start_epoch + 1)
         return int(torch.randint(cfg.min_start_epoch, upper, (1,), generator=self.generator))
 
@@ -258,7 +297,7 @@ class PAD(Method):
             if self.dsa is not None:
                 x = self.dsa(x, self.generator)
             ce = soft_cross_entropy(self.student_logits(theta, x.contiguous(memory_format=fmt)), self.soft_labels[idx])
-            grad, = torch.autograd.grad(ce, theta, create_graph=True)
+            (grad,) = torch.autograd.grad(ce, theta, create_graph=True)
             theta = theta - self.syn_lr * grad
         loss = self.matching_loss(theta, start, target)
         for opt in (self.opt_img, self.opt_lr, self.opt_y):

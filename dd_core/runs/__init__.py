@@ -3,9 +3,29 @@
 ``RunStore`` (store.py) keeps runs, step metrics, evaluations, snapshots and phase progress; ``StoreWriter``
 (events.py) turns engine events into batched store writes. The background worker lives in ``worker.py``.
 """
-from .events import StoreWriter
-from .store import (ACTIVE_STATUSES, FINAL_STATUSES, KINDS, SOURCES, STATUSES, RunStore, RunStoreError, dumps,
-                    to_jsonable)
 
-__all__ = ["RunStore", "RunStoreError", "StoreWriter", "KINDS", "SOURCES", "STATUSES", "ACTIVE_STATUSES",
-           "FINAL_STATUSES", "dumps", "to_jsonable"]
+from .events import StoreWriter
+from .store import (
+    ACTIVE_STATUSES,
+    FINAL_STATUSES,
+    KINDS,
+    SOURCES,
+    STATUSES,
+    RunStore,
+    RunStoreError,
+    dumps,
+    to_jsonable,
+)
+
+__all__ = [
+    "RunStore",
+    "RunStoreError",
+    "StoreWriter",
+    "KINDS",
+    "SOURCES",
+    "STATUSES",
+    "ACTIVE_STATUSES",
+    "FINAL_STATUSES",
+    "dumps",
+    "to_jsonable",
+]

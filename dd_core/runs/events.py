@@ -18,6 +18,7 @@ Events handled (dicts with a ``type``):
 writer heartbeats at least every 5 s while events arrive; ``start_heartbeat()`` adds a background thread that keeps
 heartbeating (and flushing) through long silent phases.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,9 +38,17 @@ _EPOCH_DROP = ("type", "epoch")
 class StoreWriter:
     """Callable event sink that batches engine events into a :class:`RunStore`. Thread-safe."""
 
-    def __init__(self, store: RunStore, run_id: int, flush_every: float = 0.5, *,
-                 clock: Callable[[], float] = time.monotonic, cancel_check_every: float = 0.5,
-                 heartbeat_every: float = 5.0, progress_every: float = 0.5):
+    def __init__(
+        self,
+        store: RunStore,
+        run_id: int,
+        flush_every: float = 0.5,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        cancel_check_every: float = 0.5,
+        heartbeat_every: float = 5.0,
+        progress_every: float = 0.5,
+    ):
         self.store = store
         self.run_id = int(run_id)
         # "at most every flush_every s and at least once per second while steps arrive"
@@ -172,8 +181,7 @@ class StoreWriter:
             if now - self._stop_checked >= self.cancel_check_every:
                 self._stop_checked = now
                 state = self.store.run_state(self.run_id)
-                self._stop = (state is None or state["cancel_requested"]
-                              or state["status"] not in ACTIVE_STATUSES)
+                self._stop = state is None or state["cancel_requested"] or state["status"] not in ACTIVE_STATUSES
             return self._stop
 
     # ------------------------------------------------------------------------------------------ heartbeat thread

@@ -16,6 +16,7 @@ Status machine::
 
 ``interrupted`` = the worker went away without finishing (dead pid or stale heartbeat), set by :meth:`RunStore.reap`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,8 +36,19 @@ from typing import Any, Iterable, Iterator, Sequence
 from ..errors import DDError
 from ..paths import data_home
 
-__all__ = ["RunStore", "RunStoreError", "KINDS", "STATUSES", "ACTIVE_STATUSES", "FINAL_STATUSES", "SOURCES",
-           "SCHEMA_VERSION", "DB_FILENAME", "to_jsonable", "dumps"]
+__all__ = [
+    "RunStore",
+    "RunStoreError",
+    "KINDS",
+    "STATUSES",
+    "ACTIVE_STATUSES",
+    "FINAL_STATUSES",
+    "SOURCES",
+    "SCHEMA_VERSION",
+    "DB_FILENAME",
+    "to_jsonable",
+    "dumps",
+]
 
 SCHEMA_VERSION = 1
 DB_FILENAME = "runs.sqlite3"
@@ -129,7 +141,7 @@ def _pid_alive(pid: int) -> bool:
     try:  # a finished child nobody waited for is a zombie: dead for our purpose
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
-        state = stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3]
+        state = stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3]
         if state in (b"Z", b"X"):
             return False
     except (OSError, ValueError):
@@ -237,12 +249,18 @@ class RunStore:
     between threads; picklable (a copy reopens the same file).
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, artifacts_root: str | os.PathLike | None = None,
-                 busy_timeout: float = BUSY_TIMEOUT_S):
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        artifacts_root: str | os.PathLike | None = None,
+        busy_timeout: float = BUSY_TIMEOUT_S,
+    ):
         self.path = Path(path).expanduser() if path is not None else data_home() / DB_FILENAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.artifacts_root = (Path(artifacts_root).expanduser() if artifacts_root is not None
-                               else self.path.parent / "runs")
+        self.artifacts_root = (
+            Path(artifacts_root).expanduser() if artifacts_root is not None else self.path.parent / "runs"
+        )
         self.busy_timeout = float(busy_timeout)
         self._init_state()
 
@@ -267,8 +285,13 @@ class RunStore:
 
     # ------------------------------------------------------------------------------------------------ connections
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None,
-                               check_same_thread=False, factory=_Connection)
+        conn = sqlite3.connect(
+            str(self.path),
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=_Connection,
+        )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -298,9 +321,11 @@ class RunStore:
     def _ensure_schema(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise RunStoreError(f"the run store {self.path} has schema version {version}, newer than this "
-                                f"DistillLab understands ({SCHEMA_VERSION}); upgrade DistillLab or set DD_HOME "
-                                "to another folder")
+            raise RunStoreError(
+                f"the run store {self.path} has schema version {version}, newer than this "
+                f"DistillLab understands ({SCHEMA_VERSION}); upgrade DistillLab or set DD_HOME "
+                "to another folder"
+            )
         if version == SCHEMA_VERSION:
             return
         conn.execute("BEGIN IMMEDIATE")
@@ -359,10 +384,21 @@ class RunStore:
         return d
 
     # ------------------------------------------------------------------------------------------------------- runs
-    def create_run(self, kind: str, config: dict | Any, *, method: str | None = None, dataset: str | None = None,
-                   ipc: int | None = None, total_iterations: int | None = None, status: str = "queued",
-                   source: str = "ui", device: str | None = None, label: str | None = None,
-                   pid: int | None = None) -> int:
+    def create_run(
+        self,
+        kind: str,
+        config: dict | Any,
+        *,
+        method: str | None = None,
+        dataset: str | None = None,
+        ipc: int | None = None,
+        total_iterations: int | None = None,
+        status: str = "queued",
+        source: str = "ui",
+        device: str | None = None,
+        label: str | None = None,
+        pid: int | None = None,
+    ) -> int:
         """Record a new run and return its id. ``status='running'`` (a CLI run recording itself) also sets
         ``started_at``, the heartbeat and ``pid`` (default: this process)."""
         if kind not in KINDS:
@@ -380,9 +416,23 @@ class RunStore:
             cur = c.execute(
                 "INSERT INTO runs (kind, method, dataset, ipc, status, config, device, source, pid, heartbeat, "
                 "created_at, started_at, total_iterations, label) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (kind, method, dataset, None if ipc is None else int(ipc), status, dumps(cfg), device, source,
-                 (pid if pid is not None else os.getpid()) if running else pid, now if running else None,
-                 now, now if running else None, None if total_iterations is None else int(total_iterations), label))
+                (
+                    kind,
+                    method,
+                    dataset,
+                    None if ipc is None else int(ipc),
+                    status,
+                    dumps(cfg),
+                    device,
+                    source,
+                    (pid if pid is not None else os.getpid()) if running else pid,
+                    now if running else None,
+                    now,
+                    now if running else None,
+                    None if total_iterations is None else int(total_iterations),
+                    label,
+                ),
+            )
             return int(cur.lastrowid)
 
     def get_run(self, run_id: int) -> dict | None:
@@ -395,9 +445,15 @@ class RunStore:
             raise RunStoreError(f"no run #{run_id} in the run store ({self.path})")
         return row
 
-    def list_runs(self, *, kind: str | Iterable[str] | None = None, status: str | Iterable[str] | None = None,
-                  dataset: str | Iterable[str] | None = None, method: str | Iterable[str] | None = None,
-                  limit: int | None = 200) -> list[dict]:
+    def list_runs(
+        self,
+        *,
+        kind: str | Iterable[str] | None = None,
+        status: str | Iterable[str] | None = None,
+        dataset: str | Iterable[str] | None = None,
+        method: str | Iterable[str] | None = None,
+        limit: int | None = 200,
+    ) -> list[dict]:
         """Runs, newest first. Each filter takes one value or a list of values."""
         where, params = [], []
         for col, val in (("kind", kind), ("status", status), ("dataset", dataset), ("method", method)):
@@ -419,8 +475,9 @@ class RunStore:
 
     def run_state(self, run_id: int) -> dict | None:
         """Cheap poll: ``{"status", "cancel_requested", "iteration", "heartbeat"}`` or None if the run is gone."""
-        rows = self._read("SELECT status, cancel_requested, iteration, heartbeat FROM runs WHERE id = ?",
-                          (int(run_id),))
+        rows = self._read(
+            "SELECT status, cancel_requested, iteration, heartbeat FROM runs WHERE id = ?", (int(run_id),)
+        )
         if not rows:
             return None
         d = dict(rows[0])
@@ -463,8 +520,15 @@ class RunStore:
             self._require(c, run_id)
             c.execute("UPDATE runs SET summary = ? WHERE id = ?", (dumps(summary), int(run_id)))
 
-    def claim_next_queued(self, device: str, max_running: int = 1, *, run_id: int | None = None,
-                          pid: int | None = None, stale_after: float = 30.0) -> dict | None:
+    def claim_next_queued(
+        self,
+        device: str,
+        max_running: int = 1,
+        *,
+        run_id: int | None = None,
+        pid: int | None = None,
+        stale_after: float = 30.0,
+    ) -> dict | None:
         """Atomically claim the oldest queued run for ``device`` (queued runs with that device or none) if fewer than
         ``max_running`` runs are running on it; dead runs are reaped first. The claimed run becomes 'running' with
         ``started_at``, a fresh heartbeat and ``pid`` (default: this process). ``run_id`` claims only that run.
@@ -472,8 +536,7 @@ class RunStore:
         self.reap(stale_after=stale_after)
         now = time.time()
         with self._write() as c:
-            n = c.execute("SELECT COUNT(*) FROM runs WHERE status = 'running' AND device IS ?",
-                          (device,)).fetchone()[0]
+            n = c.execute("SELECT COUNT(*) FROM runs WHERE status = 'running' AND device IS ?", (device,)).fetchone()[0]
             if n >= max_running:
                 return None
             sql = "SELECT id FROM runs WHERE status = 'queued' AND (device IS ? OR device IS NULL)"
@@ -485,8 +548,10 @@ class RunStore:
             if row is None:
                 return None
             claimed = int(row["id"])
-            c.execute("UPDATE runs SET status = 'running', started_at = ?, heartbeat = ?, pid = ?, device = ? "
-                      "WHERE id = ?", (now, now, pid if pid is not None else os.getpid(), device, claimed))
+            c.execute(
+                "UPDATE runs SET status = 'running', started_at = ?, heartbeat = ?, pid = ?, device = ? WHERE id = ?",
+                (now, now, pid if pid is not None else os.getpid(), device, claimed),
+            )
         return self.get_run(claimed)
 
     def attach_worker(self, run_id: int, pid: int) -> None:
@@ -506,8 +571,10 @@ class RunStore:
             row = self._require(c, run_id)
             status = row["status"]
             if status == "queued":
-                c.execute("UPDATE runs SET status = 'cancelled', cancel_requested = 1, finished_at = ? "
-                          "WHERE id = ?", (now, int(run_id)))
+                c.execute(
+                    "UPDATE runs SET status = 'cancelled', cancel_requested = 1, finished_at = ? WHERE id = ?",
+                    (now, int(run_id)),
+                )
                 return "cancelled"
             if status == "running":
                 c.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (int(run_id),))
@@ -521,6 +588,7 @@ class RunStore:
     def reap(self, stale_after: float = 30.0) -> list[int]:
         """Mark running runs whose worker is gone as 'interrupted': pid dead (on this host) or heartbeat older than
         ``stale_after`` seconds. Returns their ids."""
+
         def reason_for(row, now: float) -> str | None:
             if row["pid"] is not None and not _pid_alive(row["pid"]):
                 return f"worker process {row['pid']} ended without finishing the run"
@@ -540,8 +608,11 @@ class RunStore:
             for row in c.execute(sql).fetchall():
                 reason = reason_for(row, now)
                 if reason:
-                    c.execute("UPDATE runs SET status = 'interrupted', finished_at = ?, "
-                              "error = COALESCE(error, ?) WHERE id = ?", (now, reason, row["id"]))
+                    c.execute(
+                        "UPDATE runs SET status = 'interrupted', finished_at = ?, "
+                        "error = COALESCE(error, ?) WHERE id = ?",
+                        (now, reason, row["id"]),
+                    )
                     reaped.append(int(row["id"]))
         return reaped
 
@@ -564,8 +635,15 @@ class RunStore:
         transaction."""
         self.record_steps(run_id, rows)
 
-    def record_steps(self, run_id: int, rows: Iterable[tuple], *, iteration: int | None = None,
-                     seconds: float | None = None, heartbeat: bool | None = None) -> None:
+    def record_steps(
+        self,
+        run_id: int,
+        rows: Iterable[tuple],
+        *,
+        iteration: int | None = None,
+        seconds: float | None = None,
+        heartbeat: bool | None = None,
+    ) -> None:
         """``add_metrics`` and (when ``iteration``/``seconds`` are given or ``heartbeat``) ``heartbeat`` in a single
         transaction: what :class:`~dd_core.runs.events.StoreWriter` calls on each flush."""
         now = time.time()
@@ -585,15 +663,19 @@ class RunStore:
             if prepared:
                 c.executemany("INSERT INTO metrics (run_id, iteration, t, data) VALUES (?,?,?,?)", prepared)
             if heartbeat:
-                c.execute("UPDATE runs SET heartbeat = ?, iteration = COALESCE(?, iteration), "
-                          "seconds = COALESCE(?, seconds) WHERE id = ?",
-                          (now, None if iteration is None else int(iteration), _num(seconds), int(run_id)))
+                c.execute(
+                    "UPDATE runs SET heartbeat = ?, iteration = COALESCE(?, iteration), "
+                    "seconds = COALESCE(?, seconds) WHERE id = ?",
+                    (now, None if iteration is None else int(iteration), _num(seconds), int(run_id)),
+                )
 
     def metrics(self, run_id: int, *, after_iteration: int = -1) -> list[dict]:
         """Step metrics with ``iteration > after_iteration``, in order: ``[{"iteration", "t", **data}, ...]``."""
         out = []
-        for r in self._read("SELECT iteration, t, data FROM metrics WHERE run_id = ? AND iteration > ? "
-                            "ORDER BY iteration, id", (int(run_id), int(after_iteration))):
+        for r in self._read(
+            "SELECT iteration, t, data FROM metrics WHERE run_id = ? AND iteration > ? ORDER BY iteration, id",
+            (int(run_id), int(after_iteration)),
+        ):
             d = {"iteration": r["iteration"], "t": r["t"]}
             d.update(_loads(r["data"]) or {})
             out.append(d)
@@ -613,9 +695,11 @@ class RunStore:
         if vals[1] is not None:
             vals[1] = str(vals[1])
         with self._write() as c:
-            c.execute("INSERT INTO evals (run_id, iteration, net, acc_mean, acc_std, n_models, epochs, protocol, "
-                      "data, t) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                      (int(run_id), *vals, json.dumps(rec, separators=(",", ":")), time.time()))
+            c.execute(
+                "INSERT INTO evals (run_id, iteration, net, acc_mean, acc_std, n_models, epochs, protocol, "
+                "data, t) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (int(run_id), *vals, json.dumps(rec, separators=(",", ":")), time.time()),
+            )
 
     def evals(self, run_id: int) -> list[dict]:
         """Evaluation results in the order they were recorded: the stored record plus its columns and ``t``."""
@@ -631,23 +715,30 @@ class RunStore:
         """Record a snapshot file (path relative to the run's artifact folder)."""
         p = PurePath(rel_path)
         with self._write() as c:
-            c.execute("INSERT INTO snapshots (run_id, iteration, path, t) VALUES (?,?,?,?)",
-                      (int(run_id), int(iteration), p.as_posix(), time.time()))
+            c.execute(
+                "INSERT INTO snapshots (run_id, iteration, path, t) VALUES (?,?,?,?)",
+                (int(run_id), int(iteration), p.as_posix(), time.time()),
+            )
 
     def snapshots(self, run_id: int) -> list[dict]:
         """``[{"iteration", "path" (relative), "abs_path", "t"}, ...]`` by iteration."""
         base = self.artifacts_dir(run_id, create=False)
-        return [{"iteration": r["iteration"], "path": r["path"], "abs_path": str(base / r["path"]), "t": r["t"]}
-                for r in self._read("SELECT iteration, path, t FROM snapshots WHERE run_id = ? "
-                                    "ORDER BY iteration, id", (int(run_id),))]
+        return [
+            {"iteration": r["iteration"], "path": r["path"], "abs_path": str(base / r["path"]), "t": r["t"]}
+            for r in self._read(
+                "SELECT iteration, path, t FROM snapshots WHERE run_id = ? ORDER BY iteration, id", (int(run_id),)
+            )
+        ]
 
     # --------------------------------------------------------------------------------------------------- progress
     def set_progress(self, run_id: int, kind: str, data: dict) -> None:
         """Latest progress of a phase (eval training, expert training...): one row per (run, kind), overwritten."""
         with self._write() as c:
-            c.execute("INSERT INTO events (run_id, t, kind, data) VALUES (?,?,?,?) "
-                      "ON CONFLICT(run_id, kind) DO UPDATE SET t = excluded.t, data = excluded.data",
-                      (int(run_id), time.time(), str(kind), dumps(data)))
+            c.execute(
+                "INSERT INTO events (run_id, t, kind, data) VALUES (?,?,?,?) "
+                "ON CONFLICT(run_id, kind) DO UPDATE SET t = excluded.t, data = excluded.data",
+                (int(run_id), time.time(), str(kind), dumps(data)),
+            )
 
     def progress(self, run_id: int) -> dict[str, dict]:
         """``{kind: data}``; each data also carries ``t`` (time written) unless it had its own."""

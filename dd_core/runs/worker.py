@@ -4,6 +4,7 @@ executes them through ``dd_core.jobs`` and streams events into the run store; th
 Pages call :func:`submit` (validate → queue → start a worker when none is running); the CLI calls
 :func:`run_recorded` (the run executes in the CLI's own process and is recorded in the same store).
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,9 @@ def launch_worker(run_id: int | None = None) -> int:
     cmd = [sys.executable, "-m", "dd_core", "worker"] + ([str(run_id)] if run_id is not None else [])
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=root, env=env)
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, cwd=root, env=env
+    )
     log.close()
     return proc.pid
 
@@ -57,10 +59,18 @@ def submit(store: RunStore, cfg: RunConfig, *, source: str = "ui", start_worker:
     """Validate ``cfg``, queue it, and start a worker unless one is already running on that device."""
     cfg.validate()
     device = device_key(cfg.device)
-    run_id = store.create_run(cfg.kind, cfg.to_dict(), method=cfg.method if cfg.kind == "distill" else None,
-                              dataset=cfg.dataset, ipc=cfg.method_options.get("ipc"),
-                              total_iterations=cfg.iterations if cfg.kind == "distill" else None,
-                              status="queued", source=source, device=device, label=cfg.label)
+    run_id = store.create_run(
+        cfg.kind,
+        cfg.to_dict(),
+        method=cfg.method if cfg.kind == "distill" else None,
+        dataset=cfg.dataset,
+        ipc=cfg.method_options.get("ipc"),
+        total_iterations=cfg.iterations if cfg.kind == "distill" else None,
+        status="queued",
+        source=source,
+        device=device,
+        label=cfg.label,
+    )
     if start_worker:
         ensure_worker(store, device)
     return run_id
@@ -79,6 +89,7 @@ def ensure_worker(store: RunStore, device: str) -> int | None:
 def execute_run(store: RunStore, run: dict) -> str:
     """Execute one claimed run to its final status; never raises for a failing job."""
     from ..jobs import execute
+
     run_id = run["id"]
     writer = StoreWriter(store, run_id).start_heartbeat()
     status, record, error = "failed", None, None
@@ -116,17 +127,31 @@ def work(run_id: int | None = None, store: RunStore | None = None) -> int:
         done += 1
 
 
-def run_recorded(store: RunStore, cfg: RunConfig, device: torch.device,
-                 on_event: Callable[[dict], None] | None = None, out_dir: Path | None = None) -> tuple[int, str, dict]:
+def run_recorded(
+    store: RunStore,
+    cfg: RunConfig,
+    device: torch.device,
+    on_event: Callable[[dict], None] | None = None,
+    out_dir: Path | None = None,
+) -> tuple[int, str, dict]:
     """Run ``cfg`` in this process (the CLI) and record it in the store like a worker would; artifacts go to
     ``out_dir`` (default: the run's folder in the store)."""
     from ..jobs import execute
+
     cfg.validate()
     dev = f"cuda:{device.index or 0}" if device.type == "cuda" else "cpu"
-    run_id = store.create_run(cfg.kind, cfg.to_dict(), method=cfg.method if cfg.kind == "distill" else None,
-                              dataset=cfg.dataset, ipc=cfg.method_options.get("ipc"),
-                              total_iterations=cfg.iterations if cfg.kind == "distill" else None,
-                              status="running", source="cli", device=dev, label=cfg.label)
+    run_id = store.create_run(
+        cfg.kind,
+        cfg.to_dict(),
+        method=cfg.method if cfg.kind == "distill" else None,
+        dataset=cfg.dataset,
+        ipc=cfg.method_options.get("ipc"),
+        total_iterations=cfg.iterations if cfg.kind == "distill" else None,
+        status="running",
+        source="cli",
+        device=dev,
+        label=cfg.label,
+    )
     writer = StoreWriter(store, run_id).start_heartbeat()
 
     def both(event: dict) -> None:

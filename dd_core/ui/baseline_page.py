@@ -1,5 +1,6 @@
 """Baseline page: whole-dataset training (the upper bound) as a background job, with a live loss / accuracy curve
 and its FLOPs; finished baselines are the Compare page's reference rows."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -10,8 +11,18 @@ from dd_core.errors import ConfigError, DDError
 from dd_core.nets import NET_NAMES, default_net_for
 
 from . import forms
-from .common import (dataset_path_input, fmt_acc, fmt_flops, fmt_seconds, list_runs, reap_now, safe, select_run_param,
-                     submit_and_watch, watch_picker)
+from .common import (
+    dataset_path_input,
+    fmt_acc,
+    fmt_flops,
+    fmt_seconds,
+    list_runs,
+    reap_now,
+    safe,
+    select_run_param,
+    submit_and_watch,
+    watch_picker,
+)
 from .helptext import HELP
 from .live import run_panel
 
@@ -29,31 +40,60 @@ def form() -> tuple[RunConfig | None, list[str]]:
     elif status.status == "will download":
         sb.warning(f"{status.detail}." + (f" **If offline:** {status.fix}" if status.fix else ""))
     info = dataset_info(dataset)
-    size = (info.get("image_size") or 32)
+    size = info.get("image_size") or 32
     nets = list(NET_NAMES)
     default = default_net_for(size)
-    net = sb.selectbox("Net", nets, index=nets.index(default) if default in nets else 0, key=f"{P}.net.{dataset}",
-                       help=HELP["baseline_net"])
+    net = sb.selectbox(
+        "Net",
+        nets,
+        index=nets.index(default) if default in nets else 0,
+        key=f"{P}.net.{dataset}",
+        help=HELP["baseline_net"],
+    )
     net_slot = sb.empty()
     d = BaselineConfig()
-    epochs = int(sb.number_input("epochs", value=d.epochs, step=1, format="%d", key=f"{P}.epochs",
-                                 help=HELP["baseline_epochs"]))
+    epochs = int(
+        sb.number_input("epochs", value=d.epochs, step=1, format="%d", key=f"{P}.epochs", help=HELP["baseline_epochs"])
+    )
     c1, c2 = sb.columns(2)
-    lr = float(c1.number_input("learning rate", value=d.lr, step=0.001, format="%g", key=f"{P}.lr",
-                               help=HELP["baseline_lr"]))
-    momentum = float(c2.number_input("momentum", value=d.momentum, step=0.05, format="%g", key=f"{P}.momentum",
-                                     help=HELP["baseline_momentum"]))
-    wd = float(c1.number_input("weight decay", value=d.weight_decay, step=1e-4, format="%g", key=f"{P}.wd",
-                               help=HELP["baseline_weight_decay"]))
-    batch = int(c2.number_input("batch size", value=d.batch_size, step=32, format="%d", key=f"{P}.batch",
-                                help=HELP["baseline_batch_size"]))
+    lr = float(
+        c1.number_input("learning rate", value=d.lr, step=0.001, format="%g", key=f"{P}.lr", help=HELP["baseline_lr"])
+    )
+    momentum = float(
+        c2.number_input(
+            "momentum", value=d.momentum, step=0.05, format="%g", key=f"{P}.momentum", help=HELP["baseline_momentum"]
+        )
+    )
+    wd = float(
+        c1.number_input(
+            "weight decay",
+            value=d.weight_decay,
+            step=1e-4,
+            format="%g",
+            key=f"{P}.wd",
+            help=HELP["baseline_weight_decay"],
+        )
+    )
+    batch = int(
+        c2.number_input(
+            "batch size", value=d.batch_size, step=32, format="%d", key=f"{P}.batch", help=HELP["baseline_batch_size"]
+        )
+    )
     dsa = sb.checkbox("DSA augmentation", value=d.dsa, key=f"{P}.dsa", help=HELP["baseline_dsa"])
     seed = int(sb.number_input("seed", value=d.seed, step=1, format="%d", key=f"{P}.seed"))
     problems: list[str] = []
     net_problem = forms.check_net(net, info)
     forms.show_error(net_slot, net_problem)
-    options = {"net": net, "epochs": epochs, "lr": lr, "momentum": momentum, "weight_decay": wd,
-               "batch_size": batch, "dsa": dsa, "seed": seed}
+    options = {
+        "net": net,
+        "epochs": epochs,
+        "lr": lr,
+        "momentum": momentum,
+        "weight_decay": wd,
+        "batch_size": batch,
+        "dsa": dsa,
+        "seed": seed,
+    }
     try:
         BaselineConfig(dataset=dataset, **options)
     except ConfigError as err:
@@ -62,8 +102,14 @@ def form() -> tuple[RunConfig | None, list[str]]:
         problems.append(f"dataset {dataset}: {status.detail}")
     if problems or net_problem:
         return None, problems
-    cfg = RunConfig(kind="baseline", dataset=dataset, dataset_options={"path": path} if path else {}, method=None,
-                    baseline=options, label=f"whole {dataset} · {net}")
+    cfg = RunConfig(
+        kind="baseline",
+        dataset=dataset,
+        dataset_options={"path": path} if path else {},
+        method=None,
+        baseline=options,
+        label=f"whole {dataset} · {net}",
+    )
     try:
         cfg.validate()
     except DDError as err:
@@ -77,6 +123,7 @@ def flops_block(cfg: RunConfig | None) -> None:
     from dd_core.flops import training_flops
 
     from .compare_page import flops_of
+
     info = dataset_info(cfg.dataset)
     if not (info.get("channels") and info.get("image_size") and info.get("num_classes")):
         return
@@ -89,8 +136,10 @@ def flops_block(cfg: RunConfig | None) -> None:
     c1.metric(f"{net} forward FLOPs / image", fmt_flops(f["flops_per_image"]))
     c2.metric("parameters", f"{f['params']:,}")
     if n:
-        c3.metric(f"training compute ({n:,} images × {cfg.baseline['epochs']} epochs)",
-                  fmt_flops(training_flops(f["flops_per_image"], int(n), int(cfg.baseline["epochs"]))))
+        c3.metric(
+            f"training compute ({n:,} images × {cfg.baseline['epochs']} epochs)",
+            fmt_flops(training_flops(f["flops_per_image"], int(n), int(cfg.baseline["epochs"]))),
+        )
     st.caption("fvcore counts (1 multiply-add = 1 FLOP); training ≈ 3 × forward × images × epochs.")
 
 
@@ -99,8 +148,9 @@ def flops_block(cfg: RunConfig | None) -> None:
 def form_fragment() -> None:
     """The sidebar form as a fragment (editing it does not redraw the live curve); Start reruns the page."""
     cfg, problems = form()
-    start = st.button("Start", icon=":material/play_arrow:", type="primary", key=f"{P}.start", disabled=cfg is None,
-                      width="stretch")
+    start = st.button(
+        "Start", icon=":material/play_arrow:", type="primary", key=f"{P}.start", disabled=cfg is None, width="stretch"
+    )
     for p in problems:
         st.error(p)
     if start and cfg is not None:
@@ -113,9 +163,11 @@ def form_fragment() -> None:
 def render() -> None:
     reap_now()
     st.title("Baseline: whole-dataset training")
-    st.caption("The upper bound every distiller is compared with (seed deck: ConvNet-3 on MNIST, ConvNet-7 on "
-               "MHIST; SGD lr 0.01, momentum 0.9, cosine annealing over all steps, batch 256, 20 epochs, no DSA). "
-               "The latest finished baseline of a dataset is the reference row on the Compare page.")
+    st.caption(
+        "The upper bound every distiller is compared with (seed deck: ConvNet-3 on MNIST, ConvNet-7 on "
+        "MHIST; SGD lr 0.01, momentum 0.9, cosine annealing over all steps, batch 256, 20 epochs, no DSA). "
+        "The latest finished baseline of a dataset is the reference row on the Compare page."
+    )
     with st.sidebar:
         form_fragment()
 
@@ -134,7 +186,18 @@ def render() -> None:
     done = [r for r in runs if r["status"] == "done" and r.get("summary")]
     if done:
         st.subheader("Finished baselines")
-        st.dataframe([{"run": r["id"], "dataset": r["dataset"], "net": r["summary"].get("net"),
-                       "epochs": r["summary"].get("epochs"), "test accuracy (%)": fmt_acc(r["summary"].get("test_acc")),
-                       "time": fmt_seconds(r["summary"].get("seconds")), "device": r["summary"].get("device")}
-                      for r in done], hide_index=True)
+        st.dataframe(
+            [
+                {
+                    "run": r["id"],
+                    "dataset": r["dataset"],
+                    "net": r["summary"].get("net"),
+                    "epochs": r["summary"].get("epochs"),
+                    "test accuracy (%)": fmt_acc(r["summary"].get("test_acc")),
+                    "time": fmt_seconds(r["summary"].get("seconds")),
+                    "device": r["summary"].get("device"),
+                }
+                for r in done
+            ],
+            hide_index=True,
+        )

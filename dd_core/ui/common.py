@@ -3,6 +3,7 @@
 Pages only read the store (cheap SQLite reads, cached for a second where a page lists many runs); runs execute in
 the background worker process.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,13 +21,26 @@ from dd_core.runs.store import ACTIVE_STATUSES, RunStore
 
 log = logging.getLogger("distilllab.ui")
 
-STATUS_ICON = {"queued": "…", "running": "▸", "done": "✓", "failed": "✗", "cancelled": "■",
-               "interrupted": "!"}
-STATUS_COLOR = {"queued": "gray", "running": "blue", "done": "green", "failed": "red", "cancelled": "orange",
-                "interrupted": "orange"}
+STATUS_ICON = {"queued": "…", "running": "▸", "done": "✓", "failed": "✗", "cancelled": "■", "interrupted": "!"}
+STATUS_COLOR = {
+    "queued": "gray",
+    "running": "blue",
+    "done": "green",
+    "failed": "red",
+    "cancelled": "orange",
+    "interrupted": "orange",
+}
 METHOD_LABEL = {"dm": "DM", "am": "AM (DataDAM)", "pad": "PAD", "random": "random real", "herding": "herding"}
-NET_LABEL = {"lenet": "LeNet", "alexnet": "AlexNet", "alexnet-bn": "AlexNet-BN", "vgg11": "VGG11",
-             "vgg11-bn": "VGG11-BN", "resnet18": "ResNet18", "resnet18-bn": "ResNet18-BN", "mlp": "MLP"}
+NET_LABEL = {
+    "lenet": "LeNet",
+    "alexnet": "AlexNet",
+    "alexnet-bn": "AlexNet-BN",
+    "vgg11": "VGG11",
+    "vgg11-bn": "VGG11-BN",
+    "resnet18": "ResNet18",
+    "resnet18-bn": "ResNet18-BN",
+    "mlp": "MLP",
+}
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
@@ -62,6 +76,7 @@ def submit_and_watch(cfg) -> None:
     a refused config shows its reason instead."""
     from dd_core.errors import DDError
     from dd_core.runs.worker import submit
+
     try:
         run_id = submit(get_store(), cfg)
     except DDError as err:
@@ -89,26 +104,31 @@ def kick_worker(run: dict) -> None:
         return
     st.session_state["_kicked_at"] = time.time()
     from dd_core.runs.worker import ensure_worker
+
     ensure_worker(get_store(), run["device"] or "cpu")
 
 
 # ------------------------------------------------------------------------------------------------ errors
 def safe(render: Callable[[], None]) -> Callable[[], None]:
     """Run a page (or fragment) body; an unexpected exception becomes a short message, never a traceback."""
+
     @wraps(render)
     def wrapper(*a, **kw):
         try:
             return render(*a, **kw)
         except Exception as err:  # noqa: BLE001
             from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+
             if isinstance(err, ScriptControlException):  # st.rerun / st.stop / st.switch_page
                 raise
             from dd_core.errors import DDError
+
             log.error("page error: %s", traceback.format_exc())
             if isinstance(err, DDError):
                 st.error(str(err))
             else:
                 st.error(f"Something went wrong on this page: {type(err).__name__}: {str(err)[:300]}")
+
     return wrapper
 
 
@@ -144,6 +164,7 @@ def dataset_path(name: str) -> str | None:
 def dataset_options_for(name: str) -> dict:
     """Dataset options a run of ``name`` needs here (the remembered path of MHIST / folder)."""
     from dd_core.data.registry import PATH_DATASETS
+
     p = dataset_path(name) if name in PATH_DATASETS else None
     return {"path": p} if p else {}
 
@@ -153,15 +174,19 @@ def dataset_path_input(name: str, key: str, container=None) -> str | None:
     Returns the path ('' → None). Other datasets: None, nothing drawn."""
     from dd_core.data import dataset_status
     from dd_core.data.registry import PATH_DATASETS
+
     if name not in PATH_DATASETS:
         return None
     c = container or st
     label = "MHIST folder" if name == "mhist" else "Image folder"
-    helptext = ("the folder holding annotations.csv and images/ (MHIST); remembered in "
-                f"{settings_path()}" if name == "mhist" else
-                "one sub-folder of images per class (or train/ and test/ holding those); remembered")
-    value = c.text_input(label, value=dataset_path(name) or "", key=f"{key}.{name}.path", help=helptext,
-                         placeholder="/path/to/folder").strip()
+    helptext = (
+        f"the folder holding annotations.csv and images/ (MHIST); remembered in {settings_path()}"
+        if name == "mhist"
+        else "one sub-folder of images per class (or train/ and test/ holding those); remembered"
+    )
+    value = c.text_input(
+        label, value=dataset_path(name) or "", key=f"{key}.{name}.path", help=helptext, placeholder="/path/to/folder"
+    ).strip()
     if value:
         save_setting("paths", name, value)
     s = dataset_status(name, path=value or None)
@@ -177,7 +202,7 @@ def net_label(name: str | None) -> str:
     if not name:
         return "?"
     if name.startswith("convnet"):
-        return "ConvNet" + name[len("convnet"):]
+        return "ConvNet" + name[len("convnet") :]
     return NET_LABEL.get(name, name)
 
 
@@ -251,8 +276,9 @@ def fmt_acc(mean: float | None, std: float | None = None) -> str:
 
 def protocol_text(rec: dict) -> str:
     """'quick · 300 ep × 2 models'."""
-    return f"{rec.get('protocol') or '?'} · {rec.get('epochs')} ep × {rec.get('n_models')} model" + \
-        ("s" if (rec.get("n_models") or 0) != 1 else "")
+    return f"{rec.get('protocol') or '?'} · {rec.get('epochs')} ep × {rec.get('n_models')} model" + (
+        "s" if (rec.get("n_models") or 0) != 1 else ""
+    )
 
 
 def run_seconds(run: dict) -> float | None:
@@ -273,8 +299,13 @@ def watch_picker(runs: list[dict], run_id: int | None, key: str) -> int | None:
     if run_id is not None and run_id not in ids:
         ids.insert(0, run_id)
     labels = {r["id"]: run_title(r, with_status=False) for r in runs}
-    pick = st.selectbox("Watching run", ids, index=ids.index(run_id) if run_id in ids else 0,
-                        format_func=lambda i: labels.get(i, f"#{i}"), key=f"{key}.{run_id}")
+    pick = st.selectbox(
+        "Watching run",
+        ids,
+        index=ids.index(run_id) if run_id in ids else 0,
+        format_func=lambda i: labels.get(i, f"#{i}"),
+        key=f"{key}.{run_id}",
+    )
     if pick != run_id:
         st.query_params["run"] = str(pick)
         st.rerun()

@@ -5,6 +5,7 @@ Which evaluations represent a run: those at its last evaluated iteration (the fi
 checkpoints), plus finished 'evaluate' runs whose ``config.source_run`` points to it (e.g. "evaluate on more
 architectures"); for a net measured more than once the latest record wins.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from .common import METHOD_LABEL, net_label, net_order, protocol_text
 class Row:
     run_id: int
     name: str
-    kind: str                       # distill | evaluate | baseline
+    kind: str  # distill | evaluate | baseline
     method: str
     dataset: str
     ipc: int | str | None
@@ -31,9 +32,9 @@ class Row:
     seconds_per_iteration: float | None = None
     device: str | None = None
     status: str | None = None
-    acc: dict = field(default_factory=dict)          # net -> (mean, std) in [0, 1]
-    records: dict = field(default_factory=dict)      # net -> the eval record used
-    reference: bool = False                          # the whole-dataset baseline row
+    acc: dict = field(default_factory=dict)  # net -> (mean, std) in [0, 1]
+    records: dict = field(default_factory=dict)  # net -> the eval record used
+    reference: bool = False  # the whole-dataset baseline row
 
     @property
     def protocols(self) -> list[str]:
@@ -52,8 +53,9 @@ def final_evals(evals: list[dict]) -> list[dict]:
 def evaluate_children(store: RunStore, run_id: int, evaluate_runs: list[dict] | None = None) -> list[dict]:
     """Finished 'evaluate' runs of ``run_id``'s set (config.source_run == run_id), oldest first."""
     runs = evaluate_runs if evaluate_runs is not None else store.list_runs(kind="evaluate", limit=None)
-    return sorted((r for r in runs if r["config"].get("source_run") == run_id and r["status"] == "done"),
-                  key=lambda r: r["id"])
+    return sorted(
+        (r for r in runs if r["config"].get("source_run") == run_id and r["status"] == "done"), key=lambda r: r["id"]
+    )
 
 
 def run_records(store: RunStore, run: dict, evaluate_runs: list[dict] | None = None) -> list[dict]:
@@ -70,18 +72,32 @@ def make_row(store: RunStore, run: dict, evaluate_runs: list[dict] | None = None
     mopts = cfg.get("method_options") or {}
     if run["kind"] == "evaluate":
         meta_method = summary.get("method") or ("random" if not cfg.get("synthetic_path") else "imported set")
-        row = Row(run["id"], run.get("label") or f"#{run['id']} evaluate", "evaluate", meta_method,
-                  run["dataset"], summary.get("ipc") or run.get("ipc"), device=run.get("device"),
-                  status=run["status"])
+        row = Row(
+            run["id"],
+            run.get("label") or f"#{run['id']} evaluate",
+            "evaluate",
+            meta_method,
+            run["dataset"],
+            summary.get("ipc") or run.get("ipc"),
+            device=run.get("device"),
+            status=run["status"],
+        )
     else:
-        row = Row(run["id"], run.get("label") or f"#{run['id']} {METHOD_LABEL.get(run['method'], run['method'])}",
-                  run["kind"], run["method"] or "", run["dataset"], run.get("ipc"),
-                  init=summary.get("init") or mopts.get("init") or "real",
-                  iterations=summary.get("iterations", run.get("iteration")),
-                  seconds_distill=summary.get("seconds_distill", run.get("seconds")),
-                  seconds_setup=summary.get("seconds_setup"),
-                  seconds_per_iteration=summary.get("seconds_per_iteration"),
-                  device=summary.get("device") or run.get("device"), status=run["status"])
+        row = Row(
+            run["id"],
+            run.get("label") or f"#{run['id']} {METHOD_LABEL.get(run['method'], run['method'])}",
+            run["kind"],
+            run["method"] or "",
+            run["dataset"],
+            run.get("ipc"),
+            init=summary.get("init") or mopts.get("init") or "real",
+            iterations=summary.get("iterations", run.get("iteration")),
+            seconds_distill=summary.get("seconds_distill", run.get("seconds")),
+            seconds_setup=summary.get("seconds_setup"),
+            seconds_per_iteration=summary.get("seconds_per_iteration"),
+            device=summary.get("device") or run.get("device"),
+            status=run["status"],
+        )
         if row.seconds_per_iteration is None and row.seconds_distill and row.iterations:
             row.seconds_per_iteration = row.seconds_distill / row.iterations
     if not row.name.startswith("#"):
@@ -103,16 +119,32 @@ def baseline_row(store: RunStore, dataset: str, baselines: list[dict] | None = N
     run = max(runs, key=lambda r: r["created_at"])
     s = run["summary"]
     net = s.get("net") or (run["config"].get("baseline") or {}).get("net")
-    row = Row(run["id"], f"#{run['id']} whole {dataset} (baseline)", "baseline", "whole dataset", dataset, "all",
-              iterations=None, seconds_distill=None, device=s.get("device") or run.get("device"),
-              status=run["status"], reference=True)
+    row = Row(
+        run["id"],
+        f"#{run['id']} whole {dataset} (baseline)",
+        "baseline",
+        "whole dataset",
+        dataset,
+        "all",
+        iterations=None,
+        seconds_distill=None,
+        device=s.get("device") or run.get("device"),
+        status=run["status"],
+        reference=True,
+    )
     if s.get("test_acc") is not None and net:
         row.acc[net] = (s["test_acc"], None)
         cfg = s.get("config") or {}
-        row.records[net] = {"protocol": "whole dataset", "epochs": s.get("epochs"), "n_models": 1, "net": net,
-                            "acc_mean": s["test_acc"], "acc_std": None, "seconds": s.get("seconds"),
-                            "detail": f"SGD lr {cfg.get('lr')} momentum {cfg.get('momentum')}, cosine, "
-                                      f"batch {cfg.get('batch_size')}"}
+        row.records[net] = {
+            "protocol": "whole dataset",
+            "epochs": s.get("epochs"),
+            "n_models": 1,
+            "net": net,
+            "acc_mean": s["test_acc"],
+            "acc_std": None,
+            "seconds": s.get("seconds"),
+            "detail": f"SGD lr {cfg.get('lr')} momentum {cfg.get('momentum')}, cosine, batch {cfg.get('batch_size')}",
+        }
     return row
 
 
@@ -131,19 +163,35 @@ def table(rows: list[Row], nets: list[str] | None = None, *, numeric: bool = Fal
     nets = nets if nets is not None else nets_of(rows)
     out = []
     for r in rows:
-        d = {"run": r.run_id, "name": r.name, "method": METHOD_LABEL.get(r.method, r.method), "dataset": r.dataset,
-             "IPC": str(r.ipc) if r.ipc is not None else "", "init": r.init or ""}
+        d = {
+            "run": r.run_id,
+            "name": r.name,
+            "method": METHOD_LABEL.get(r.method, r.method),
+            "dataset": r.dataset,
+            "IPC": str(r.ipc) if r.ipc is not None else "",
+            "init": r.init or "",
+        }
         for n in nets:
             m = r.acc.get(n)
             if numeric:
                 d[f"{net_label(n)} acc (%)"] = None if m is None else round(100 * m[0], 2)
                 d[f"{net_label(n)} std (%)"] = None if m is None or m[1] is None else round(100 * m[1], 2)
             else:
-                d[f"{net_label(n)} (%)"] = "" if m is None else (
-                    f"{100 * m[0]:.2f} ± {100 * m[1]:.2f}" if m[1] is not None else f"{100 * m[0]:.2f}")
-        d.update({"protocol": "; ".join(r.protocols), "iterations": r.iterations,
-                  "setup (s)": _round(r.seconds_setup, 1), "distill time (s)": _round(r.seconds_distill, 1),
-                  "s / iteration": _round(r.seconds_per_iteration, 4), "device": r.device or ""})
+                d[f"{net_label(n)} (%)"] = (
+                    ""
+                    if m is None
+                    else (f"{100 * m[0]:.2f} ± {100 * m[1]:.2f}" if m[1] is not None else f"{100 * m[0]:.2f}")
+                )
+        d.update(
+            {
+                "protocol": "; ".join(r.protocols),
+                "iterations": r.iterations,
+                "setup (s)": _round(r.seconds_setup, 1),
+                "distill time (s)": _round(r.seconds_distill, 1),
+                "s / iteration": _round(r.seconds_per_iteration, 4),
+                "device": r.device or "",
+            }
+        )
         out.append(d)
     return pd.DataFrame(out)
 
@@ -154,10 +202,12 @@ def _round(v, nd):
 
 def to_markdown(df: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table (no extra dependency)."""
+
     def cell(v) -> str:
         if v is None or (isinstance(v, float) and pd.isna(v)):
             return ""
         return str(v).replace("|", "\\|").replace("\n", " ")
+
     cols = [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
     for _, r in df.iterrows():
@@ -168,6 +218,7 @@ def to_markdown(df: pd.DataFrame) -> str:
 def published_table(datasets_ipcs: set[tuple[str, int | None]], methods: set[str] | None = None) -> pd.DataFrame:
     """Published (recalled) numbers for the datasets/IPCs on screen, labelled with source and protocol."""
     from dd_core.reference_results import METHOD_NAMES, alias_note, references
+
     seen, out = set(), []
     for dataset, ipc in sorted(datasets_ipcs, key=lambda x: (x[0], x[1] or 0)):
         for ref in references(dataset, ipc if isinstance(ipc, int) else None):
@@ -177,13 +228,19 @@ def published_table(datasets_ipcs: set[tuple[str, int | None]], methods: set[str
             if key in seen:
                 continue
             seen.add(key)
-            out.append({"published": "published" if ref.kind == "published" else "recalled (seed deck)",
-                        "method": METHOD_NAMES.get(ref.method, ref.method), "dataset": ref.dataset,
-                        "IPC": "all" if ref.method == "whole" else (
-                            str(ref.ipc) if ref.ipc is not None else "unstated"),
-                        "accuracy (%)": ref.acc, "net": net_label(ref.net), "protocol": ref.protocol,
-                        "note": "; ".join(x for x in (ref.note, alias_note(dataset)) if x),
-                        "source": ref.source})
+            out.append(
+                {
+                    "published": "published" if ref.kind == "published" else "recalled (seed deck)",
+                    "method": METHOD_NAMES.get(ref.method, ref.method),
+                    "dataset": ref.dataset,
+                    "IPC": "all" if ref.method == "whole" else (str(ref.ipc) if ref.ipc is not None else "unstated"),
+                    "accuracy (%)": ref.acc,
+                    "net": net_label(ref.net),
+                    "protocol": ref.protocol,
+                    "note": "; ".join(x for x in (ref.note, alias_note(dataset)) if x),
+                    "source": ref.source,
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -191,6 +248,7 @@ def data_shape(store: RunStore, run: dict) -> dict | None:
     """channels / image_size / num_classes / train_size of a run's data (from its set's metadata when it has one,
     else the dataset registry)."""
     from dd_core.data import dataset_info
+
     info = {}
     try:
         info = dataset_info(run["dataset"])
@@ -205,6 +263,7 @@ def data_shape(store: RunStore, run: dict) -> dict | None:
     if path and not all(shape.get(k) for k in ("channels", "image_size", "num_classes")):
         try:
             from dd_core.synthetic import SyntheticSet
+
             meta = SyntheticSet.load(path).meta
             shape.update({k: meta[k] for k in ("channels", "image_size", "num_classes")})
         except Exception:  # noqa: BLE001

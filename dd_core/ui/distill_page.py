@@ -1,6 +1,7 @@
 """Distill page: configure a run in the sidebar (every hyper-parameter, with defaults and help), Start / Stop, and
 watch it live (progress, loss curve, latest snapshot, evaluations). The watched run id lives in the URL (``?run=N``)
 so a refresh or a page switch comes back to the same run."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -13,8 +14,16 @@ from dd_core.methods import METHODS
 from dd_core.nets import NET_NAMES
 
 from . import forms
-from .common import (METHOD_LABEL, dataset_path_input, list_runs, reap_now, safe, select_run_param, submit_and_watch,
-                     watch_picker)
+from .common import (
+    METHOD_LABEL,
+    dataset_path_input,
+    list_runs,
+    reap_now,
+    safe,
+    select_run_param,
+    submit_and_watch,
+    watch_picker,
+)
 from .helptext import HELP, METHOD_NOTES
 from .live import run_panel
 
@@ -40,6 +49,7 @@ def _reset_to_preset() -> None:
 def preset_defaults(preset: str, method: str) -> dict:
     """The preset's values for ``method`` ({} for 'none' or a preset without that method)."""
     from dd_core.presets import PRESETS
+
     if preset == PRESET_NONE or method not in PRESETS.get(preset, {}):
         return {}
     return dict(PRESETS[preset][method])
@@ -53,8 +63,13 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     on_gpu = pick_device().type == "cuda"
 
     sb.header("Data")
-    dataset = sb.selectbox("Dataset", DATASETS, index=DATASETS.index("mnist-5k"), key=_k("dataset"),
-                           help="Where the real images come from (see the home page for each one's status).")
+    dataset = sb.selectbox(
+        "Dataset",
+        DATASETS,
+        index=DATASETS.index("mnist-5k"),
+        key=_k("dataset"),
+        help="Where the real images come from (see the home page for each one's status).",
+    )
     path = dataset_path_input(dataset, _k("path"), sb)
     ds_status = dataset_status(dataset, path=path)
     if ds_status.status == "missing" and not path and dataset not in ("mhist", "folder"):
@@ -66,14 +81,26 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
 
     sb.header("Method")
     methods = list(METHODS)
-    method = sb.selectbox("Method", methods, index=methods.index("dm") if "dm" in methods else 0,
-                          format_func=lambda m: METHOD_LABEL.get(m, m), key=_k("method"))
+    method = sb.selectbox(
+        "Method",
+        methods,
+        index=methods.index("dm") if "dm" in methods else 0,
+        format_func=lambda m: METHOD_LABEL.get(m, m),
+        key=_k("method"),
+    )
     if method in METHOD_NOTES:
         sb.caption(METHOD_NOTES[method])
     from dd_core.presets import PRESETS
+
     presets = [*PRESETS, PRESET_NONE]
-    preset = sb.selectbox("Preset", presets, index=presets.index("paper" if on_gpu else "cpu-demo"),
-                          key=_k("preset"), on_change=_reset_to_preset, help=HELP["preset"])
+    preset = sb.selectbox(
+        "Preset",
+        presets,
+        index=presets.index("paper" if on_gpu else "cpu-demo"),
+        key=_k("preset"),
+        on_change=_reset_to_preset,
+        help=HELP["preset"],
+    )
     pre = preset_defaults(preset, method)
     cls = METHODS[method].config_cls
     iterative = getattr(METHODS[method], "iterative", True)
@@ -83,8 +110,9 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
 
     def widget(name: str, container) -> None:
         f = fields[name]
-        values[name] = forms.field_widget(container, cls, f, _k(method, name), method, default=pre.get(name),
-                                          net_options=list(NET_NAMES))
+        values[name] = forms.field_widget(
+            container, cls, f, _k(method, name), method, default=pre.get(name), net_options=list(NET_NAMES)
+        )
         slots[name] = container.empty()
 
     for name in forms.SET_FIELDS:
@@ -92,8 +120,16 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
             widget(name, sb)
     iterations = 0
     if iterative:
-        iterations = int(sb.number_input("iterations", value=pre.get("iterations", 20000 if on_gpu else 200), step=100, format="%d",
-                                         key=_k("iterations"), help=HELP["iterations"]))
+        iterations = int(
+            sb.number_input(
+                "iterations",
+                value=pre.get("iterations", 20000 if on_gpu else 200),
+                step=100,
+                format="%d",
+                key=_k("iterations"),
+                help=HELP["iterations"],
+            )
+        )
     it_slot = sb.empty()
     rest = [n for n in fields if n not in forms.SET_FIELDS and n not in forms.DSA_FIELDS]
     with sb.expander("Augmentation (DSA)", expanded=False):
@@ -108,19 +144,47 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     sb.header("Evaluation")
     eval_at_text = "final"
     if iterative:
-        eval_at_text = sb.text_input("evaluate at", value=pre.get("eval_at", "final"), key=_k("eval_at"), help=HELP["eval_at"])
+        eval_at_text = sb.text_input(
+            "evaluate at", value=pre.get("eval_at", "final"), key=_k("eval_at"), help=HELP["eval_at"]
+        )
     eval_at_slot = sb.empty()
-    eval_nets = sb.multiselect("evaluation nets", list(NET_NAMES), default=[], key=_k("eval_nets"),
-                               placeholder="the distillation net", help=HELP["eval_nets"])
+    eval_nets = sb.multiselect(
+        "evaluation nets",
+        list(NET_NAMES),
+        default=[],
+        key=_k("eval_nets"),
+        placeholder="the distillation net",
+        help=HELP["eval_nets"],
+    )
     protocols = list(PROTOCOLS)
-    protocol = sb.selectbox("protocol", protocols,
-                            index=protocols.index(pre.get("protocol") or default_protocol(pick_device())),
-                            key=_k("protocol"), help=HELP["protocol"])
+    protocol = sb.selectbox(
+        "protocol",
+        protocols,
+        index=protocols.index(pre.get("protocol") or default_protocol(pick_device())),
+        key=_k("protocol"),
+        help=HELP["protocol"],
+    )
     c1, c2 = sb.columns(2)
-    epochs = int(c1.number_input("epochs", value=pre.get("eval_epochs", PROTOCOLS[protocol]["epochs"]), step=50,
-                                 format="%d", key=_k("eval_epochs", protocol), help=HELP["eval_epochs"]))
-    models = int(c2.number_input("models", value=pre.get("eval_models", PROTOCOLS[protocol]["n_models"]), step=1,
-                                 format="%d", key=_k("eval_models", protocol), help=HELP["eval_models"]))
+    epochs = int(
+        c1.number_input(
+            "epochs",
+            value=pre.get("eval_epochs", PROTOCOLS[protocol]["epochs"]),
+            step=50,
+            format="%d",
+            key=_k("eval_epochs", protocol),
+            help=HELP["eval_epochs"],
+        )
+    )
+    models = int(
+        c2.number_input(
+            "models",
+            value=pre.get("eval_models", PROTOCOLS[protocol]["n_models"]),
+            step=1,
+            format="%d",
+            key=_k("eval_models", protocol),
+            help=HELP["eval_models"],
+        )
+    )
     eval_slot = sb.empty()
 
     # ---- validation: each error next to its field; the rest under the Start button
@@ -134,6 +198,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
         general.append(errors["_"])
     from dd_core.presets import parse_eval_at
     from dd_core.runner import check_schedule
+
     eval_at: list[int] = []
     try:
         check_schedule(iterations, [])
@@ -158,9 +223,17 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     if errors or general:
         return None, general
     options = dict(values)  # every hyper-parameter recorded explicitly with the run
-    cfg = RunConfig(kind="distill", dataset=dataset, dataset_options=dataset_options, method=method,
-                    method_options=options, iterations=iterations, eval_at=eval_at if iterative else [0],
-                    eval_nets=eval_nets or None, eval=ecfg.to_dict() if ecfg else None)
+    cfg = RunConfig(
+        kind="distill",
+        dataset=dataset,
+        dataset_options=dataset_options,
+        method=method,
+        method_options=options,
+        iterations=iterations,
+        eval_at=eval_at if iterative else [0],
+        eval_nets=eval_nets or None,
+        eval=ecfg.to_dict() if ecfg else None,
+    )
     try:
         cfg.validate()
     except DDError as err:
@@ -174,8 +247,9 @@ def form_fragment() -> None:
     """The sidebar form as a fragment: editing a field reruns only the form, not the live view of a run
     (interactions stay fast while a run is drawn every second); Start reruns the whole page."""
     cfg, problems = sidebar_form()
-    start = st.button("Start", icon=":material/play_arrow:", type="primary", key=_k("start"), disabled=cfg is None,
-                      width="stretch")
+    start = st.button(
+        "Start", icon=":material/play_arrow:", type="primary", key=_k("start"), disabled=cfg is None, width="stretch"
+    )
     for msg in problems:
         st.error(msg)
     if cfg is None and not problems:
@@ -200,8 +274,10 @@ def render() -> None:
             st.query_params["run"] = str(run_id)
     run_id = watch_picker(runs, run_id, _k("watch"))
     if run_id is None:
-        st.info("Configure a run in the sidebar and press **Start**. It runs in a background worker: you can "
-                "switch pages or refresh and come back to it.")
+        st.info(
+            "Configure a run in the sidebar and press **Start**. It runs in a background worker: you can "
+            "switch pages or refresh and come back to it."
+        )
         return
     st.session_state[_k("last_run")] = run_id
     run_panel(run_id, where="distill")

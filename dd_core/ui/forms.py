@@ -5,6 +5,7 @@ number input without bounds, so a bad value is refused with the engine's own mes
 ``init`` → the method's INITS; ``net`` → auto + the zoo; other strings → text). A config class may add
 ``CHOICES = {field: (...)}`` to get a select box for a string field.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,16 @@ def default_of(f: dataclasses.Field):
     return None
 
 
-def field_widget(container, cls, f: dataclasses.Field, key: str, method: str | None = None, *,
-                 default=None, net_options: list[str] | None = None):
+def field_widget(
+    container,
+    cls,
+    f: dataclasses.Field,
+    key: str,
+    method: str | None = None,
+    *,
+    default=None,
+    net_options: list[str] | None = None,
+):
     """One widget for dataclass field ``f``; returns its value in the field's type (None for 'auto'/empty)."""
     name, typ = f.name, str(f.type)
     value = default_of(f) if default is None else default
@@ -41,29 +50,37 @@ def field_widget(container, cls, f: dataclasses.Field, key: str, method: str | N
     choices = getattr(cls, "CHOICES", {}).get(name)
     if name == "init":
         opts = list(getattr(cls, "INITS", ("real",)))
-        return container.selectbox("init", opts, index=opts.index(value) if value in opts else 0, key=key,
-                                   help=helptext)
+        return container.selectbox(
+            "init", opts, index=opts.index(value) if value in opts else 0, key=key, help=helptext
+        )
     if name == "net":
         opts = [AUTO] + list(net_options or [])
-        pick = container.selectbox("net", opts, index=opts.index(value) if value in opts else 0, key=key,
-                                   help=helptext)
+        pick = container.selectbox("net", opts, index=opts.index(value) if value in opts else 0, key=key, help=helptext)
         return None if pick == AUTO else pick
     if choices:
         opts = list(choices)
-        return container.selectbox(label, opts, index=opts.index(value) if value in opts else 0, key=key,
-                                   help=helptext)
+        return container.selectbox(label, opts, index=opts.index(value) if value in opts else 0, key=key, help=helptext)
     if typ.startswith("bool"):
         return container.checkbox(label, value=bool(value), key=key, help=helptext)
     if typ.startswith("int"):
-        return int(container.number_input(label, value=int(value if value is not None else 0), step=1, format="%d",
-                                          key=key, help=helptext))
+        return int(
+            container.number_input(
+                label, value=int(value if value is not None else 0), step=1, format="%d", key=key, help=helptext
+            )
+        )
     if typ.startswith("float"):
         v = float(value if value is not None else 0.0)
         step = max(abs(v) / 10, 1e-4) if v else 0.01
-        return float(container.number_input(label, value=v, step=float(f"{step:.1g}"), format="%g", key=key,
-                                            help=helptext))
-    text = container.text_input(label, value="" if value is None else str(value), key=key, help=helptext,
-                                placeholder="default" if "None" in typ else "")
+        return float(
+            container.number_input(label, value=v, step=float(f"{step:.1g}"), format="%g", key=key, help=helptext)
+        )
+    text = container.text_input(
+        label,
+        value="" if value is None else str(value),
+        key=key,
+        help=helptext,
+        placeholder="default" if "None" in typ else "",
+    )
     return text.strip() or (None if "None" in typ else "")
 
 
@@ -101,6 +118,7 @@ def check_net(name: str | None, info: dict) -> str | None:
 @functools.lru_cache(maxsize=256)
 def _net_problem(name: str, channels, num_classes, image_size) -> str | None:
     from dd_core.nets import build_net, check_net_name
+
     try:
         check_net_name(name)
         if channels and image_size:

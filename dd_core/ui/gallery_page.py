@@ -1,5 +1,6 @@
 """Gallery page: any run's synthetic images per class, a slider over its snapshots, init vs final, DataDAM's
 attention maps for AM runs, downloads (PNG grid, .pt), and import of a .pt set (validated) to evaluate it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,20 @@ from dd_core.paths import data_home
 from dd_core.synthetic import SyntheticSet
 
 from . import charts
-from .common import (PLOTLY_CONFIG, dataset_options_for, fmt_acc, get_store, invalidate, list_runs, net_label,
-                     protocol_text, reap_now, run_title, safe, select_run_param)
+from .common import (
+    PLOTLY_CONFIG,
+    dataset_options_for,
+    fmt_acc,
+    get_store,
+    invalidate,
+    list_runs,
+    net_label,
+    protocol_text,
+    reap_now,
+    run_title,
+    safe,
+    select_run_param,
+)
 from .images import PNG, attention_tiles, load_set, png_bytes, snapshot_png
 
 P = "gallery"
@@ -33,15 +46,18 @@ def imported_dir() -> Path:
 def real_data(name: str, options: tuple):
     """The real dataset, loaded once per process (for attention maps)."""
     from dd_core.data import load_dataset
+
     return load_dataset(name, **dict(options))
 
 
 def set_summary(syn: SyntheticSet) -> str:
     m = syn.meta
-    return (f"{m.get('method')} · {m.get('dataset')} · IPC {m.get('ipc')} · iteration {m.get('iteration')} · "
-            f"{m.get('num_classes')} classes of {m.get('channels')}×{m.get('image_size')}×{m.get('image_size')}"
-            + (" · soft labels" if syn.soft_labels is not None else "")
-            + (f" · learned lr {syn.lr:.4g}" if syn.lr is not None else ""))
+    return (
+        f"{m.get('method')} · {m.get('dataset')} · IPC {m.get('ipc')} · iteration {m.get('iteration')} · "
+        f"{m.get('num_classes')} classes of {m.get('channels')}×{m.get('image_size')}×{m.get('image_size')}"
+        + (" · soft labels" if syn.soft_labels is not None else "")
+        + (f" · learned lr {syn.lr:.4g}" if syn.lr is not None else "")
+    )
 
 
 # ------------------------------------------------------------------------------------------------------- runs
@@ -55,8 +71,13 @@ def run_view(run: dict) -> None:
         return
     iters = [s["iteration"] for s in snaps]
     if len(iters) > 1:
-        it = st.select_slider("Snapshot (iteration)", options=iters, value=iters[-1], key=f"{P}.snap.{run['id']}",
-                              help="Watch the images evolve from the initial set (0) to the last snapshot.")
+        it = st.select_slider(
+            "Snapshot (iteration)",
+            options=iters,
+            value=iters[-1],
+            key=f"{P}.snap.{run['id']}",
+            help="Watch the images evolve from the initial set (0) to the last snapshot.",
+        )
     else:
         it = iters[0]
         st.caption(f"One snapshot, at iteration {it}.")
@@ -70,46 +91,84 @@ def run_view(run: dict) -> None:
     if not final_path or not Path(final_path).is_file():
         final_path = snaps[-1]["abs_path"]
     c1, c2 = st.columns(2)
-    c1.image(snapshot_png(snaps[0]["abs_path"]), caption=f"initial (iteration {snaps[0]['iteration']})",
-             output_format=PNG)
+    c1.image(
+        snapshot_png(snaps[0]["abs_path"]), caption=f"initial (iteration {snaps[0]['iteration']})", output_format=PNG
+    )
     final = load_set(final_path)
-    c2.image(snapshot_png(final_path), caption=f"final (iteration {final.meta.get('iteration')})",
-             output_format=PNG)
+    c2.image(snapshot_png(final_path), caption=f"final (iteration {final.meta.get('iteration')})", output_format=PNG)
 
     d1, d2, _ = st.columns([1, 1, 2])
-    d1.download_button("PNG grid (this snapshot)", icon=":material/download:", data=snapshot_png(snap["abs_path"]),
-                       file_name=f"run{run['id']}-it{it}.png", mime="image/png", key=f"{P}.dlpng")
-    d2.download_button("final set (.pt)", icon=":material/download:", data=Path(final_path).read_bytes(),
-                       file_name=f"run{run['id']}-synthetic.pt", mime="application/octet-stream", key=f"{P}.dlpt")
+    d1.download_button(
+        "PNG grid (this snapshot)",
+        icon=":material/download:",
+        data=snapshot_png(snap["abs_path"]),
+        file_name=f"run{run['id']}-it{it}.png",
+        mime="image/png",
+        key=f"{P}.dlpng",
+    )
+    d2.download_button(
+        "final set (.pt)",
+        icon=":material/download:",
+        data=Path(final_path).read_bytes(),
+        file_name=f"run{run['id']}-synthetic.pt",
+        mime="application/octet-stream",
+        key=f"{P}.dlpt",
+    )
 
     if run.get("method") == "am":
         attention_view(run, syn)
     evals = store.evals(run["id"])
     if evals:
         st.markdown("#### Evaluations of this run")
-        st.dataframe([{"iteration": e.get("iteration"), "net": net_label(e["net"]),
-                       "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std")), "protocol": protocol_text(e)}
-                      for e in evals], hide_index=True)
+        st.dataframe(
+            [
+                {
+                    "iteration": e.get("iteration"),
+                    "net": net_label(e["net"]),
+                    "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std")),
+                    "protocol": protocol_text(e),
+                }
+                for e in evals
+            ],
+            hide_index=True,
+        )
 
 
 def attention_view(run: dict, syn: SyntheticSet) -> None:
     """DataDAM's spatial attention maps (what AM matches) of real and synthetic images of one class."""
     from dd_core.attention_maps import attention_maps
+
     st.markdown("#### Attention maps (what AM matches)")
     cfg = (run.get("summary") or {}).get("config") or syn.meta.get("config") or {}
     power = float(cfg.get("power", 1.0))
     net = syn.meta.get("net") or cfg.get("net") or "convnet-3"
     names = syn.meta.get("class_names") or [str(c) for c in range(syn.num_classes)]
     c1, c2, c3 = st.columns([2, 1, 1])
-    cls = c1.selectbox("Class", list(range(syn.num_classes)), format_func=lambda c: f"{c}: {names[c]}",
-                       key=f"{P}.att.class.{run['id']}")
-    n_real = int(c2.number_input("real images", min_value=1, max_value=32, value=min(8, max(syn.ipc, 4)),
-                                 key=f"{P}.att.n.{run['id']}"))
-    seed = int(c3.number_input("random net seed", value=0, step=1, key=f"{P}.att.seed.{run['id']}",
-                               help="AM draws a fresh random net every iteration; the maps depend on it."))
-    st.caption(f"Spatial attention a_l(x) = normalize(Σ_channels |A_l(x)|^p) with p = {power:g}, per block of a "
-               f"fresh random {net_label(net)}. AM matches the class means of every block except the last (which "
-               "enters through the embedding term).")
+    cls = c1.selectbox(
+        "Class",
+        list(range(syn.num_classes)),
+        format_func=lambda c: f"{c}: {names[c]}",
+        key=f"{P}.att.class.{run['id']}",
+    )
+    n_real = int(
+        c2.number_input(
+            "real images", min_value=1, max_value=32, value=min(8, max(syn.ipc, 4)), key=f"{P}.att.n.{run['id']}"
+        )
+    )
+    seed = int(
+        c3.number_input(
+            "random net seed",
+            value=0,
+            step=1,
+            key=f"{P}.att.seed.{run['id']}",
+            help="AM draws a fresh random net every iteration; the maps depend on it.",
+        )
+    )
+    st.caption(
+        f"Spatial attention a_l(x) = normalize(Σ_channels |A_l(x)|^p) with p = {power:g}, per block of a "
+        f"fresh random {net_label(net)}. AM matches the class means of every block except the last (which "
+        "enters through the embedding term)."
+    )
     opts = dict(run["config"].get("dataset_options") or dataset_options_for(run["dataset"]))
     try:
         real = real_data(run["dataset"], tuple(sorted(opts.items())))
@@ -117,6 +176,7 @@ def attention_view(run: dict, syn: SyntheticSet) -> None:
         st.error(f"cannot load the real images for the maps: {err}")
         return
     import torch
+
     members = real.class_indices[cls]
     g = torch.Generator().manual_seed(seed)
     pick = members[torch.randperm(len(members), generator=g)[:n_real]]
@@ -124,23 +184,35 @@ def attention_view(run: dict, syn: SyntheticSet) -> None:
     syn_x = syn.images[syn.labels == cls]
     syn_maps, real_maps = attention_maps(syn_x, real_x, net, power, seed, num_classes=syn.num_classes)
     matched = max(0, len(syn_maps) - 1)
-    fig = charts.attention_figure([m.mean(0).numpy() for m in real_maps], [m.mean(0).numpy() for m in syn_maps],
-                                  matched, title=f"class {names[cls]}: class-mean attention per block")
+    fig = charts.attention_figure(
+        [m.mean(0).numpy() for m in real_maps],
+        [m.mean(0).numpy() for m in syn_maps],
+        matched,
+        title=f"class {names[cls]}: class-mean attention per block",
+    )
     st.plotly_chart(fig, key=f"{P}.attfig", config=PLOTLY_CONFIG)
     mean = torch.tensor(syn.meta["mean"]).view(1, -1, 1, 1)
     std = torch.tensor(syn.meta["std"]).view(1, -1, 1, 1)
     a, b = st.columns(2)
-    a.image(png_bytes(attention_tiles((real_x * std + mean).clamp(0, 1), real_maps)),
-            caption="real images (top) and their maps per block (rows)", output_format=PNG)
-    b.image(png_bytes(attention_tiles((syn_x * std + mean).clamp(0, 1), syn_maps)),
-            caption="synthetic images (top) and their maps per block (rows)", output_format=PNG)
+    a.image(
+        png_bytes(attention_tiles((real_x * std + mean).clamp(0, 1), real_maps)),
+        caption="real images (top) and their maps per block (rows)",
+        output_format=PNG,
+    )
+    b.image(
+        png_bytes(attention_tiles((syn_x * std + mean).clamp(0, 1), syn_maps)),
+        caption="synthetic images (top) and their maps per block (rows)",
+        output_format=PNG,
+    )
 
 
 # --------------------------------------------------------------------------------------------------- imports
 def import_block() -> None:
     st.markdown("#### Import a synthetic set (.pt)")
-    st.caption("A DistillLab set (`synthetic.pt`): loaded with weights_only (no code runs) and validated, then "
-               f"saved under `{imported_dir()}` where it can be evaluated.")
+    st.caption(
+        "A DistillLab set (`synthetic.pt`): loaded with weights_only (no code runs) and validated, then "
+        f"saved under `{imported_dir()}` where it can be evaluated."
+    )
     up = st.file_uploader("Synthetic set file", type=["pt"], key=f"{P}.upload")
     if up is None:
         return
@@ -174,15 +246,22 @@ def imported_view(path: str, where: str = "imp") -> None:
         return
     st.caption(set_summary(syn))
     st.image(snapshot_png(path), caption=Path(path).name, output_format=PNG)
-    st.download_button("PNG grid", icon=":material/download:", data=snapshot_png(path),
-                       file_name=Path(path).stem + ".png", mime="image/png", key=f"{P}.{where}.png")
+    st.download_button(
+        "PNG grid",
+        icon=":material/download:",
+        data=snapshot_png(path),
+        file_name=Path(path).stem + ".png",
+        mime="image/png",
+        key=f"{P}.{where}.png",
+    )
     evaluate_controls(path, syn, where)
     store = get_store()
     related = [r for r in list_runs(kind="evaluate", limit=100) if r["config"].get("synthetic_path") == path]
     for r in related:
         ev = store.evals(r["id"])
-        acc = "; ".join(f"{net_label(e['net'])} {fmt_acc(e.get('acc_mean'), e.get('acc_std'))} % "
-                        f"({protocol_text(e)})" for e in ev)
+        acc = "; ".join(
+            f"{net_label(e['net'])} {fmt_acc(e.get('acc_mean'), e.get('acc_std'))} % ({protocol_text(e)})" for e in ev
+        )
         st.write(f"{run_title(r)} {acc}")
         if r.get("error"):
             st.error(r["error"])
@@ -192,23 +271,37 @@ def evaluate_controls(path: str, syn: SyntheticSet, where: str = "imp") -> None:
     from dd_core.config import RunConfig
     from dd_core.device import pick_device
     from dd_core.runs.worker import submit
+
     dataset = syn.meta.get("dataset")
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    nets = c1.multiselect("Evaluate on", list(NET_NAMES), default=[syn.meta.get("net") or "convnet-3"]
-                          if (syn.meta.get("net") or "convnet-3") in NET_NAMES else [], key=f"{P}.{where}.nets")
+    nets = c1.multiselect(
+        "Evaluate on",
+        list(NET_NAMES),
+        default=[syn.meta.get("net") or "convnet-3"] if (syn.meta.get("net") or "convnet-3") in NET_NAMES else [],
+        key=f"{P}.{where}.nets",
+    )
     if c2.button("Evaluate", icon=":material/play_arrow:", key=f"{P}.{where}.eval", disabled=not nets):
         ecfg = EvalConfig.from_protocol(None, device=pick_device())
-        cfg = RunConfig(kind="evaluate", dataset=dataset, dataset_options=dataset_options_for(dataset),
-                        method=None, synthetic_path=path, eval_nets=nets, eval=ecfg.to_dict(),
-                        label=f"imported {Path(path).name}")
+        cfg = RunConfig(
+            kind="evaluate",
+            dataset=dataset,
+            dataset_options=dataset_options_for(dataset),
+            method=None,
+            synthetic_path=path,
+            eval_nets=nets,
+            eval=ecfg.to_dict(),
+            label=f"imported {Path(path).name}",
+        )
         try:
             rid = submit(get_store(), cfg)
             invalidate()
         except DDError as err:
             st.error(str(err))
         else:
-            st.success(f"Queued evaluation run #{rid} ({ecfg.protocol} protocol: {ecfg.epochs} epochs × "
-                       f"{ecfg.n_models} models); results appear here and on the Compare page.")
+            st.success(
+                f"Queued evaluation run #{rid} ({ecfg.protocol} protocol: {ecfg.epochs} epochs × "
+                f"{ecfg.n_models} models); results appear here and on the Compare page."
+            )
 
 
 @safe
@@ -224,8 +317,13 @@ def render() -> None:
             wanted = select_run_param()
             ids = [r["id"] for r in runs]
             labels = {r["id"]: run_title(r, with_status=False) for r in runs}
-            run_id = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0,
-                                  format_func=lambda i: labels[i], key=f"{P}.run")
+            run_id = st.selectbox(
+                "Run",
+                ids,
+                index=ids.index(wanted) if wanted in ids else 0,
+                format_func=lambda i: labels[i],
+                key=f"{P}.run",
+            )
             if str(run_id) != st.query_params.get("run"):
                 st.query_params["run"] = str(run_id)
             run = get_store().get_run(run_id)
@@ -238,8 +336,13 @@ def render() -> None:
         last = st.session_state.get(f"{P}.imported")
         if files:
             names = [str(p) for p in files]
-            pick = st.selectbox("Imported set", names, index=names.index(last) if last in names else 0,
-                                format_func=lambda s: Path(s).name, key=f"{P}.impsel")
+            pick = st.selectbox(
+                "Imported set",
+                names,
+                index=names.index(last) if last in names else 0,
+                format_func=lambda s: Path(s).name,
+                key=f"{P}.impsel",
+            )
             imported_view(pick)
         else:
             st.caption("No imported set yet.")

@@ -1,39 +1,40 @@
 """Short help texts of the dashboard's widgets. Where the papers and their code disagree they say which choice
 DistillLab makes (ALGORITHMS.md §8)."""
+
 from __future__ import annotations
 
 HELP: dict[str, str] = {
     # synthetic set
     "ipc": "Synthetic images per class (IPC). The papers report IPC 1, 10 and 50.",
     "init": "How the synthetic images start: **real** = random real training images of the class; **noise** = "
-            "standard normal (Gaussian) noise; **correct** (PAD) = real images that an expert network classifies "
-            "correctly (the seed deck's best PAD setting).",
+    "standard normal (Gaussian) noise; **correct** (PAD) = real images that an expert network classifies "
+    "correctly (the seed deck's best PAD setting).",
     "net": "The network the method distills with. *auto* = ConvNet-3 up to 32 px, ConvNet-4 at 64 px, ConvNet-7 at "
-           "128 px (ALGORITHMS.md §1). A `-bn` suffix (e.g. convnet-3-bn) uses batch norm.",
+    "128 px (ALGORITHMS.md §1). A `-bn` suffix (e.g. convnet-3-bn) uses batch norm.",
     "seed": "Random seed of the initial set, the random networks and the real batches: a run is repeatable on the "
-            "same device.",
+    "same device.",
     "preset": "Fills the fields below (edit any of them after): **cpu-demo** = a live demo sized for a 2-core CPU on "
-              "`mnist-5k` (DM/AM ≈ 1.5 min including one quick evaluation; PAD ≈ 7 min with its experts cached), "
-              "**paper** = the papers' settings (GPU-sized), **none** = each method's own defaults. The same "
-              "presets as `python -m dd_core distill --preset NAME`. Changing it resets the edited fields.",
+    "`mnist-5k` (DM/AM ≈ 1.5 min including one quick evaluation; PAD ≈ 7 min with its experts cached), "
+    "**paper** = the papers' settings (GPU-sized), **none** = each method's own defaults. The same "
+    "presets as `python -m dd_core distill --preset NAME`. Changing it resets the edited fields.",
     "iterations": "Outer iterations (one update of the synthetic set each). The papers use 20,000; on a 2-core CPU "
-                  "a few hundred already show the effect.",
+    "a few hundred already show the effect.",
     # DSA
     "dsa": "Differentiable siamese augmentation (ALGORITHMS.md §2): within an iteration a class's real and "
-           "synthetic batches get the same random transform (one of the strategy's, 'single' mode).",
+    "synthetic batches get the same random transform (one of the strategy's, 'single' mode).",
     "dsa_strategy": "Transforms to draw from, joined by `_` (color, crop, cutout, flip, scale, rotate). Empty = the "
-                    "dataset's strategy (digits: no flip — a flipped 2 is not a 2).",
+    "dataset's strategy (digits: no flip — a flipped 2 is not a 2).",
     # DM / AM
     "lr_img": "SGD learning rate on the synthetic pixels. DM: 1 for IPC ≤ 50 (10 above); DataDAM: 1 for "
-              "IPC 1/10/50 (tuned for p = 1).",
+    "IPC 1/10/50 (tuned for p = 1).",
     "momentum": "Momentum of the pixel optimiser (papers: 0.5).",
     "batch_real": "Real images per class per iteration. DM: 256. DataDAM: 64 (its official script; the paper's "
-                  "table uses 128–256 on large sets). On a CPU, 64 is ~4× faster than 256.",
+    "table uses 128–256 on large sets). On a CPU, 64 is ~4× faster than 256.",
     "chunk": "Real-side forward in chunks of this many images: −1 = the size measured fastest on this device, "
-             "0 = one batch (always one batch for batch-norm nets, whose statistics need the whole batch).",
+    "0 = one batch (always one batch for batch-norm nets, whose statistics need the whole batch).",
     "power": "p in Σ_channels |A|^p, the spatial attention of a block. Default **1** = DataDAM's official code, "
-             "which produced its numbers (lr_img 1 is tuned for it); the paper's table says **p = 4** and the paper "
-             "discusses p > 1 (ALGORITHMS.md §8.2).",
+    "which produced its numbers (lr_img 1 is tuned for it); the paper's table says **p = 4** and the paper "
+    "discusses p > 1 (ALGORITHMS.md §8.2).",
     "task_balance": "λ, weight of the embedding (MMD) term relative to the attention term (official: 0.01).",
     "loss_weight": "Both DataDAM terms are multiplied by this factor (official: 100).",
     # herding
@@ -45,7 +46,7 @@ HELP: dict[str, str] = {
     "trajectory_epochs": "Epochs each expert is trained, saving its parameters after every epoch (official: 100).",
     "expert_lr": "The experts' SGD learning rate (lr_teacher, no momentum); also the initial learnable step α.",
     "scheduler": "PAD's difficulty scheduler: experts start on the easiest init_ratio of the data, add harder "
-                 "samples until add_end_epoch and drop the easiest later (off: plain MTT experts).",
+    "samples until add_end_epoch and drop the easiest later (off: plain MTT experts).",
     "init_ratio": "Fraction of the easiest samples each expert starts with (official: 0.75).",
     "add_end_epoch": "Epoch by which all samples are in (−1: the official 20 of 100 epochs, scaled).",
     "rm_epoch_first": "Epoch at which the easiest rm_easy_ratio_first are dropped (−1: official 40/100, scaled).",
@@ -53,13 +54,13 @@ HELP: dict[str, str] = {
     "rm_easy_ratio_first": "Fraction of the easiest samples removed at rm_epoch_first (official: 0.1).",
     "rm_easy_ratio_second": "Fraction of the easiest samples removed at rm_epoch_second (official: 0.2).",
     "score": "Difficulty score: EL2N (default, cheap: ‖softmax − onehot‖ over briefly trained nets) or GraNd "
-             "(ALGORITHMS.md §8.5).",
+    "(ALGORITHMS.md §8.5).",
     "score_models": "Networks averaged for the difficulty score.",
     "score_epochs": "Epochs those networks are trained before scoring.",
     "experts_path": "Reuse experts saved in this folder (checked against the run's dataset and net); empty: train "
-                    "them in the run.",
+    "them in the run.",
     "syn_steps": "N: student SGD steps on the synthetic set per iteration, kept in the graph (memory grows with "
-                 "N × batch).",
+    "N × batch).",
     "expert_epochs": "M: the target is the expert M epochs after the start epoch.",
     "min_start_epoch": "Smallest start epoch t sampled on the expert trajectory.",
     "current_max_start_epoch": "Upper bound of the start epoch at iteration 0 (grows to max_start_epoch).",
@@ -73,18 +74,18 @@ HELP: dict[str, str] = {
     "momentum_y": "Momentum of the soft-label optimiser (official: 0.9).",
     "threshold": "Skip the update when the normalised matching loss exceeds this (official: 1.0).",
     "depth_ratio": "Fraction of the parameter vector (shallow layers first) left out of the matching loss; −1 = by "
-                   "IPC (0 at IPC 1, 0.5 up to 10, 0.25 above: the CIFAR-10 configs; ALGORITHMS.md §8.4).",
+    "IPC (0 at IPC 1, 0.5 up to 10, 0.25 above: the CIFAR-10 configs; ALGORITHMS.md §8.4).",
     "masking": "**depth** (default): drop the shallow depth_ratio of the parameters; **loss**: drop the entries "
-               "with the smallest loss (the official code's realisation).",
+    "with the smallest loss (the official code's realisation).",
     "max_memory_fraction": "Refuse settings whose unrolled graph would need more than this fraction of memory.",
     # evaluation
     "eval_at": "When to evaluate: `0,500,1000`, `final`, `every:N` or `none`. 0 evaluates the initial set. Reported "
-               "accuracy is that of the set at that iteration, never the best over checkpoints (ALGORITHMS.md §8.3).",
+    "accuracy is that of the set at that iteration, never the best over checkpoints (ALGORITHMS.md §8.3).",
     "eval_nets": "Architectures trained on the synthetic set (empty = the distillation net). Other nets measure "
-                 "cross-architecture generalisation.",
+    "cross-architecture generalisation.",
     "protocol": "**paper** = 1,000 epochs × 5 fresh models; **quick** = 300 epochs × 2 models; same SGD (lr 0.01, "
-                "momentum 0.9, ×0.1 at half), DSA on (ALGORITHMS.md §3). Default: quick on CPU, paper on GPU. "
-                "Other epochs/models make it *custom*; every result records what it used.",
+    "momentum 0.9, ×0.1 at half), DSA on (ALGORITHMS.md §3). Default: quick on CPU, paper on GPU. "
+    "Other epochs/models make it *custom*; every result records what it used.",
     "eval_epochs": "Training epochs of each evaluation model (lr × 0.1 at half).",
     "eval_models": "Fresh models trained per architecture; the result is their mean ± std.",
     # baseline
@@ -99,17 +100,16 @@ HELP: dict[str, str] = {
 
 METHOD_NOTES: dict[str, str] = {
     "dm": "**DM** (Zhao & Bilen, WACV 2023): match the mean embedding of real and synthetic images of each class "
-          "under a fresh random ConvNet every iteration (ALGORITHMS.md §4).",
+    "under a fresh random ConvNet every iteration (ALGORITHMS.md §4).",
     "am": "**DataDAM / AM** (Sajedi et al., ICCV 2023): match per-block spatial attention maps plus the embedding "
-          "(ALGORITHMS.md §5). Norm: **instance norm** by default (as DM, and the paper's table) while the official "
-          "script builds batch-norm ConvNets — pick `convnet-3-bn` as the net to follow it (ALGORITHMS.md §8.1). "
-          "Power p = 1 by default (official code; the paper's table says 4).",
-    "random": "**Random real**: IPC random real images per class — the floor every distiller must beat. No "
-              "iterations.",
+    "(ALGORITHMS.md §5). Norm: **instance norm** by default (as DM, and the paper's table) while the official "
+    "script builds batch-norm ConvNets — pick `convnet-3-bn` as the net to follow it (ALGORITHMS.md §8.1). "
+    "Power p = 1 by default (official code; the paper's table says 4).",
+    "random": "**Random real**: IPC random real images per class — the floor every distiller must beat. No iterations.",
     "herding": "**Herding**: per class, greedily pick real images whose running mean embedding tracks the class "
-               "mean, in the feature space of a briefly trained ConvNet (ALGORITHMS.md §7). No iterations.",
+    "mean, in the feature space of a briefly trained ConvNet (ALGORITHMS.md §7). No iterations.",
     "pad": "**PAD** (Li et al., 2024): trajectory matching with difficulty-scheduled experts and deep-layer "
-           "parameter selection (ALGORITHMS.md §6).",
+    "parameter selection (ALGORITHMS.md §6).",
 }
 
 

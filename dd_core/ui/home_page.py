@@ -5,6 +5,7 @@ Renders progressively: the recent runs (SQLite) and the datasets (file checks) n
 come first; the device and the presets (whose budget depends on CUDA) need PyTorch, which ``streamlit run app.py``
 imports at start-up (``dd_core.ui.warmup``), so they only wait for it where the server skipped that (AppTest, old
 Streamlit versions)."""
+
 from __future__ import annotations
 
 import sys
@@ -14,8 +15,21 @@ import streamlit as st
 from dd_core.paths import data_home
 from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
 
-from .common import (STATUS_ICON, dataset_path, dataset_path_input, fmt_acc, fmt_seconds, get_store, invalidate,
-                     list_runs, md_table, reap_now, run_seconds, run_title, safe)
+from .common import (
+    STATUS_ICON,
+    dataset_path,
+    dataset_path_input,
+    fmt_acc,
+    fmt_seconds,
+    get_store,
+    invalidate,
+    list_runs,
+    md_table,
+    reap_now,
+    run_seconds,
+    run_title,
+    safe,
+)
 
 PAGE_OF_KIND = {"distill": "pages/distill.py", "baseline": "pages/baseline.py", "evaluate": "pages/compare.py"}
 
@@ -23,6 +37,7 @@ PAGE_OF_KIND = {"distill": "pages/distill.py", "baseline": "pages/baseline.py", 
 @st.cache_data(ttl=10, show_spinner=False)
 def _statuses(home: str, mhist_path: str | None, folder_path: str | None) -> list[dict]:
     from dd_core.data import DATASETS, dataset_status
+
     rows = []
     for name in DATASETS:
         path = mhist_path if name == "mhist" else folder_path if name == "folder" else None
@@ -45,16 +60,22 @@ def _last_accs(home: str, ids: tuple) -> dict:
 
 def device_block() -> None:
     import torch
+
     st.subheader("Device")
     from dd_core.device import describe_device, pick_device
+
     dev = pick_device()
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Device", "CUDA" if dev.type == "cuda" else "CPU", help=describe_device(dev))
     c2.metric("Torch threads", torch.get_num_threads())
     c3.metric("PyTorch", torch.__version__.split("+")[0])
     from dd_core.experiments import default_budget
-    c4.metric("Preset budget", default_budget().upper(), help="Presets use the GPU budget (the papers' settings) "
-                                                              "with CUDA, else a CPU-sized budget.")
+
+    c4.metric(
+        "Preset budget",
+        default_budget().upper(),
+        help="Presets use the GPU budget (the papers' settings) with CUDA, else a CPU-sized budget.",
+    )
     st.caption(f"Device: {describe_device(dev)} · data home: `{data_home()}` (set `DD_HOME` to change)")
 
 
@@ -62,8 +83,14 @@ def datasets_block() -> None:
     st.subheader("Datasets")
     rows = _statuses(str(data_home()), dataset_path("mhist"), dataset_path("folder"))
     icon = {"available": "✓", "will download": "↓", "missing": "✗"}
-    st.markdown(md_table([{"dataset": r["dataset"], "status": f"{icon.get(r['status'], '')} {r['status']}",
-                           "detail": r["detail"]} for r in rows]))
+    st.markdown(
+        md_table(
+            [
+                {"dataset": r["dataset"], "status": f"{icon.get(r['status'], '')} {r['status']}", "detail": r["detail"]}
+                for r in rows
+            ]
+        )
+    )
     for r in rows:
         if r["fix"]:
             st.info(f"**{r['dataset']}** — {r['fix']}")
@@ -73,34 +100,59 @@ def runs_block() -> None:
     st.subheader("Recent runs")
     runs = list_runs(limit=15)
     if not runs:
-        st.caption("No runs yet: start one from a preset below or from the Distill / Baseline pages. Runs of the "
-                   "command line (`python -m dd_core distill ...`) show up here too.")
+        st.caption(
+            "No runs yet: start one from a preset below or from the Distill / Baseline pages. Runs of the "
+            "command line (`python -m dd_core distill ...`) show up here too."
+        )
         return
     accs = _last_accs(str(data_home()), tuple(r["id"] for r in runs if r["kind"] != "baseline"))
     for r in runs:
         if r["kind"] == "baseline" and (r.get("summary") or {}).get("test_acc") is not None:
             s = r["summary"]
             accs[r["id"]] = f"{fmt_acc(s['test_acc'])} % ({s.get('net')}, whole dataset)"
-    st.markdown(md_table([{
-        "run": f"#{r['id']}", "status": f"{STATUS_ICON.get(r['status'], '')} {r['status']}", "kind": r["kind"],
-        "method": r["method"] or "", "dataset": r["dataset"], "IPC": "" if r["ipc"] is None else r["ipc"],
-        "progress": (f"{r['iteration'] or 0}/{r['total_iterations']}" if r["total_iterations"] else ""),
-        "time": fmt_seconds(run_seconds(r)), "last accuracy": accs.get(r["id"], ""), "source": r["source"],
-        "label": r["label"] or "", "error": (r["error"] or "")[:120]} for r in runs]))
+    st.markdown(
+        md_table(
+            [
+                {
+                    "run": f"#{r['id']}",
+                    "status": f"{STATUS_ICON.get(r['status'], '')} {r['status']}",
+                    "kind": r["kind"],
+                    "method": r["method"] or "",
+                    "dataset": r["dataset"],
+                    "IPC": "" if r["ipc"] is None else r["ipc"],
+                    "progress": (f"{r['iteration'] or 0}/{r['total_iterations']}" if r["total_iterations"] else ""),
+                    "time": fmt_seconds(run_seconds(r)),
+                    "last accuracy": accs.get(r["id"], ""),
+                    "source": r["source"],
+                    "label": r["label"] or "",
+                    "error": (r["error"] or "")[:120],
+                }
+                for r in runs
+            ]
+        )
+    )
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     labels = {r["id"]: run_title(r, with_status=False) for r in runs}
     pick = c1.selectbox("Run", [r["id"] for r in runs], format_func=lambda i: labels[i], key="home.run")
     run = next(r for r in runs if r["id"] == pick)
     with c2:
-        st.page_link(PAGE_OF_KIND.get(run["kind"], "pages/distill.py"), label="Open",
-                     query_params={"run": str(pick)}, icon=":material/open_in_new:")
+        st.page_link(
+            PAGE_OF_KIND.get(run["kind"], "pages/distill.py"),
+            label="Open",
+            query_params={"run": str(pick)},
+            icon=":material/open_in_new:",
+        )
     if run["status"] in ACTIVE_STATUSES:
         if c3.button("Stop", icon=":material/stop:", key="home.stop"):
             get_store().request_cancel(pick)
             invalidate()
             st.rerun()
-    elif c3.button("Delete", icon=":material/delete:", key="home.delete",
-                   help="Delete the run with its metrics, snapshots and files"):
+    elif c3.button(
+        "Delete",
+        icon=":material/delete:",
+        key="home.delete",
+        help="Delete the run with its metrics, snapshots and files",
+    ):
         try:
             get_store().delete_run(pick)
         except RunStoreError as err:
@@ -114,9 +166,12 @@ def presets_block() -> None:
     from dd_core.data import dataset_status
     from dd_core.experiments import EXPERIMENTS, plan
     from dd_core.runs.worker import submit
+
     st.subheader("Presets: the seed experiments")
-    st.caption("One click queues the runs that reproduce a seed experiment (one at a time per device; watch them on "
-               "the Distill / Baseline pages). Without a GPU each preset uses its CPU-sized budget.")
+    st.caption(
+        "One click queues the runs that reproduce a seed experiment (one at a time per device; watch them on "
+        "the Distill / Baseline pages). Without a GPU each preset uses its CPU-sized budget."
+    )
     mhist_needed = st.expander("MHIST folder (for the MHIST presets)", expanded=False)
     with mhist_needed:
         mhist_path = dataset_path_input("mhist", "home.mhist", st)
@@ -132,9 +187,12 @@ def presets_block() -> None:
             if p.disabled:
                 st.warning(p.disabled + (f" — **Fix:** {p.fix}" if p.fix else ""))
             n = len(p.runs)
-            if st.button(f"Run {key}" + (f" ({n} runs)" if n > 1 else ""), icon=":material/play_arrow:",
-                         key=f"home.preset.{key}",
-                         disabled=bool(p.disabled)):
+            if st.button(
+                f"Run {key}" + (f" ({n} runs)" if n > 1 else ""),
+                icon=":material/play_arrow:",
+                key=f"home.preset.{key}",
+                disabled=bool(p.disabled),
+            ):
                 ids = []
                 try:
                     for cfg in p.runs:
@@ -151,22 +209,27 @@ def presets_block() -> None:
                 first = get_store().get_run(run_ids[0])
                 st.success("Queued " + ", ".join(f"#{r}" for r in run_ids))
                 if first:
-                    st.page_link(PAGE_OF_KIND.get(first["kind"], "pages/distill.py"),
-                                 label=f"Watch run #{run_ids[0]}", query_params={"run": str(run_ids[0])},
-                                 icon=":material/monitoring:")
+                    st.page_link(
+                        PAGE_OF_KIND.get(first["kind"], "pages/distill.py"),
+                        label=f"Watch run #{run_ids[0]}",
+                        query_params={"run": str(run_ids[0])},
+                        icon=":material/monitoring:",
+                    )
 
 
 @safe
 def render() -> None:
     reap_now()
     st.title("DistillLab")
-    st.caption("Dataset distillation, live: learn a tiny synthetic training set on which a fresh network "
-               "reaches accuracy close to training on the whole dataset. Methods: DM, DataDAM (AM), PAD; "
-               "baselines: random real, herding, whole dataset.")
+    st.caption(
+        "Dataset distillation, live: learn a tiny synthetic training set on which a fresh network "
+        "reaches accuracy close to training on the whole dataset. Methods: DM, DataDAM (AM), PAD; "
+        "baselines: random real, herding, whole dataset."
+    )
     runs_block()
     device_slot = st.empty()
     presets_slot = st.empty()
-    if "torch" not in sys.modules:      # first visit of a fresh server: PyTorch is still being imported
+    if "torch" not in sys.modules:  # first visit of a fresh server: PyTorch is still being imported
         device_slot.caption(":material/hourglass_top: Loading PyTorch…")
     datasets_block()
     with device_slot.container():

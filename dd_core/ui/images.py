@@ -1,4 +1,5 @@
 """Images for the pages: labelled per-class grids of a synthetic set, attention-map tiles, cached set loading."""
+
 from __future__ import annotations
 
 import io
@@ -37,8 +38,9 @@ def _font(size: int = 13):
         return ImageFont.load_default()
 
 
-def labelled_grid(syn: SyntheticSet, classes: list[int] | None = None, max_per_class: int | None = None,
-                  upscale: int | None = None) -> Image.Image:
+def labelled_grid(
+    syn: SyntheticSet, classes: list[int] | None = None, max_per_class: int | None = None, upscale: int | None = None
+) -> Image.Image:
     """One row per class (its name at the left), IPC images per row (at most ``max_per_class``)."""
     k = syn.num_classes
     classes = list(range(k)) if classes is None else classes
@@ -87,6 +89,7 @@ def _viridis_lut() -> np.ndarray:
     """256 × RGB uint8 of Plotly's Viridis colour scale."""
     import re
     from plotly.colors import sample_colorscale
+
     cols = sample_colorscale("Viridis", [i / 255 for i in range(256)])
     return np.array([[float(v) for v in re.findall(r"[\d.]+", c)[:3]] for c in cols]).round().astype(np.uint8)
 

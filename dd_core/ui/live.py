@@ -2,6 +2,7 @@
 gallery and evaluations as they arrive. Redrawn every second by a fragment while the run is queued or running; the
 timer stops when the run ends (a last full rerun redraws it without a timer).
 """
+
 from __future__ import annotations
 
 import time
@@ -11,8 +12,20 @@ import streamlit as st
 from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
 
 from . import charts
-from .common import (PLOTLY_CONFIG, fmt_acc, fmt_seconds, get_store, invalidate, kick_worker, net_label,
-                     protocol_text, run_seconds, run_title, safe, status_badge)
+from .common import (
+    PLOTLY_CONFIG,
+    fmt_acc,
+    fmt_seconds,
+    get_store,
+    invalidate,
+    kick_worker,
+    net_label,
+    protocol_text,
+    run_seconds,
+    run_title,
+    safe,
+    status_badge,
+)
 from .images import PNG, snapshot_png
 
 REFRESH_S = 1.0
@@ -71,26 +84,45 @@ def progress_block(run: dict, rows: list[dict], phases: dict) -> None:
         ep, eps = ev.get("epoch"), ev.get("epochs")
         frac = min(1.0, ep / eps) if isinstance(ep, (int, float)) and eps else 0.0
         if phase == "eval":
-            text = (f"evaluating at iteration {ev.get('iteration')}: {net_label(ev.get('net'))} model "
-                    f"{ev.get('model')}/{ev.get('n_models')}, epoch {ep}/{eps}")
+            text = (
+                f"evaluating at iteration {ev.get('iteration')}: {net_label(ev.get('net'))} model "
+                f"{ev.get('model')}/{ev.get('n_models')}, epoch {ep}/{eps}"
+            )
         else:
-            parts = [f"{k} {v}" for k, v in ev.items()
-                     if k not in ("phase", "t", "final", "type") and isinstance(v, (int, str))][:6]
+            parts = [
+                f"{k} {v}"
+                for k, v in ev.items()
+                if k not in ("phase", "t", "final", "type") and isinstance(v, (int, str))
+            ][:6]
             text = f"{phase}: " + ", ".join(parts)
         st.progress(frac, text=text)
 
 
 def evals_block(run: dict, evals: list[dict]) -> None:
     if not evals:
-        st.caption("No evaluation yet" + (" — scheduled at " + ", ".join(map(str, run["config"].get("eval_at")))
-                                          if run["config"].get("eval_at") else " (none scheduled)") + ".")
+        st.caption(
+            "No evaluation yet"
+            + (
+                " — scheduled at " + ", ".join(map(str, run["config"].get("eval_at")))
+                if run["config"].get("eval_at")
+                else " (none scheduled)"
+            )
+            + "."
+        )
         return
     its = {e.get("iteration") for e in evals}
     if len(its) > 1:
         st.plotly_chart(charts.acc_vs_iteration_figure(evals), key=f"acc-{run['id']}", config=PLOTLY_CONFIG)
-    rows = [{"iteration": e.get("iteration"), "net": net_label(e["net"]),
-             "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std")), "protocol": protocol_text(e),
-             "seconds": f"{e.get('seconds') or 0:.1f}"} for e in evals]
+    rows = [
+        {
+            "iteration": e.get("iteration"),
+            "net": net_label(e["net"]),
+            "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std")),
+            "protocol": protocol_text(e),
+            "seconds": f"{e.get('seconds') or 0:.1f}",
+        }
+        for e in evals
+    ]
     st.table(rows, hide_index=True)
 
 
@@ -112,15 +144,23 @@ def controls(run: dict, *, where: str) -> None:
     store = get_store()
     if run["status"] in ACTIVE_STATUSES:
         stopping = run.get("cancel_requested")
-        if st.button("Stop" if not stopping else "Stopping…", icon=":material/stop:", key=f"{where}-stop-{run['id']}",
-                     disabled=bool(stopping), help="Stops after the current step; the last complete synthetic "
-                                                   "set is kept."):
+        if st.button(
+            "Stop" if not stopping else "Stopping…",
+            icon=":material/stop:",
+            key=f"{where}-stop-{run['id']}",
+            disabled=bool(stopping),
+            help="Stops after the current step; the last complete synthetic set is kept.",
+        ):
             store.request_cancel(run["id"])
             invalidate()
             st.rerun()
     else:
-        if st.button("Delete run", icon=":material/delete:", key=f"{where}-del-{run['id']}",
-                     help="Removes the run, its metrics, evaluations, snapshots and files."):
+        if st.button(
+            "Delete run",
+            icon=":material/delete:",
+            key=f"{where}-del-{run['id']}",
+            help="Removes the run, its metrics, evaluations, snapshots and files.",
+        ):
             try:
                 store.delete_run(run["id"])
                 invalidate()
@@ -181,14 +221,20 @@ def draw(run: dict) -> None:
     if run["status"] == "queued":
         kick_worker(run)
         pos, running = queue_position(run)
-        st.info(f"Queued — position {pos} in the queue"
-                + (f"; running now: {', '.join('#' + str(r['id']) for r in running)}" if running else
-                   "; the worker is starting") + ". One run at a time per device.")
+        st.info(
+            f"Queued — position {pos} in the queue"
+            + (
+                f"; running now: {', '.join('#' + str(r['id']) for r in running)}"
+                if running
+                else "; the worker is starting"
+            )
+            + ". One run at a time per device."
+        )
     if run.get("error") and run["status"] in ("failed", "interrupted"):
         (st.error if run["status"] == "failed" else st.warning)(
             f"**{run['status'].capitalize()}:** {run['error']}"
-            + (" — its last snapshot and partial results are kept below." if run["status"] == "interrupted"
-               else ""))
+            + (" — its last snapshot and partial results are kept below." if run["status"] == "interrupted" else "")
+        )
     if run["status"] == "cancelled":
         st.info("Stopped on request; the last complete synthetic set is kept.")
     rows = metric_rows(run)
@@ -214,5 +260,7 @@ def draw(run: dict) -> None:
         evals_block(run, store.evals(run["id"]))
     summary = run.get("summary") or {}
     if summary.get("seconds_per_iteration"):
-        st.caption(f"{summary.get('iterations')} iterations in {fmt_seconds(summary.get('seconds_distill'))} "
-                   f"({summary['seconds_per_iteration']:.3f} s/iteration) on {summary.get('device')}.")
+        st.caption(
+            f"{summary.get('iterations')} iterations in {fmt_seconds(summary.get('seconds_distill'))} "
+            f"({summary['seconds_per_iteration']:.3f} s/iteration) on {summary.get('device')}."
+        )

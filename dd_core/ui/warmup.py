@@ -14,6 +14,7 @@ The imported modules then go to the garbage collector's permanent generation (``
 PyTorch's, pandas' and plotly's ≈ 270k long-lived objects took ≈ 0.1 s of GIL each time (half the server's CPU while a
 run was watched, measured with py-spy); after the freeze it takes ≈ 2 ms.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,9 +28,19 @@ from typing import AsyncIterator
 log = logging.getLogger("distilllab.ui")
 
 # What the pages import, the home page's needs first.
-MODULES = ("torch", "dd_core.device", "dd_core.experiments", "dd_core.runs.worker", "dd_core.ui.home_page",
-           "pandas", "plotly.graph_objects", "dd_core.ui.distill_page", "dd_core.ui.gallery_page",
-           "dd_core.ui.compare_page", "dd_core.ui.baseline_page")
+MODULES = (
+    "torch",
+    "dd_core.device",
+    "dd_core.experiments",
+    "dd_core.runs.worker",
+    "dd_core.ui.home_page",
+    "pandas",
+    "plotly.graph_objects",
+    "dd_core.ui.distill_page",
+    "dd_core.ui.gallery_page",
+    "dd_core.ui.compare_page",
+    "dd_core.ui.baseline_page",
+)
 
 
 def import_engine(modules: tuple[str, ...] = MODULES) -> float:
@@ -43,11 +54,12 @@ def import_engine(modules: tuple[str, ...] = MODULES) -> float:
             log.warning("warm-up: importing %s failed: %s", name, err)
     try:
         from dd_core.device import pick_device
+
         pick_device()
     except Exception as err:  # noqa: BLE001
         log.warning("warm-up: device probe failed: %s", err)
     gc.collect()
-    gc.freeze()        # long-lived from here on: later collections skip these objects
+    gc.freeze()  # long-lived from here on: later collections skip these objects
     seconds = time.perf_counter() - t0
     log.info("warm-up: engine imported in %.2f s", seconds)
     return seconds
