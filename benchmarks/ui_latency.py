@@ -76,6 +76,7 @@ def _shown_iteration(driver, total: int) -> int:
 
 def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
     import os
+
     from selenium.webdriver.common.by import By
 
     home = Path(tempfile.mkdtemp(prefix="dd-ui-latency-"))
@@ -104,10 +105,10 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
             renders.append(time.perf_counter() - t)
         out["home_render_s"] = _summary(renders)
 
-        from dd_core.config import RunConfig
         from dd_core.presets import preset_options
         from dd_core.runs import RunStore
         from dd_core.runs.worker import submit
+        from dd_core.spec import RunConfig
 
         store = RunStore(home / "runs.sqlite3")
         opts = preset_options("cpu-demo", "dm")

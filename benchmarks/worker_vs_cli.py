@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dd_core.config import RunConfig  # noqa: E402
 from dd_core.runs import RunStore  # noqa: E402
 from dd_core.runs.worker import submit  # noqa: E402
+from dd_core.spec import RunConfig  # noqa: E402
 
 
 def _env(home: Path) -> dict:

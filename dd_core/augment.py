@@ -42,11 +42,11 @@ class DSAParams:
     scale: Tensor  # [G, 2] (sx, sy) in [1/1.2, 1.2]
     angle: Tensor  # [G] radians in [-15°, 15°]
 
-    def gather(self, index: Tensor) -> "DSAParams":
+    def gather(self, index: Tensor) -> DSAParams:
         """Per-sample parameters: row ``index[i]`` for sample i."""
         return DSAParams(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
 
-    def to(self, device: torch.device) -> "DSAParams":
+    def to(self, device: torch.device) -> DSAParams:
         return DSAParams(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
 
 

@@ -10,12 +10,14 @@ import torch
 from .augment import DSA
 from .config import BaselineConfig
 from .data import RealData
-from .evaluate import ProgressFn, StopFn, TrainSpec, memory_format, train_network
+from .device import memory_format
+from .evaluate import TrainSpec, train_network
+from .events import EventFn, StopFn
 from .nets import build_net
 
 
 def run_baseline(
-    real: RealData, cfg: BaselineConfig, *, on_epoch: ProgressFn | None = None, should_stop: StopFn | None = None
+    real: RealData, cfg: BaselineConfig, *, on_epoch: EventFn | None = None, should_stop: StopFn | None = None
 ) -> dict:
     """Train ``cfg.net`` on the whole training set of ``real`` (already on its device); test after every epoch.
 

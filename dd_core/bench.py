@@ -16,10 +16,11 @@ import torch
 
 from .config import EvalConfig, default_protocol
 from .data import RealData
-from .evaluate import evaluate_synthetic, memory_format, test_accuracy
+from .device import memory_format
+from .evaluate import evaluate_synthetic, test_accuracy
+from .methods import build_method
+from .methods.random_nets import chunks
 from .nets import build_net
-from .methods.common import chunks
-from .runner import build_method
 
 
 def peak_rss_mb() -> float:

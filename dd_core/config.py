@@ -1,17 +1,22 @@
-"""Validated configuration dataclasses shared by the CLI, the worker and the pages.
+"""The validators every layer uses, the evaluation protocols, and the evaluation / whole-dataset configs.
 
 Every check raises :class:`ConfigError` with what is wrong and how to fix it, before any work starts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
+
+T = TypeVar("T")
+
+RUN_KINDS = ("distill", "baseline", "evaluate", "experts")
 
 PROTOCOLS = {  # ALGORITHMS.md §3
     "paper": {"epochs": 1000, "n_models": 5},
@@ -19,17 +24,34 @@ PROTOCOLS = {  # ALGORITHMS.md §3
 }
 
 
-def check_positive(name: str, value: float, *, integer: bool = False) -> None:
-    """Raise ConfigError unless ``value`` > 0 (and an int when ``integer``)."""
+def check_positive(name: str, value: T, *, integer: bool = False) -> T:
+    """``value`` if it is > 0 (and an int when ``integer``), else ConfigError."""
     if integer and (not isinstance(value, int) or isinstance(value, bool)):
         raise ConfigError(f"{name} must be a whole number, got {value!r}")
-    if not value > 0:
+    if not value > 0:  # type: ignore[operator]
         raise ConfigError(f"{name} must be > 0, got {value!r}")
+    return value
 
 
-def check_choice(name: str, value: str, choices) -> None:
+def check_choice(name: str, value: T, choices: Iterable[str]) -> T:
+    """``value`` if it is one of ``choices``, else ConfigError listing them."""
+    choices = list(choices)
     if value not in choices:
         raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
+    return value
+
+
+def check_schedule(iterations: int, eval_at: list[int]) -> list[int]:
+    """Validate the iteration count and the evaluation points (0 = initial set, ≤ iterations); sorted, unique."""
+    if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
+        raise ConfigError(f"iterations must be a whole number >= 0, got {iterations!r}")
+    bad = [i for i in eval_at if i < 0 or i > iterations]
+    if bad:
+        raise ConfigError(
+            f"evaluation iteration(s) {bad} lie outside the run (0..{iterations}); "
+            f"use values between 0 and {iterations}"
+        )
+    return sorted(set(eval_at))
 
 
 def default_protocol(device: torch.device | str) -> str:
@@ -71,7 +93,7 @@ class EvalConfig:
         epochs: int | None = None,
         n_models: int | None = None,
         **kw,
-    ) -> "EvalConfig":
+    ) -> EvalConfig:
         """A named protocol (default: by device) with optional overrides; overriding makes the name 'custom'
         only if the values differ from the named protocol's."""
         name = protocol or default_protocol(device)
@@ -115,73 +137,3 @@ class BaselineConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-RUN_KINDS = ("distill", "baseline", "evaluate", "experts")
-
-
-@dataclass
-class RunConfig:
-    """Everything a job needs, as plain types: written by a page or the CLI, read by the worker.
-
-    ``method_options`` are fields of the method's config (e.g. ipc, init, lr_img, batch_real, power);
-    ``eval`` holds EvalConfig fields (None: the device's default protocol); ``baseline`` BaselineConfig fields.
-    """
-
-    kind: str = "distill"
-    dataset: str = "mnist-5k"
-    dataset_options: dict = field(default_factory=dict)  # path / image_size / channels
-    method: str | None = "dm"
-    method_options: dict = field(default_factory=dict)
-    iterations: int = 1000
-    eval_at: list = field(default_factory=list)
-    eval_nets: list | None = None
-    eval: dict | None = None
-    baseline: dict | None = None
-    synthetic_path: str | None = None  # kind 'evaluate': a saved set (or a run's final set)
-    source_run: int | None = None  # kind 'evaluate': the run whose set is evaluated
-    device: str | None = None
-    label: str | None = None
-
-    def validate(self) -> "RunConfig":
-        """Everything checkable without loading data: names, numbers, schedule, method options."""
-        from .data import DATASETS
-
-        check_choice("run kind", self.kind, RUN_KINDS)
-        check_choice("dataset", self.dataset, DATASETS)
-        unknown = set(self.dataset_options) - {"path", "image_size", "channels", "split_ratio"}
-        if unknown:
-            raise ConfigError(
-                f"unknown dataset option(s) {sorted(unknown)}; valid: path, image_size, channels, split_ratio"
-            )
-        if self.eval is not None:
-            EvalConfig(**self.eval)
-        if self.kind == "distill":
-            from .runner import check_schedule, method_config
-
-            method_config(self.method, self.method_options)
-            check_schedule(self.iterations, list(self.eval_at))
-        elif self.kind == "experts":
-            from .jobs import experts_options
-            from .runner import method_config
-
-            method_config("pad", experts_options(self.method_options))
-        elif self.kind == "baseline":
-            BaselineConfig(dataset=self.dataset, **(self.baseline or {}))
-        elif self.kind == "evaluate" and not (self.synthetic_path or self.method_options.get("ipc")):
-            raise ConfigError("an evaluation needs a synthetic set (synthetic_path) or method 'random' with an ipc")
-        for name in self.eval_nets or []:
-            from .nets import check_net_name
-
-            check_net_name(name)
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "RunConfig":
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"unknown run option(s) {sorted(unknown)}")
-        return cls(**data)

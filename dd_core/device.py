@@ -40,3 +40,8 @@ def tune_cpu_allocator() -> bool:
         return bool(libc.mallopt(-4, 0)) and bool(libc.mallopt(-1, 1 << 36))  # M_MMAP_MAX, M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         return False
+
+
+def memory_format(device: torch.device) -> torch.memory_format:
+    """channels_last on CPU (measured faster for ConvNets with our instance norm), contiguous on CUDA."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -19,16 +18,9 @@ from torch import Tensor, nn
 from .augment import DSA
 from .config import EvalConfig
 from .data import RealData
+from .device import memory_format
+from .events import EventFn, StopFn
 from .nets import build_net
-
-
-def memory_format(device: torch.device) -> torch.memory_format:
-    """channels_last on CPU (measured faster for ConvNets with our instance norm), contiguous on CUDA."""
-    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
-
-
-ProgressFn = Callable[[dict], None]
-StopFn = Callable[[], bool]
 
 
 class Stopped(Exception):
@@ -91,7 +83,7 @@ def train_network(
     soft_labels: Tensor | None = None,
     test: tuple[Tensor, Tensor] | None = None,
     test_every: int = 0,
-    on_epoch: ProgressFn | None = None,
+    on_epoch: EventFn | None = None,
     generator: torch.Generator | None = None,
     should_stop: StopFn | None = None,
     optimizer: torch.optim.Optimizer | None = None,
@@ -172,7 +164,7 @@ def evaluate_synthetic(
     soft_labels: Tensor | None = None,
     lr: float | None = None,
     seed: int = 0,
-    on_progress: ProgressFn | None = None,
+    on_progress: EventFn | None = None,
     should_stop: StopFn | None = None,
 ) -> list[dict]:
     """Train ``cfg.n_models`` fresh nets of each architecture on the set, test each on the real test set.

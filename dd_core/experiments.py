@@ -12,11 +12,12 @@ images): DM/AM ≤ 300 iterations at batch_real 64, evaluation with 1 model × �
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from .config import EvalConfig, RunConfig
+from .config import EvalConfig
 from .presets import PRESETS
+from .spec import RunConfig
 
 BUDGETS = ("gpu", "cpu")
 PAD_PENDING = "PAD lands with the PAD issue"

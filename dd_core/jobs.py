@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from .config import BaselineConfig, EvalConfig, RunConfig
+from .config import BaselineConfig, EvalConfig
 from .data import RealData, load_dataset
 from .errors import ConfigError
 from .evaluate import Stopped
-
-EventFn = Callable[[dict], None]
-StopFn = Callable[[], bool]
+from .events import EventFn, StopFn
+from .methods.pad import experts_options
+from .spec import RunConfig
 
 
 def load_real(cfg: RunConfig, device: torch.device) -> RealData:
@@ -37,7 +36,8 @@ def run_distill(
     cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn, should_stop: StopFn | None = None
 ) -> dict:
     """Distill with ``cfg``; save ``synthetic.pt`` and PNG grids into ``out_dir``; return the JSON record."""
-    from .runner import build_method, last_and_best, run_distillation
+    from .methods import build_method
+    from .runner import last_and_best, run_distillation
 
     real = load_real(cfg, device)
     check_nets(cfg.eval_nets, real)
@@ -96,21 +96,11 @@ def experts_record(experts) -> dict:
     }
 
 
-def experts_options(options: dict) -> dict:
-    """PAD options for an experts-only job: the matching window (irrelevant here) defaults to fit the trajectories."""
-    opts = dict(options)
-    epochs = int(opts.get("trajectory_epochs", 20))
-    opts.setdefault("max_start_epoch", max(0, epochs - int(opts.get("expert_epochs", 2))))
-    opts.setdefault("current_max_start_epoch", min(opts["max_start_epoch"], 10))
-    opts.setdefault("min_start_epoch", 0)
-    return opts
-
-
 def run_experts_job(cfg: RunConfig, device: torch.device, on_event: EventFn, should_stop: StopFn | None = None) -> dict:
     """Build (or load) the expert trajectories a PAD run with ``cfg.method_options`` needs."""
+    from .methods import method_config
     from .methods.experts import get_experts
     from .nets import default_net_for
-    from .runner import method_config
 
     pcfg = method_config("pad", experts_options(cfg.method_options))
     real = load_real(cfg, device)

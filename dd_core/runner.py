@@ -12,60 +12,13 @@ Iteration n always means "after n updates": the evaluation at 0 is of the initia
 from __future__ import annotations
 
 import time
-from typing import Callable
 
-from .config import EvalConfig
-from .errors import ConfigError
+from .config import EvalConfig, check_schedule
 from .evaluate import Stopped, evaluate_synthetic
-from .methods import METHODS
+from .events import EventFn, StopFn
 from .methods.base import Method
 
-EventFn = Callable[[dict], None]
 SNAPSHOTS_PER_RUN = 50
-
-
-def method_config(name: str, options: dict):
-    """The validated config of method ``name`` from ``options``; unknown names/options list the valid ones."""
-    if name not in METHODS:
-        raise ConfigError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}")
-    cls = METHODS[name].config_cls
-    valid = cls.fields()
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise ConfigError(f"method {name!r} has no option(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
-    try:
-        cfg = cls(**options)
-    except TypeError as err:
-        raise ConfigError(f"bad options for method {name!r}: {err}") from None
-    cfg.validate()
-    return cfg
-
-
-def build_method(
-    name: str,
-    real,
-    options: dict,
-    device,
-    on_event: EventFn | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> Method:
-    """``METHODS[name]`` built on ``real`` from ``options`` (validated first); set-up phases (PAD's experts)
-    report to ``on_event`` and stop on ``should_stop``."""
-    cfg = method_config(name, options)
-    return METHODS[name](real, cfg, device, on_event, should_stop)
-
-
-def check_schedule(iterations: int, eval_at: list[int]) -> list[int]:
-    """Validate the iteration count and the evaluation points (0 = initial set, ≤ iterations)."""
-    if not isinstance(iterations, int) or iterations < 0:
-        raise ConfigError(f"iterations must be a whole number >= 0, got {iterations!r}")
-    bad = [i for i in eval_at if i < 0 or i > iterations]
-    if bad:
-        raise ConfigError(
-            f"evaluation iteration(s) {bad} lie outside the run (0..{iterations}); "
-            f"use values between 0 and {iterations}"
-        )
-    return sorted(set(eval_at))
 
 
 def run_distillation(
@@ -76,7 +29,7 @@ def run_distillation(
     eval_nets: list[str] | None = None,
     eval_cfg: EvalConfig | None = None,
     on_event: EventFn | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: StopFn | None = None,
     snapshot_every: int | None = None,
     eval_seed: int = 0,
 ) -> dict:

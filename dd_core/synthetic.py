@@ -37,7 +37,7 @@ class SyntheticSet:
     def num_classes(self) -> int:
         return int(self.meta["num_classes"])
 
-    def detached(self) -> "SyntheticSet":
+    def detached(self) -> SyntheticSet:
         """A CPU copy that shares nothing with the optimiser's tensors."""
         soft = self.soft_labels.detach().cpu().clone() if self.soft_labels is not None else None
         return SyntheticSet(
@@ -49,7 +49,7 @@ class SyntheticSet:
         )
 
     # ------------------------------------------------------------------ validation
-    def validate(self, source: str = "synthetic set") -> "SyntheticSet":
+    def validate(self, source: str = "synthetic set") -> SyntheticSet:
         """Check shapes, labels and metadata; raise SyntheticSetError naming what is wrong."""
         missing = [k for k in REQUIRED_META if k not in self.meta]
         if missing:
@@ -122,7 +122,7 @@ class SyntheticSet:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "SyntheticSet":
+    def load(cls, path: str | os.PathLike) -> SyntheticSet:
         """Load with ``weights_only=True`` (no code execution) and validate."""
         path = Path(path)
         if not path.is_file():
@@ -135,7 +135,7 @@ class SyntheticSet:
         return cls.from_payload(payload, str(path))
 
     @classmethod
-    def from_payload(cls, payload, source: str) -> "SyntheticSet":
+    def from_payload(cls, payload, source: str) -> SyntheticSet:
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise SyntheticSetError(
                 f"{source}: not a DistillLab synthetic set (expected a dict with format={FORMAT!r})"

@@ -12,8 +12,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dd_core.config import EvalConfig, RunConfig
+from dd_core.config import EvalConfig
 from dd_core.runs import RunStore
+from dd_core.spec import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

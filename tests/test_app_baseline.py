@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
-from tests.app_support import app, element_types, finish_queued, query_run, texts
+from tests.app_support import app, clean_streamlit, element_types, finish_queued, query_run, store, texts, workers  # noqa: F401,F811 - fixtures
 
 PAGE = "pages/baseline.py"
 

@@ -7,12 +7,23 @@ from __future__ import annotations
 import pytest
 import streamlit as st
 
-from dd_core.config import EvalConfig, RunConfig
+from dd_core.config import EvalConfig
 from dd_core.reference_results import REFERENCES, references
 from dd_core.runs.worker import submit
+from dd_core.spec import RunConfig
 from dd_core.ui import compare_data as cd
-from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
-from tests.app_support import app, element_types, enter_world, finish_queued, make_world, texts, tiny_run
+from tests.app_support import (  # noqa: F401,F811 - fixtures
+    app,
+    clean_streamlit,
+    element_types,
+    enter_world,
+    finish_queued,
+    make_world,
+    store,
+    texts,
+    tiny_run,
+    workers,
+)
 
 PAGE = "pages/compare.py"
 

@@ -4,8 +4,7 @@ accuracy) after a rerun; failed / interrupted runs show their message."""
 
 from __future__ import annotations
 
-from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
-from tests.app_support import app, element_types, query_run, texts, wait_for
+from tests.app_support import app, clean_streamlit, element_types, query_run, store, texts, wait_for, workers  # noqa: F401,F811 - fixtures
 
 PAGE = "pages/distill.py"
 

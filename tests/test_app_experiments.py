@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from dd_core import experiments as ex
-from dd_core.attention_maps import attention_maps
-from dd_core.config import RunConfig
+from dd_core.methods.attention_maps import attention_maps
+from dd_core.spec import RunConfig
 
 
 @pytest.mark.parametrize("budget", ex.BUDGETS)

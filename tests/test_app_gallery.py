@@ -10,8 +10,18 @@ import pytest
 import torch
 
 from dd_core.runs.worker import submit
-from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
-from tests.app_support import app, element_types, enter_world, finish_queued, make_world, texts, tiny_run
+from tests.app_support import (  # noqa: F401,F811 - fixtures
+    app,
+    clean_streamlit,
+    element_types,
+    enter_world,
+    finish_queued,
+    make_world,
+    store,
+    texts,
+    tiny_run,
+    workers,
+)
 
 PAGE = "pages/gallery.py"
 
@@ -75,7 +85,7 @@ def test_import_valid_set_then_evaluate_it(am_run, store, monkeypatch):
     assert ev["config"]["synthetic_path"].endswith(".pt") and ev["config"]["eval_nets"] == ["convnet-2"]
     ev_cfg = dict(ev["config"]["eval"], epochs=2, n_models=1, protocol="custom")  # keep the test quick
     store.delete_run(ev["id"])
-    from dd_core.config import RunConfig
+    from dd_core.spec import RunConfig
 
     rid = submit(store, RunConfig.from_dict({**ev["config"], "eval": ev_cfg}), start_worker=False)
     finish_queued(store)

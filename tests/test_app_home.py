@@ -9,8 +9,7 @@ import pytest
 
 from dd_core.experiments import EXPERIMENTS, PAD_PENDING, plan
 from dd_core.methods import METHODS
-from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
-from tests.app_support import app, texts
+from tests.app_support import app, clean_streamlit, store, texts, workers  # noqa: F401,F811 - fixtures
 
 
 @pytest.fixture

@@ -11,23 +11,40 @@ import time
 from pathlib import Path
 
 import pytest
-
 from browser_util import (
     MAX_PNG,
     SIDEBAR_TEXT_JS,
-    arm_probe as _arm,
-    body as _body,
     home_drawn,
-    input_el as _input,
     make_driver,
     missing,
-    probe_seconds as _probe,
-    set_field as _set,
-    shot as _shot,
     start_server,
-    status_text as _status_text,
     stop_server,
+)
+from browser_util import (
+    arm_probe as _arm,
+)
+from browser_util import (
+    body as _body,
+)
+from browser_util import (
+    input_el as _input,
+)
+from browser_util import (
+    probe_seconds as _probe,
+)
+from browser_util import (
+    set_field as _set,
+)
+from browser_util import (
+    shot as _shot,
+)
+from browser_util import (
+    status_text as _status_text,
+)
+from browser_util import (
     type_into as _type,
+)
+from browser_util import (
     wait as _wait,
 )
 
@@ -92,9 +109,9 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     _wait(d, lambda d: "run=" in d.current_url, 20, "run id in the URL")
     run_id = int(d.current_url.split("run=")[1].split("&")[0])
     # a second 'tab' queues a short whole-dataset baseline behind it (the Baseline and Compare screenshots show it)
-    from dd_core.config import RunConfig
     from dd_core.runs import RunStore
     from dd_core.runs.worker import submit
+    from dd_core.spec import RunConfig
 
     store = RunStore(home / "runs.sqlite3")
     base_id = submit(

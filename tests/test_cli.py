@@ -122,7 +122,7 @@ def test_distill_json_and_evaluate_saved_set(capsys, tiny_fashion, tmp_path):
 
 def test_preset_fills_unset_and_flags_override(capsys, tiny_fashion, tmp_path):
     from dd_core.cli import build_parser
-    from dd_core.cli_distill import resolve
+    from dd_core.cli.distill import resolve
 
     args = build_parser().parse_args(["distill", "--method", "dm", "--preset", "cpu-demo", "--ipc", "3"])
     run, method = resolve(args)

@@ -26,8 +26,8 @@ from dd_core.data import (
     dataset_info,
     dataset_status,
     load_dataset,
+    tv,
 )
-from dd_core.data import tv
 from dd_core.data.idx import read_idx, read_idx_pair
 from dd_core.errors import ConfigError, DatasetError
 from tests.helpers import write_idx
@@ -582,7 +582,7 @@ def test_dataset_status_and_info_never_import_torch(tmp_path):
     import sys
 
     code = (
-        "import sys\nimport dd_core.data as d\nfrom dd_core.config import RunConfig\n"
+        "import sys\nimport dd_core.data as d\nfrom dd_core.spec import RunConfig\n"
         "for n in d.DATASETS:\n    d.dataset_status(n, path=sys.argv[1]); d.dataset_info(n)\n"
         "assert 'torch' not in sys.modules, 'status imported torch'\n"
         "d.load_dataset('mnist-5k')\nassert 'torch' in sys.modules\nprint('ok')\n"

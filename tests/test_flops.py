@@ -8,7 +8,6 @@ import torch
 from dd_core.errors import ConfigError
 from dd_core.flops import CONVENTION, count_flops, training_flops
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

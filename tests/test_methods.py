@@ -8,8 +8,9 @@ import torch
 from dd_core.config import EvalConfig
 from dd_core.errors import ConfigError
 from dd_core.evaluate import evaluate_synthetic
+from dd_core.methods import build_method
 from dd_core.methods.coreset import herding_select
-from dd_core.runner import build_method, run_distillation
+from dd_core.runner import run_distillation
 
 CPU = torch.device("cpu")
 FAST_EVAL = EvalConfig(protocol="custom", epochs=40, n_models=1)

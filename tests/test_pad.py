@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from dd_core.errors import ConfigError
+from dd_core.methods import build_method
 from dd_core.methods.experts import ExpertConfig, SchedulerConfig, class_orders, epoch_subset, get_experts
-from dd_core.runner import build_method
 
 CPU = torch.device("cpu")
 

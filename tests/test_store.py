@@ -1,4 +1,4 @@
-"""Run store (SQLite) and StoreWriter: runs, status machine, metrics/evals/snapshots/progress, cancel, claim, reap,
+"""Run store (SQLite) and RunRecorder: runs, status machine, metrics/evals/snapshots/progress, cancel, claim, reap,
 delete, cross-process concurrency, and the batching event writer."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 
 from dd_core.errors import DDError
 from dd_core.paths import data_home
-from dd_core.runs import RunStore, RunStoreError, StoreWriter, to_jsonable
+from dd_core.runs import RunRecorder, RunStore, RunStoreError, to_jsonable
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -392,7 +392,7 @@ def test_two_processes_never_claim_the_same_run(store, tmp_path):
     assert a and b  # both really competed
 
 
-# ----------------------------------------------------------------------------------------------- StoreWriter
+# ----------------------------------------------------------------------------------------------- RunRecorder
 class FakeClock:
     def __init__(self):
         self.t = 1000.0
@@ -426,7 +426,7 @@ def test_writer_batches_steps():
     store = CountingStore()
     rid = store.create_run("distill", {}, status="running")
     clock = FakeClock()
-    w = StoreWriter(store, rid, flush_every=0.5, clock=clock)
+    w = RunRecorder(store, rid, flush_every=0.5, clock=clock)
     store.transactions = 0
     for i in range(1000):
         clock.t += 0.01  # 100 it/s -> 10 s in all
@@ -453,7 +453,7 @@ def test_writer_flushes_at_least_once_per_second():
     store = RunStore()
     rid = store.create_run("distill", {}, status="running")
     clock = FakeClock()
-    w = StoreWriter(store, rid, flush_every=30.0, clock=clock)  # capped at 1 s
+    w = RunRecorder(store, rid, flush_every=30.0, clock=clock)  # capped at 1 s
     w({"type": "step", "iteration": 0, "metrics": {"loss": 1.0}, "seconds": 0.1})  # first step: at once
     assert len(store.metrics(rid)) == 1
     clock.t += 0.4
@@ -497,7 +497,7 @@ def test_writer_snapshots_and_progress():
     store = CountingStore()
     rid = store.create_run("distill", {}, status="running")
     clock = FakeClock()
-    w = StoreWriter(store, rid, clock=clock)
+    w = RunRecorder(store, rid, clock=clock)
     for it in (0, 10, 20):
         w({"type": "snapshot", "iteration": it, "synthetic": FakeSyn(f"s{it}")})
     snaps = store.snapshots(rid)
@@ -524,14 +524,14 @@ def test_writer_should_stop_after_cancel():
     store = RunStore()
     rid = store.create_run("distill", {}, status="running")
     clock = FakeClock()
-    w = StoreWriter(store, rid, clock=clock)
+    w = RunRecorder(store, rid, clock=clock)
     assert w.should_stop() is False
     store.request_cancel(rid)
     assert w.should_stop() is False  # cached for 0.5 s
     clock.t += 0.6
     assert w.should_stop() is True
     other = store.create_run("distill", {}, status="running")
-    w2 = StoreWriter(store, other, clock=clock)
+    w2 = RunRecorder(store, other, clock=clock)
     store.set_status(other, "interrupted")  # reaped: the worker should stop too
     assert w2.should_stop() is True
     w.close(), w2.close()
@@ -541,7 +541,7 @@ def test_writer_should_stop_after_cancel():
 def test_writer_background_heartbeat():
     store = RunStore()
     rid = store.create_run("distill", {}, status="running")
-    w = StoreWriter(store, rid, flush_every=0.05, heartbeat_every=0.05).start_heartbeat(0.02)
+    w = RunRecorder(store, rid, flush_every=0.05, heartbeat_every=0.05).start_heartbeat(0.02)
     w({"type": "step", "iteration": 0, "metrics": {"loss": 1.0}})
     w({"type": "step", "iteration": 1, "metrics": {"loss": 1.0}})  # pending; the thread flushes it
     deadline = time.monotonic() + 5

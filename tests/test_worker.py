@@ -12,8 +12,7 @@ import pytest
 
 from dd_core.runs.worker import ensure_worker, submit
 from dd_core.synthetic import SyntheticSet
-from tests.app_support import clean_streamlit, store, workers  # noqa: F401,F811 - fixtures
-from tests.app_support import finish_queued, tiny_run, wait_for
+from tests.app_support import clean_streamlit, finish_queued, store, tiny_run, wait_for, workers  # noqa: F401,F811 - fixtures
 
 
 def test_two_submits_in_a_row_both_finish_in_order(tiny_fashion, workers, store):

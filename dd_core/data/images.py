@@ -4,9 +4,9 @@ normalisation, label tensors. Imported by ``load()`` only, so that ``status()`` 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

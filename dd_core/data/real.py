@@ -49,7 +49,7 @@ class RealData:
     def device(self) -> torch.device:
         return self.train_images.device
 
-    def to(self, device: torch.device | str) -> "RealData":
+    def to(self, device: torch.device | str) -> RealData:
         """A copy with every tensor (class indices included) on ``device``; ``self`` itself is unchanged."""
         out = copy.copy(self)
         out.train_images = self.train_images.to(device)
@@ -77,7 +77,7 @@ class RealData:
         """Number of training images per class."""
         return [int(ix.numel()) for ix in self.class_indices]
 
-    def subset(self, max_train: int | None, max_test: int | None, seed: int = 0) -> "RealData":
+    def subset(self, max_train: int | None, max_test: int | None, seed: int = 0) -> RealData:
         """A stratified random subsample (class proportions kept, each class at least 1 image when the budget allows);
         ``None`` keeps a split whole. For tests and quick runs."""
         g = torch.Generator().manual_seed(seed)

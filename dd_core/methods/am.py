@@ -23,8 +23,8 @@ from torch import Tensor
 from ..config import check_positive
 from ..errors import ConfigError
 from .base import class_means
-from .common import chunks
 from .dm import DM, DMConfig
+from .random_nets import chunks
 
 
 @dataclass

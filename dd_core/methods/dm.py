@@ -18,7 +18,7 @@ from torch import Tensor
 from ..config import check_positive
 from ..errors import ConfigError
 from .base import Method, MethodConfig, class_means, sample_real_batch
-from .common import RandomNet, choose_chunk, chunks
+from .random_nets import RandomNet, choose_chunk, chunks
 
 
 @dataclass

@@ -19,9 +19,9 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +29,10 @@ from torch import Tensor, nn
 
 from ..augment import DSA
 from ..data import RealData
+from ..device import memory_format
 from ..errors import ConfigError, DDError
-from ..evaluate import Stopped, TrainSpec, memory_format, test_accuracy, train_network
+from ..evaluate import Stopped, TrainSpec, test_accuracy, train_network
+from ..events import EventFn, StopFn
 from ..nets import build_net
 from ..paths import data_home
 
@@ -59,7 +61,7 @@ class SchedulerConfig:
                 f"rm_epoch_first ({self.rm_epoch_first}) <= rm_epoch_second ({self.rm_epoch_second})"
             )
 
-    def scaled(self, epochs: int, reference_epochs: int = 100) -> "SchedulerConfig":
+    def scaled(self, epochs: int, reference_epochs: int = 100) -> SchedulerConfig:
         """The same schedule for ``epochs``-long trajectories (epochs scaled proportionally)."""
         f = epochs / reference_epochs
         return SchedulerConfig(
@@ -230,8 +232,8 @@ def get_experts(
     cfg: ExpertConfig,
     *,
     folder: str | os.PathLike | None = None,
-    on_event: Callable[[dict], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    on_event: EventFn | None = None,
+    should_stop: StopFn | None = None,
 ) -> Trajectories:
     """Load the cached experts of this configuration, building (only) the missing ones."""
     cfg.validate()
@@ -311,7 +313,7 @@ def train_expert(
     index: int,
     orders: list[Tensor] | None,
     emit: Callable[[dict], None],
-    should_stop: Callable[[], bool] | None,
+    should_stop: StopFn | None,
 ) -> Tensor:
     """Train one expert; return its trajectory [T+1, P] (parameters at init and after every epoch), on CPU."""
     m, device = real.meta, real.train_images.device

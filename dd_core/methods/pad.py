@@ -22,8 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..device import memory_format
 from ..errors import ConfigError
-from ..evaluate import memory_format, soft_cross_entropy
+from ..evaluate import soft_cross_entropy
 from ..nets import build_net
 from .base import Method, MethodConfig
 from .experts import ExpertConfig, SchedulerConfig, get_experts
@@ -132,6 +133,16 @@ class PADConfig(MethodConfig):
             score_epochs=self.score_epochs,
             seed=self.seed,
         )
+
+
+def experts_options(options: dict) -> dict:
+    """PAD options for an experts-only job: the matching window (irrelevant here) defaults to fit the trajectories."""
+    opts = dict(options)
+    epochs = int(opts.get("trajectory_epochs", 20))
+    opts.setdefault("max_start_epoch", max(0, epochs - int(opts.get("expert_epochs", 2))))
+    opts.setdefault("current_max_start_epoch", min(opts["max_start_epoch"], 10))
+    opts.setdefault("min_start_epoch", 0)
+    return opts
 
 
 def available_memory_bytes(device: torch.device) -> int:

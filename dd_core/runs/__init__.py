@@ -1,10 +1,10 @@
 """Runs: the SQLite run store shared by pages, workers and CLI runs, and the engine-event writer.
 
-``RunStore`` (store.py) keeps runs, step metrics, evaluations, snapshots and phase progress; ``StoreWriter``
-(events.py) turns engine events into batched store writes. The background worker lives in ``worker.py``.
+``RunStore`` (store.py) keeps runs, step metrics, evaluations, snapshots and phase progress; ``RunRecorder``
+(recorder.py) turns engine events into batched store writes. The background worker lives in ``worker.py``.
 """
 
-from .events import StoreWriter
+from .recorder import RunRecorder
 from .store import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -20,7 +20,7 @@ from .store import (
 __all__ = [
     "RunStore",
     "RunStoreError",
-    "StoreWriter",
+    "RunRecorder",
     "KINDS",
     "SOURCES",
     "STATUSES",

@@ -1,7 +1,7 @@
 """The run store: one SQLite file that pages, workers and CLI runs share.
 
 Pages write a run (``create_run``), a worker process claims it (``claim_next_queued``) and streams its events into the
-store (see :mod:`dd_core.runs.events`), pages poll it. The file lives at ``<data home>/runs.sqlite3`` and each run's
+store (see :mod:`dd_core.runs.recorder`), pages poll it. The file lives at ``<data home>/runs.sqlite3`` and each run's
 artifacts (snapshots, final set, PNGs) in ``<data home>/runs/<id>/``.
 
 Concurrency: WAL journal (readers never block the writer nor each other), ``busy_timeout`` 10 s, every write in a short
@@ -29,9 +29,10 @@ import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePath
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..errors import DDError
 from ..paths import data_home
@@ -369,7 +370,7 @@ class RunStore:
             except sqlite3.Error:
                 pass
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -645,7 +646,7 @@ class RunStore:
         heartbeat: bool | None = None,
     ) -> None:
         """``add_metrics`` and (when ``iteration``/``seconds`` are given or ``heartbeat``) ``heartbeat`` in a single
-        transaction: what :class:`~dd_core.runs.events.StoreWriter` calls on each flush."""
+        transaction: what :class:`~dd_core.runs.recorder.RunRecorder` calls on each flush."""
         now = time.time()
         prepared = []
         for r in rows:

@@ -12,15 +12,15 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from ..config import RunConfig
 from ..device import pick_device
 from ..errors import DDError
+from ..events import EventFn
 from ..paths import data_home
-from .events import StoreWriter
+from ..spec import RunConfig
+from .recorder import RunRecorder
 from .store import RunStore, RunStoreError
 
 
@@ -91,7 +91,7 @@ def execute_run(store: RunStore, run: dict) -> str:
     from ..jobs import execute
 
     run_id = run["id"]
-    writer = StoreWriter(store, run_id).start_heartbeat()
+    writer = RunRecorder(store, run_id).start_heartbeat()
     status, record, error = "failed", None, None
     try:
         cfg = RunConfig.from_dict(run["config"]).validate()
@@ -131,7 +131,7 @@ def run_recorded(
     store: RunStore,
     cfg: RunConfig,
     device: torch.device,
-    on_event: Callable[[dict], None] | None = None,
+    on_event: EventFn | None = None,
     out_dir: Path | None = None,
 ) -> tuple[int, str, dict]:
     """Run ``cfg`` in this process (the CLI) and record it in the store like a worker would; artifacts go to
@@ -152,7 +152,7 @@ def run_recorded(
         device=dev,
         label=cfg.label,
     )
-    writer = StoreWriter(store, run_id).start_heartbeat()
+    writer = RunRecorder(store, run_id).start_heartbeat()
 
     def both(event: dict) -> None:
         writer(event)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dd_core.config import BaselineConfig, RunConfig
+from dd_core.config import BaselineConfig
 from dd_core.data import DATASETS, dataset_info, dataset_status
 from dd_core.errors import ConfigError, DDError
 from dd_core.nets import NET_NAMES, default_net_for
+from dd_core.spec import RunConfig
 
 from . import forms
 from .common import (

@@ -10,9 +10,9 @@ import json
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Callable
 
 import streamlit as st
 

@@ -114,8 +114,8 @@ def flops_block(rows: list[cd.Row], runs_by_id: dict, baselines: dict) -> None:
 
 
 def evaluate_more(runs: list[dict]) -> None:
-    from dd_core.config import RunConfig
     from dd_core.runs.worker import submit
+    from dd_core.spec import RunConfig
 
     candidates = [r for r in runs if r["kind"] == "distill" and (r.get("summary") or {}).get("synthetic_path")]
     if not candidates:

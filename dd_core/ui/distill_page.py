@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dd_core.config import PROTOCOLS, EvalConfig, RunConfig, default_protocol
+from dd_core.config import PROTOCOLS, EvalConfig, default_protocol
 from dd_core.data import DATASETS, dataset_info, dataset_status
 from dd_core.device import pick_device
 from dd_core.errors import ConfigError, DDError
 from dd_core.methods import METHODS
 from dd_core.nets import NET_NAMES
+from dd_core.spec import RunConfig
 
 from . import forms
 from .common import (
@@ -196,8 +197,8 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
         forms.show_error(slot, errors.get(name))
     if "_" in errors:
         general.append(errors["_"])
+    from dd_core.config import check_schedule
     from dd_core.presets import parse_eval_at
-    from dd_core.runner import check_schedule
 
     eval_at: list[int] = []
     try:

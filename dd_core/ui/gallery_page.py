@@ -136,7 +136,7 @@ def run_view(run: dict) -> None:
 
 def attention_view(run: dict, syn: SyntheticSet) -> None:
     """DataDAM's spatial attention maps (what AM matches) of real and synthetic images of one class."""
-    from dd_core.attention_maps import attention_maps
+    from dd_core.methods.attention_maps import attention_maps
 
     st.markdown("#### Attention maps (what AM matches)")
     cfg = (run.get("summary") or {}).get("config") or syn.meta.get("config") or {}
@@ -268,9 +268,9 @@ def imported_view(path: str, where: str = "imp") -> None:
 
 
 def evaluate_controls(path: str, syn: SyntheticSet, where: str = "imp") -> None:
-    from dd_core.config import RunConfig
     from dd_core.device import pick_device
     from dd_core.runs.worker import submit
+    from dd_core.spec import RunConfig
 
     dataset = syn.meta.get("dataset")
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")

@@ -88,6 +88,7 @@ def snapshot_png(path: str, max_per_class: int | None = None) -> bytes:
 def _viridis_lut() -> np.ndarray:
     """256 × RGB uint8 of Plotly's Viridis colour scale."""
     import re
+
     from plotly.colors import sample_colorscale
 
     cols = sample_colorscale("Viridis", [i / 255 for i in range(256)])

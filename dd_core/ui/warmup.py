@@ -22,8 +22,8 @@ import gc
 import importlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 log = logging.getLogger("distilllab.ui")
 

@@ -1,6 +1,6 @@
-"""StoreWriter: the bridge from engine events to the run store, used by the worker and by CLI runs.
+"""RunRecorder: the bridge from engine events to the run store, used by the worker and by CLI runs.
 
-    writer = StoreWriter(store, run_id)
+    writer = RunRecorder(store, run_id)
     run_distillation(method, iterations, on_event=writer, should_stop=writer.should_stop)
     writer.close()
 
@@ -24,18 +24,19 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from .store import ACTIVE_STATUSES, RunStore
 
-__all__ = ["StoreWriter"]
+__all__ = ["RunRecorder"]
 
 _STEP_DROP = ("type", "iteration", "metrics")
 _EPOCH_DROP = ("type", "epoch")
 
 
-class StoreWriter:
+class RunRecorder:
     """Callable event sink that batches engine events into a :class:`RunStore`. Thread-safe."""
 
     def __init__(
@@ -185,7 +186,7 @@ class StoreWriter:
             return self._stop
 
     # ------------------------------------------------------------------------------------------ heartbeat thread
-    def start_heartbeat(self, interval: float | None = None) -> "StoreWriter":
+    def start_heartbeat(self, interval: float | None = None) -> RunRecorder:
         """Background thread calling :meth:`tick` every ``interval`` s (default: ``flush_every`` or 1 s), so a run
         keeps its heartbeat and its pending rows reach the store through long phases that emit no events."""
         if self._hb_thread is not None:
@@ -215,7 +216,7 @@ class StoreWriter:
             self.store.heartbeat(self.run_id, iteration=self._iteration, seconds=self._seconds)
             self._closed = True
 
-    def __enter__(self) -> "StoreWriter":
+    def __enter__(self) -> RunRecorder:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from datetime import datetime
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from .common import (
+    add_common,
+    add_dataset,
+    add_eval,
+    csv_list,
+    dataset_options,
+    emit,
+    eval_config_from,
+    format_evals,
+    record_run,
+)
+from .progress import ProgressPrinter
 
 
-def add_parser(sub, add_common, add_dataset, add_eval) -> None:
+def add_parsers(sub) -> None:
     p = sub.add_parser(
         "distill",
         help="distill a synthetic set (dm, am, random, herding)",
@@ -57,8 +68,8 @@ def _parse_value(text: str):
 
 def resolve(args) -> tuple[dict, dict]:
     """Merge preset < explicit flags; return (run options, method options)."""
-    from .presets import preset_options
-    from .runner import METHODS
+    from ..methods import METHODS
+    from ..presets import preset_options
 
     if args.method not in METHODS:
         raise ConfigError(f"unknown method {args.method!r}; choose one of: {', '.join(METHODS)}")
@@ -92,77 +103,16 @@ def resolve(args) -> tuple[dict, dict]:
     return run, merged
 
 
-class StepBar:
-    """Progress on stderr: iteration, loss, it/s, ETA (a rewriting line on a terminal, a line every 10 s else)."""
-
-    def __init__(self, total: int):
-        import sys
-
-        self.total, self.out, self.tty = total, sys.stderr, sys.stderr.isatty()
-        self.last = 0.0
-
-    def __call__(self, event: dict) -> None:
-        now = time.monotonic()
-        kind = event["type"]
-        if kind == "step":
-            if now - self.last < (0.2 if self.tty else 10.0) and event["iteration"] != self.total:
-                return
-            it, rate = event["iteration"], event["it_per_s"]
-            eta = (self.total - it) / rate if rate > 0 else 0
-            parts = " ".join(f"{k} {v:.4g}" for k, v in event["metrics"].items())
-            self._line(f"iter {it}/{self.total}  {parts}  {rate:.2f} it/s  ETA {eta:.0f}s")
-        elif kind == "progress" and event.get("phase") == "experts":
-            if event.get("cached"):
-                if event["expert"] == event["experts"]:
-                    self._line(f"experts: using {event['experts']} cached trajectories", newline=True)
-                return
-            if now - self.last < (0.2 if self.tty else 10.0) and not event.get("final"):
-                return
-            what = event.get("step") or f"epoch {event['epoch']}/{event['epochs']}"
-            extra = (
-                f"  test acc {event['test_acc']:.4f}"
-                if "test_acc" in event
-                else (f"  loss {event['loss']:.4f}" if "loss" in event else "")
-            )
-            self._line(
-                f"experts: building expert {event['expert']}/{event['experts']} {what}{extra}",
-                newline=bool(event.get("final")),
-            )
-        elif kind == "progress" and now - self.last > (0.2 if self.tty else 10.0):
-            self._line(
-                f"eval @ {event['iteration']}: {event['net']} model {event['model']}/{event['n_models']} "
-                f"epoch {event['epoch']}/{event['epochs']}"
-            )
-        elif kind == "eval":
-            self._line(
-                f"eval @ {event['iteration']}: {event['net']} {100 * event['acc_mean']:.2f} ± "
-                f"{100 * event['acc_std']:.2f} %",
-                newline=True,
-            )
-        else:
-            return
-        self.last = now
-
-    def _line(self, text: str, newline: bool = False) -> None:
-        self.out.write(("\r\033[K" + text + ("\n" if newline else "")) if self.tty else text + "\n")
-        self.out.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.out.write("\n")
-
-
 def cmd_distill(args) -> int:
-    from . import cli
-    from .config import RunConfig
-    from .device import pick_device
-    from .paths import data_home
-    from .presets import parse_eval_at
-    from .runner import check_schedule
+    from ..config import check_schedule
+    from ..device import pick_device
+    from ..paths import data_home
+    from ..presets import parse_eval_at
+    from ..spec import RunConfig
 
     run, method_opts = resolve(args)
     device = pick_device(args.device)
-    ecfg = cli.eval_config_from(
+    ecfg = eval_config_from(
         argparse.Namespace(
             protocol=run.get("protocol"), eval_epochs=run.get("eval_epochs"), eval_models=run.get("eval_models")
         ),
@@ -171,12 +121,12 @@ def cmd_distill(args) -> int:
     iterations = run["iterations"]
     check_schedule(iterations, [])
     eval_at = check_schedule(iterations, parse_eval_at(run["eval_at"], iterations))
-    nets = cli._csv(run["eval_nets"]) if isinstance(run.get("eval_nets"), str) else run.get("eval_nets")
+    nets = csv_list(run["eval_nets"]) if isinstance(run.get("eval_nets"), str) else run.get("eval_nets")
     args.dataset = run["dataset"]
     cfg = RunConfig(
         kind="distill",
         dataset=run["dataset"],
-        dataset_options=cli._dataset_options(args),
+        dataset_options=dataset_options(args),
         method=args.method,
         method_options=method_opts,
         iterations=iterations,
@@ -192,8 +142,8 @@ def cmd_distill(args) -> int:
         / "out"
         / (f"{args.method}-{run['dataset']}-ipc{method_opts.get('ipc', 10)}-{datetime.now():%Y%m%d-%H%M%S}")
     )
-    bar = StepBar(iterations)
-    record = cli.record_run(cfg, device, bar, out_dir=out)
+    bar = ProgressPrinter(iterations)
+    record = record_run(cfg, device, bar, out_dir=out)
     bar.close()
     (out / "result.json").write_text(json.dumps(record, indent=2))
     spi = record["seconds_per_iteration"]
@@ -206,7 +156,7 @@ def cmd_distill(args) -> int:
     human = (
         f"{args.method} on {run['dataset']}, IPC {record['ipc']}, {record['iterations']} iterations"
         + (f" ({spi:.3f} s/iteration)" if spi else "")
-        + f", setup {record['seconds_setup']:.1f} s\n{cli.format_evals(record['evals'])}\n"
+        + f", setup {record['seconds_setup']:.1f} s\n{format_evals(record['evals'])}\n"
         f"saved {record['synthetic_path']} and PNG grids in {out / 'png'}"
     )
     for c in record.get("checkpoints", []):
@@ -216,5 +166,5 @@ def cmd_distill(args) -> int:
             f"the {c['checkpoints']} evaluated checkpoints {100 * best['acc_mean']:.2f} % (@ {best['iteration']}, "
             f"picked on the test set: optimistic)"
         )
-    cli.emit(args, human, record)
+    emit(args, human, record)
     return 0

@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .methods.am import attention
-from .nets import build_net
+from ..nets import build_net
+from .am import attention
 
 
 @torch.no_grad()

@@ -4,12 +4,12 @@ forward (no gradient) and the chunk size measured fastest on the device."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
-from ..evaluate import memory_format
+from ..device import memory_format
 from ..nets import build_net, net_uses_batchnorm, reinit_, set_fast_inference_norm
 
 _CHUNK_CACHE: dict[tuple, int] = {}

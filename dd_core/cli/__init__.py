@@ -1,0 +1,59 @@
+"""``python -m dd_core`` (also the ``dd`` console script): argument parsing and dispatch.
+
+One module per command group; each adds its sub-parsers and holds its ``cmd_*`` functions. Conventions: progress
+goes to stderr; ``--json`` prints one JSON object as the last line of stdout; user errors exit 2 with one readable
+line (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from ..errors import DDError
+from . import datasets, distill, experts, runs, training
+
+COMMANDS = {
+    "datasets": datasets.cmd_datasets,
+    "flops": datasets.cmd_flops,
+    "baseline": training.cmd_baseline,
+    "evaluate": training.cmd_evaluate,
+    "distill": distill.cmd_distill,
+    "bench": runs.cmd_bench,
+    "experts": experts.cmd_experts,
+    "runs": runs.cmd_runs,
+    "worker": runs.cmd_worker,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dd_core", description="DistillLab engine: dataset distillation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in (datasets, training, distill, runs, experts):
+        group.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..device import tune_cpu_allocator
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    tune_cpu_allocator()
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args) or 0
+    except DDError as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # an unexpected failure: still one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1

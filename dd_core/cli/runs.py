@@ -1,0 +1,123 @@
+"""``runs`` (the run store's runs), ``worker`` (the dashboard's background worker) and ``bench`` (speed)."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from .common import (
+    add_common,
+    add_dataset,
+    csv_list,
+    emit,
+    load_real,
+)
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("bench", help="seconds per iteration vs the bare network work, evaluation speed, memory")
+    add_common(p)
+    add_dataset(p, default="fashion-mnist")
+    p.add_argument("--methods", default="dm,am", help="comma-separated methods")
+    p.add_argument("--ipc", type=int, default=10)
+    p.add_argument("--batch-real", type=int, default=None, help="real images per class (default: each method's)")
+    p.add_argument("--iterations", type=int, default=10, help="timed iterations per method (after warm-up)")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--eval-epochs", type=int, default=20, help="epochs of the timed evaluation")
+
+    p = sub.add_parser("runs", help="list the runs recorded in the run store (dashboard and CLI)")
+    add_common(p)
+    p.add_argument("--limit", type=int, default=50)
+
+    p = sub.add_parser("worker", help="background worker: execute queued runs (started by the dashboard)")
+    add_common(p)
+    p.add_argument("run_id", nargs="?", type=int, default=None)
+
+
+def cmd_bench(args) -> int:
+    from ..bench import run_bench
+    from ..device import pick_device
+
+    device = pick_device(args.device)
+    real = load_real(args, device)
+    for name, value in (("--iterations", args.iterations), ("--eval-epochs", args.eval_epochs)):
+        if value < 1:
+            raise ConfigError(f"{name} must be >= 1, got {value}")
+    res = run_bench(
+        real,
+        csv_list(args.methods) or [],
+        ipc=args.ipc,
+        batch_real=args.batch_real,
+        iterations=args.iterations,
+        warmup=args.warmup,
+        eval_epochs=args.eval_epochs,
+    )
+    lines = [
+        f"bench on {res['device']} ({res['threads']} threads), {res['dataset']}, IPC {res['ipc']}, chunk {res['chunk']}"
+    ]
+    for r in res["results"]:
+        extra = f"  bare {r['bare_seconds']:.3f} s  overhead {r['overhead']:.2f}" if "bare_seconds" in r else ""
+        if "seconds_per_expert_epoch" in r:
+            extra = (
+                f"  ({r['syn_steps']} steps x batch {r['batch_syn']}; experts {r['seconds_per_expert_epoch']:.2f} "
+                f"s/epoch, difficulty scores {r['difficulty_seconds']:.1f} s)"
+            )
+        batch = f" batch_real {r['batch_real']}" if "batch_real" in r else ""
+        lines.append(
+            f"  {r['method']:<8}{batch}: {r['seconds_per_iteration']:.3f} s/iteration"
+            f"{extra}  peak RSS {r['peak_rss_mb']:.0f} MB"
+        )
+    p = res["eval_projected_seconds"]
+    lines.append(
+        f"  eval: {res['eval_seconds']:.1f} s for 1 model x {res['eval_epochs']} epochs "
+        f"({res['eval_train_seconds_per_epoch']:.3f} s/epoch + {res['eval_test_seconds']:.1f} s test) "
+        f"(projected {p['protocol']} protocol, {p['n_models']} x {p['epochs']} epochs: {p['seconds']:.0f} s)"
+    )
+    emit(args, "\n".join(lines), res)
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from ..runs.store import RunStore
+
+    store = RunStore()
+    store.reap()
+    runs = []
+    for r in store.list_runs(limit=args.limit):
+        end = r["finished_at"] or r["heartbeat"]
+        seconds = (end - r["started_at"]) if r["started_at"] and end else None
+        evals = [
+            {k: e.get(k) for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
+            for e in store.evals(r["id"])
+        ]
+        runs.append(
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "method": r["method"],
+                "dataset": r["dataset"],
+                "ipc": r["ipc"],
+                "status": r["status"],
+                "created_at": r["created_at"],
+                "seconds": seconds,
+                "source": r["source"],
+                "error": r["error"],
+                "evals": evals,
+            }
+        )
+    lines = [f"{len(runs)} runs in {store.path}"]
+    for r in runs:
+        best = r["evals"][-1] if r["evals"] else None
+        acc = f"{100 * best['acc_mean']:.2f} % ({best['net']})" if best else ""
+        lines.append(
+            f"  #{r['id']:<4} {r['kind']:<9} {r['method'] or '':<8} {r['dataset'] or '':<14} "
+            f"ipc {r['ipc'] or '-':<4} {r['status']:<11} {acc}"
+        )
+    emit(args, "\n".join(lines), {"runs": runs})
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from ..runs.worker import lower_priority, work
+
+    lower_priority()
+    work(args.run_id)
+    return 0
