@@ -82,12 +82,12 @@ def make_mhist(
     return root
 
 
-def make_image_folder(root: Path, classes: dict[str, int], split: bool = False) -> Path:
-    """ImageFolder tree: root/<class>/img_i.(png|jpg), non-square sizes; or root/train|test/<class>/..."""
+def make_image_folder(root: Path, classes: dict[str, int], split: bool = False, test_dir: str = "test") -> Path:
+    """ImageFolder tree: root/<class>/img_i.(png|jpg), non-square sizes; or root/train|<test_dir>/<class>/..."""
     colours = [(220, 30, 30), (30, 220, 30), (30, 30, 220), (200, 200, 40)]
     for k, (name, n) in enumerate(classes.items()):
         for i in range(n):
-            sub = ("train" if i % 4 else "test") if split else ""
+            sub = ("train" if i % 4 else test_dir) if split else ""
             ext = "jpg" if i % 2 else "png"
             write_png(root / sub / name / f"img_{i}.{ext}", colours[k % 4], size=(30 + i % 3, 22), seed=i)
     return root
@@ -481,7 +481,7 @@ def test_folder_errors(tmp_path):
     empty = make_image_folder(tmp_path / "empty", {"a": 3, "b": 3})
     (empty / "c").mkdir()
     (empty / "c" / "notes.txt").write_text("no images here")
-    with pytest.raises(DatasetError, match="'c' has no images"):
+    with pytest.raises(DatasetError, match="class folder .*c has no images"):
         load_dataset("folder", path=str(empty))
     bad = make_image_folder(tmp_path / "bad", {"a": 3, "b": 3})
     (bad / "b" / "broken.png").write_bytes(b"nope")
@@ -489,12 +489,86 @@ def test_folder_errors(tmp_path):
         load_dataset("folder", path=str(bad))
     mism = make_image_folder(tmp_path / "mism", {"a": 8, "b": 8}, split=True)
     write_png(mism / "test" / "c" / "x.png", (1, 2, 3))
-    with pytest.raises(DatasetError, match=r"only in test: \['c'\]"):
+    with pytest.raises(DatasetError, match=r"class folder 'c' is in .*test but missing from .*train"):
         load_dataset("folder", path=str(mism))
     with pytest.raises(ConfigError, match="split_ratio"):
         load_dataset("folder", path=str(bad), split_ratio=1.5)
     with pytest.raises(ConfigError, match="channels"):
         load_dataset("folder", path=str(bad), channels=2)
+
+
+@pytest.mark.parametrize("test_dir", ["val", "valid", "validation", "Val"])
+def test_folder_train_val_is_a_split(tmp_path, test_dir):
+    root = make_image_folder(tmp_path / "f", {"b": 8, "a": 8}, split=True, test_dir=test_dir)
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "available" and f"train/ and {test_dir}/" in st.detail, st
+    real = load_dataset("folder", path=str(root), image_size=8)
+    assert real.meta.class_names == ["a", "b"] and real.meta.num_classes == 2
+    assert real.class_counts() == [6, 6] and torch.bincount(real.test_labels).tolist() == [2, 2]
+
+
+def test_folder_train_val_test_uses_test_and_says_val_is_ignored(tmp_path):
+    root = make_image_folder(tmp_path / "f", {"a": 8, "b": 8}, split=True)
+    write_png(root / "val" / "a" / "v.png", (1, 2, 3))
+    write_png(root / "val" / "b" / "v.png", (1, 2, 3))
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "available" and "val/ ignored" in st.detail and "test/ is the test split" in st.detail
+    real = load_dataset("folder", path=str(root), image_size=8)
+    assert real.meta.class_names == ["a", "b"] and len(real.test_images) == 4
+
+
+@pytest.mark.parametrize(
+    "dirs, message",
+    [
+        (("train", "val", "validation"), "ambiguous"),
+        (("train",), "no test/ or val/ folder"),
+        (("train", "test", "cats"), "also cats/"),
+        (("val", "test"), "no train/"),
+    ],
+)
+def test_folder_ambiguous_layouts_are_errors(tmp_path, dirs, message):
+    root = tmp_path / "f"
+    for d in dirs:
+        for c in ("a", "b"):
+            write_png(root / d / c / "x.png", (9, 9, 9))
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "missing" and message in st.detail and str(root) in st.detail and st.fix, st
+    with pytest.raises(DatasetError, match=message) as ei:
+        load_dataset("folder", path=str(root))
+    assert "\n" not in str(ei.value) and "fix:" in str(ei.value)
+
+
+def test_folder_split_with_a_missing_class_names_it(tmp_path):
+    root = make_image_folder(tmp_path / "f", {"a": 8, "b": 8, "c": 8}, split=True, test_dir="val")
+    for f in (root / "val" / "c").iterdir():
+        f.unlink()
+    (root / "val" / "c").rmdir()
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "missing" and "'c'" in st.detail and str(root / "val") in st.detail
+    assert str(root / "val" / "c") in st.fix
+    with pytest.raises(DatasetError, match=r"class folder 'c' is in .*train but missing from .*val"):
+        load_dataset("folder", path=str(root))
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_folder_empty_class_is_missing(tmp_path, split):
+    root = make_image_folder(tmp_path / "f", {"a": 8, "b": 8}, split=split)
+    empty = root / ("train" if split else "") / "c"
+    empty.mkdir(parents=True)
+    (empty / "notes.txt").write_text("no images here")
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "missing" and str(empty) in st.detail and "no images" in st.detail, st
+    with pytest.raises(DatasetError, match="has no images") as ei:
+        load_dataset("folder", path=str(root))
+    assert str(empty) in str(ei.value)
+
+
+def test_folder_single_image_class_is_missing_when_split_at_load(tmp_path):
+    root = make_image_folder(tmp_path / "f", {"a": 8, "b": 1})
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "missing" and str(root / "b") in st.detail and "1 image" in st.detail
+    with pytest.raises(DatasetError, match="has 1 image"):
+        load_dataset("folder", path=str(root))
 
 
 # ---------------------------------------------------------------- registry
