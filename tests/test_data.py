@@ -287,6 +287,68 @@ def test_cifar10_offline_and_bad_archive(tmp_path, isolated):
         load_dataset("cifar10")
 
 
+@pytest.mark.parametrize("gz", [True, False])
+def test_partial_user_fashion_copy_is_an_error_not_a_fallback(tmp_path, monkeypatch, isolated, gz):
+    deb = tmp_path / "deb"
+    write_idx_set(deb)
+    monkeypatch.setenv("DD_FASHION_MNIST_DIR", str(deb))
+    raw = tmp_path / "home" / "datasets" / "FashionMNIST" / "raw"
+    write_idx_set(raw, gz=gz)
+    gone = raw / ("t10k-labels-idx1-ubyte" + (".gz" if gz else ""))
+    gone.unlink()
+    st = dataset_status("fashion-mnist")
+    assert st.status == "missing" and gone.name in st.detail and str(raw) in st.detail and str(deb) not in st.detail
+    assert "3 of 4" in st.detail and f"add {gone.name} to {raw}" in st.fix and "remove the folder" in st.fix
+    for download in (True, False):
+        with pytest.raises(DatasetError, match="incomplete copy of Fashion-MNIST") as ei:
+            load_dataset("fashion-mnist", download=download)
+        assert gone.name in str(ei.value) and str(raw) in str(ei.value) and "\n" not in str(ei.value)
+    assert isolated == []  # no download over a partial copy
+    for f in raw.iterdir():
+        f.unlink()
+    raw.rmdir()  # the fix: remove the folder -> Debian's copy
+    assert dataset_status("fashion-mnist").status == "available"
+    assert load_dataset("fashion-mnist").meta.source == str(deb)
+
+
+def test_partial_mnist_copy_names_the_missing_file(tmp_path, isolated):
+    raw = mnist_raw(tmp_path)
+    write_idx_set(raw)
+    (raw / "train-images-idx3-ubyte.gz").unlink()
+    (raw / "t10k-images-idx3-ubyte.gz").unlink()
+    st = dataset_status("mnist")
+    assert st.status == "missing" and "train-images-idx3-ubyte.gz, t10k-images-idx3-ubyte.gz missing" in st.detail
+    with pytest.raises(DatasetError, match=r"incomplete copy of MNIST .*train-images-idx3-ubyte.gz"):
+        load_dataset("mnist")
+    assert isolated == []
+    for f in raw.iterdir():
+        f.unlink()
+    assert dataset_status("mnist").status == "will download"  # an empty folder is no copy: download as before
+
+
+def test_partial_debian_dir_is_an_error(tmp_path, monkeypatch):
+    deb = tmp_path / "deb"
+    write_idx_set(deb)
+    (deb / "train-labels-idx1-ubyte.gz").unlink()
+    monkeypatch.setenv("DD_FASHION_MNIST_DIR", str(deb))
+    st = dataset_status("fashion-mnist")
+    assert st.status == "missing" and "train-labels-idx1-ubyte.gz" in st.detail and "DD_FASHION_MNIST_DIR" in st.fix
+    with pytest.raises(DatasetError, match=f"incomplete copy of Fashion-MNIST in {deb}"):
+        load_dataset("fashion-mnist")
+
+
+def test_partial_cifar10_folder_is_an_error(tmp_path, isolated):
+    folder = tmp_path / "home" / "datasets" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for f in tv.CIFAR10.batch_files[:-2]:
+        (folder / f).write_bytes(b"x")
+    st = dataset_status("cifar10")
+    assert st.status == "missing" and "test_batch, batches.meta missing" in st.detail and str(folder) in st.fix
+    with pytest.raises(DatasetError, match="incomplete copy of CIFAR-10.*test_batch"):
+        load_dataset("cifar10")
+    assert isolated == []
+
+
 def test_cifar10_archive_extracted_and_converted(tmp_path, monkeypatch):
     """A user-copied archive is unpacked safely; torchvision's reader (faked: the real one checks md5s) gives
     [N,32,32,3] uint8 which becomes normalised [N,3,32,32]."""
