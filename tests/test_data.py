@@ -26,8 +26,8 @@ from dd_core.data import (
     dataset_info,
     dataset_status,
     load_dataset,
+    tv,
 )
-from dd_core.data import tv
 from dd_core.data.idx import read_idx, read_idx_pair
 from dd_core.errors import ConfigError, DatasetError
 from tests.helpers import write_idx
@@ -647,7 +647,7 @@ def test_status_for_every_name_is_fast():
     t = time.perf_counter()
     out = [dataset_status(n) for n in DATASETS]
     assert time.perf_counter() - t < 1.0
-    for n, st in zip(DATASETS, out):
+    for n, st in zip(DATASETS, out, strict=True):
         assert isinstance(st, DatasetStatus) and st.name == n
         assert st.status in ("available", "will download", "missing")
         assert st.detail and "\n" not in st.detail + st.fix
