@@ -100,8 +100,8 @@ def test_import_valid_set_then_evaluate_it(am_run, store, monkeypatch):
 @pytest.mark.parametrize(
     "payload,reason",
     [
-        (b"certainly not a torch file", "not a valid synthetic set"),
-        ("pickled", "not a valid synthetic set"),
+        (b"certainly not a torch file", "not a DistillLab synthetic set"),
+        ("pickled", "not a DistillLab synthetic set"),
         ("wrong-format", "not a DistillLab synthetic set"),
     ],
 )

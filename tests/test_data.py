@@ -82,12 +82,12 @@ def make_mhist(
     return root
 
 
-def make_image_folder(root: Path, classes: dict[str, int], split: bool = False) -> Path:
-    """ImageFolder tree: root/<class>/img_i.(png|jpg), non-square sizes; or root/train|test/<class>/..."""
+def make_image_folder(root: Path, classes: dict[str, int], split: bool = False, test_dir: str = "test") -> Path:
+    """ImageFolder tree: root/<class>/img_i.(png|jpg), non-square sizes; or root/train|<test_dir>/<class>/..."""
     colours = [(220, 30, 30), (30, 220, 30), (30, 30, 220), (200, 200, 40)]
     for k, (name, n) in enumerate(classes.items()):
         for i in range(n):
-            sub = ("train" if i % 4 else "test") if split else ""
+            sub = ("train" if i % 4 else test_dir) if split else ""
             ext = "jpg" if i % 2 else "png"
             write_png(root / sub / name / f"img_{i}.{ext}", colours[k % 4], size=(30 + i % 3, 22), seed=i)
     return root
@@ -287,6 +287,68 @@ def test_cifar10_offline_and_bad_archive(tmp_path, isolated):
         load_dataset("cifar10")
 
 
+@pytest.mark.parametrize("gz", [True, False])
+def test_partial_user_fashion_copy_is_an_error_not_a_fallback(tmp_path, monkeypatch, isolated, gz):
+    deb = tmp_path / "deb"
+    write_idx_set(deb)
+    monkeypatch.setenv("DD_FASHION_MNIST_DIR", str(deb))
+    raw = tmp_path / "home" / "datasets" / "FashionMNIST" / "raw"
+    write_idx_set(raw, gz=gz)
+    gone = raw / ("t10k-labels-idx1-ubyte" + (".gz" if gz else ""))
+    gone.unlink()
+    st = dataset_status("fashion-mnist")
+    assert st.status == "missing" and gone.name in st.detail and str(raw) in st.detail and str(deb) not in st.detail
+    assert "3 of 4" in st.detail and f"add {gone.name} to {raw}" in st.fix and "remove the folder" in st.fix
+    for download in (True, False):
+        with pytest.raises(DatasetError, match="incomplete copy of Fashion-MNIST") as ei:
+            load_dataset("fashion-mnist", download=download)
+        assert gone.name in str(ei.value) and str(raw) in str(ei.value) and "\n" not in str(ei.value)
+    assert isolated == []  # no download over a partial copy
+    for f in raw.iterdir():
+        f.unlink()
+    raw.rmdir()  # the fix: remove the folder -> Debian's copy
+    assert dataset_status("fashion-mnist").status == "available"
+    assert load_dataset("fashion-mnist").meta.source == str(deb)
+
+
+def test_partial_mnist_copy_names_the_missing_file(tmp_path, isolated):
+    raw = mnist_raw(tmp_path)
+    write_idx_set(raw)
+    (raw / "train-images-idx3-ubyte.gz").unlink()
+    (raw / "t10k-images-idx3-ubyte.gz").unlink()
+    st = dataset_status("mnist")
+    assert st.status == "missing" and "train-images-idx3-ubyte.gz, t10k-images-idx3-ubyte.gz missing" in st.detail
+    with pytest.raises(DatasetError, match=r"incomplete copy of MNIST .*train-images-idx3-ubyte.gz"):
+        load_dataset("mnist")
+    assert isolated == []
+    for f in raw.iterdir():
+        f.unlink()
+    assert dataset_status("mnist").status == "will download"  # an empty folder is no copy: download as before
+
+
+def test_partial_debian_dir_is_an_error(tmp_path, monkeypatch):
+    deb = tmp_path / "deb"
+    write_idx_set(deb)
+    (deb / "train-labels-idx1-ubyte.gz").unlink()
+    monkeypatch.setenv("DD_FASHION_MNIST_DIR", str(deb))
+    st = dataset_status("fashion-mnist")
+    assert st.status == "missing" and "train-labels-idx1-ubyte.gz" in st.detail and "DD_FASHION_MNIST_DIR" in st.fix
+    with pytest.raises(DatasetError, match=f"incomplete copy of Fashion-MNIST in {deb}"):
+        load_dataset("fashion-mnist")
+
+
+def test_partial_cifar10_folder_is_an_error(tmp_path, isolated):
+    folder = tmp_path / "home" / "datasets" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for f in tv.CIFAR10.batch_files[:-2]:
+        (folder / f).write_bytes(b"x")
+    st = dataset_status("cifar10")
+    assert st.status == "missing" and "test_batch, batches.meta missing" in st.detail and str(folder) in st.fix
+    with pytest.raises(DatasetError, match="incomplete copy of CIFAR-10.*test_batch"):
+        load_dataset("cifar10")
+    assert isolated == []
+
+
 def test_cifar10_archive_extracted_and_converted(tmp_path, monkeypatch):
     """A user-copied archive is unpacked safely; torchvision's reader (faked: the real one checks md5s) gives
     [N,32,32,3] uint8 which becomes normalised [N,3,32,32]."""
@@ -481,7 +543,7 @@ def test_folder_errors(tmp_path):
     empty = make_image_folder(tmp_path / "empty", {"a": 3, "b": 3})
     (empty / "c").mkdir()
     (empty / "c" / "notes.txt").write_text("no images here")
-    with pytest.raises(DatasetError, match="'c' has no images"):
+    with pytest.raises(DatasetError, match="class folder .*c has no images"):
         load_dataset("folder", path=str(empty))
     bad = make_image_folder(tmp_path / "bad", {"a": 3, "b": 3})
     (bad / "b" / "broken.png").write_bytes(b"nope")
@@ -489,12 +551,86 @@ def test_folder_errors(tmp_path):
         load_dataset("folder", path=str(bad))
     mism = make_image_folder(tmp_path / "mism", {"a": 8, "b": 8}, split=True)
     write_png(mism / "test" / "c" / "x.png", (1, 2, 3))
-    with pytest.raises(DatasetError, match=r"only in test: \['c'\]"):
+    with pytest.raises(DatasetError, match=r"class folder 'c' is in .*test but missing from .*train"):
         load_dataset("folder", path=str(mism))
     with pytest.raises(ConfigError, match="split_ratio"):
         load_dataset("folder", path=str(bad), split_ratio=1.5)
     with pytest.raises(ConfigError, match="channels"):
         load_dataset("folder", path=str(bad), channels=2)
+
+
+@pytest.mark.parametrize("test_dir", ["val", "valid", "validation", "Val"])
+def test_folder_train_val_is_a_split(tmp_path, test_dir):
+    root = make_image_folder(tmp_path / "f", {"b": 8, "a": 8}, split=True, test_dir=test_dir)
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "available" and f"train/ and {test_dir}/" in st.detail, st
+    real = load_dataset("folder", path=str(root), image_size=8)
+    assert real.meta.class_names == ["a", "b"] and real.meta.num_classes == 2
+    assert real.class_counts() == [6, 6] and torch.bincount(real.test_labels).tolist() == [2, 2]
+
+
+def test_folder_train_val_test_uses_test_and_says_val_is_ignored(tmp_path):
+    root = make_image_folder(tmp_path / "f", {"a": 8, "b": 8}, split=True)
+    write_png(root / "val" / "a" / "v.png", (1, 2, 3))
+    write_png(root / "val" / "b" / "v.png", (1, 2, 3))
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "available" and "val/ ignored" in st.detail and "test/ is the test split" in st.detail
+    real = load_dataset("folder", path=str(root), image_size=8)
+    assert real.meta.class_names == ["a", "b"] and len(real.test_images) == 4
+
+
+@pytest.mark.parametrize(
+    "dirs, message",
+    [
+        (("train", "val", "validation"), "ambiguous"),
+        (("train",), "no test/ or val/ folder"),
+        (("train", "test", "cats"), "also cats/"),
+        (("val", "test"), "no train/"),
+    ],
+)
+def test_folder_ambiguous_layouts_are_errors(tmp_path, dirs, message):
+    root = tmp_path / "f"
+    for d in dirs:
+        for c in ("a", "b"):
+            write_png(root / d / c / "x.png", (9, 9, 9))
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "missing" and message in st.detail and str(root) in st.detail and st.fix, st
+    with pytest.raises(DatasetError, match=message) as ei:
+        load_dataset("folder", path=str(root))
+    assert "\n" not in str(ei.value) and "fix:" in str(ei.value)
+
+
+def test_folder_split_with_a_missing_class_names_it(tmp_path):
+    root = make_image_folder(tmp_path / "f", {"a": 8, "b": 8, "c": 8}, split=True, test_dir="val")
+    for f in (root / "val" / "c").iterdir():
+        f.unlink()
+    (root / "val" / "c").rmdir()
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "missing" and "'c'" in st.detail and str(root / "val") in st.detail
+    assert str(root / "val" / "c") in st.fix
+    with pytest.raises(DatasetError, match=r"class folder 'c' is in .*train but missing from .*val"):
+        load_dataset("folder", path=str(root))
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_folder_empty_class_is_missing(tmp_path, split):
+    root = make_image_folder(tmp_path / "f", {"a": 8, "b": 8}, split=split)
+    empty = root / ("train" if split else "") / "c"
+    empty.mkdir(parents=True)
+    (empty / "notes.txt").write_text("no images here")
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "missing" and str(empty) in st.detail and "no images" in st.detail, st
+    with pytest.raises(DatasetError, match="has no images") as ei:
+        load_dataset("folder", path=str(root))
+    assert str(empty) in str(ei.value)
+
+
+def test_folder_single_image_class_is_missing_when_split_at_load(tmp_path):
+    root = make_image_folder(tmp_path / "f", {"a": 8, "b": 1})
+    st = dataset_status("folder", path=str(root))
+    assert st.status == "missing" and str(root / "b") in st.detail and "1 image" in st.detail
+    with pytest.raises(DatasetError, match="has 1 image"):
+        load_dataset("folder", path=str(root))
 
 
 # ---------------------------------------------------------------- registry
@@ -511,7 +647,7 @@ def test_status_for_every_name_is_fast():
     t = time.perf_counter()
     out = [dataset_status(n) for n in DATASETS]
     assert time.perf_counter() - t < 1.0
-    for n, st in zip(DATASETS, out):
+    for n, st in zip(DATASETS, out, strict=True):
         assert isinstance(st, DatasetStatus) and st.name == n
         assert st.status in ("available", "will download", "missing")
         assert st.detail and "\n" not in st.detail + st.fix

@@ -61,8 +61,11 @@ def test_pickled_object_is_refused(tmp_path):
         },
         path,
     )
-    with pytest.raises(SyntheticSetError, match="refused"):
+    with pytest.raises(SyntheticSetError) as ei:
         SyntheticSet.load(path)
+    msg = str(ei.value)
+    assert msg.startswith(f"{path} is not a DistillLab synthetic set (") and "pickled Python object (print)" in msg
+    assert "weights_only" not in msg and "\n" not in msg
 
 
 def test_garbage_and_truncated_files_are_refused(tmp_path):
@@ -71,9 +74,10 @@ def test_garbage_and_truncated_files_are_refused(tmp_path):
         SyntheticSet.load(tmp_path / "junk.pt")
     path = make_set().save(tmp_path / "ok.pt")
     data = path.read_bytes()
-    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
-    with pytest.raises(SyntheticSetError):
-        SyntheticSet.load(tmp_path / "cut.pt")
+    for cut in (len(data) // 2, len(data) - 10):
+        (tmp_path / "cut.pt").write_bytes(data[:cut])
+        with pytest.raises(SyntheticSetError, match=r"cut.pt is not a DistillLab synthetic set \(the file is trunc"):
+            SyntheticSet.load(tmp_path / "cut.pt")
     with pytest.raises(SyntheticSetError, match="no such file"):
         SyntheticSet.load(tmp_path / "missing.pt")
     (tmp_path / "pickle.pt").write_bytes(pickle.dumps({"format": "x"}))
@@ -81,11 +85,137 @@ def test_garbage_and_truncated_files_are_refused(tmp_path):
         SyntheticSet.load(tmp_path / "pickle.pt")
 
 
+def save_payload(path, **changes) -> None:
+    """A valid set's payload as ``SyntheticSet.save`` writes it, with ``changes`` applied (None deletes a key)."""
+    syn = make_set(soft=True)
+    payload = {
+        "format": "distilllab.synthetic/1",
+        "images": syn.images,
+        "labels": syn.labels,
+        "meta": syn.meta,
+        "soft_labels": syn.soft_labels,
+        "lr": syn.lr,
+    }
+    for key, value in changes.items():
+        if key.startswith("meta_"):
+            payload["meta"] = {**payload["meta"], key[5:]: value}
+        else:
+            payload[key] = value
+    torch.save(payload, path)
+
+
+def refusal(path) -> str:
+    with pytest.raises(SyntheticSetError) as ei:
+        SyntheticSet.load(path)
+    msg = str(ei.value)
+    assert str(path) in msg and "\n" not in msg and "weights_only" not in msg, msg
+    return msg
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"lr": float("inf")}, "'lr'", "finite number > 0, got inf"),
+        ({"lr": float("nan")}, "'lr'", "finite number > 0, got nan"),
+        ({"lr": 0.0}, "'lr'", "> 0, got 0.0"),
+        ({"lr": "0.01"}, "'lr'", "must be a number, got a str"),
+        ({"soft_labels": torch.full((6, 3), float("nan"))}, "'soft_labels'", "NaN or infinite"),
+        ({"soft_labels": torch.full((6, 3), float("inf"))}, "'soft_labels'", "NaN or infinite"),
+        ({"soft_labels": torch.zeros(6, 3, dtype=torch.int64)}, "'soft_labels'", "int64 integers; soft labels must"),
+        ({"soft_labels": torch.zeros(6)}, "'soft_labels'", "shape (6, 3)"),
+        ({"soft_labels": [[0.0] * 3] * 6}, "'soft_labels'", "must be a tensor"),
+        ({"images": torch.full((6, 1, 28, 28), float("inf"))}, "'images'", "NaN or infinite"),
+        ({"images": torch.zeros(6, 1, 28, 28, dtype=torch.uint8)}, "'images'", "float32 tensor"),
+        ({"labels": torch.tensor([0.0, 0, 1, 1, 2, 2])}, "'labels'", "int64 of shape (6,)"),
+        ({"labels": torch.tensor([0, 0, 1, 1, 2, 3])}, "'labels'", "must lie in [0, 2]"),
+        ({"labels": torch.tensor([0, 0, 1, 1, 2, -1])}, "'labels'", "must lie in [0, 2]"),
+        ({"meta_ipc": 0}, "meta['ipc']", "integer >= 1, got 0"),
+        ({"meta_ipc": "2"}, "meta['ipc']", "integer >= 1, got '2'"),
+        ({"meta_ipc": 2.0}, "meta['ipc']", "integer >= 1, got 2.0"),
+        ({"meta_ipc": True}, "meta['ipc']", "integer >= 1, got True"),
+        ({"meta_num_classes": "3"}, "meta['num_classes']", "integer >= 1"),
+        ({"meta_channels": None}, "meta['channels']", "integer >= 1, got None"),
+        ({"meta_mean": [0.1, 0.2, 0.3]}, "meta['mean']", "list of 1 finite numbers (one per channel)"),
+        ({"meta_std": []}, "meta['std']", "list of 1 positive finite numbers"),
+        ({"meta_std": [0.0]}, "meta['std']", "positive"),
+        ({"meta_mean": [float("nan")]}, "meta['mean']", "finite"),
+        ({"meta": [1, 2]}, "'meta'", "must be a dict, got a list"),
+        ({"images": None}, "'images'", "must be a tensor, got nothing"),
+    ],
+)
+def test_bad_fields_are_refused_naming_file_and_field(tmp_path, changes, field, message):
+    path = tmp_path / "bad.pt"
+    save_payload(path, **changes)
+    msg = refusal(path)
+    assert msg.startswith(f"{path}: {field}") and message in msg, msg
+
+
+@pytest.mark.parametrize(
+    "obj, message",
+    [
+        (torch.randn(6, 1, 28, 28), "it holds a float32 tensor of shape (6, 1, 28, 28); expected a dict"),
+        ({"images": torch.zeros(2, 1, 4, 4), "note": "x"}, "a dict with keys 'images', 'note' but no format="),
+        ({"conv.weight": torch.zeros(2, 1, 3, 3), "fc.bias": torch.zeros(2)}, "looks like model weights"),
+        ({"format": "distilllab.synthetic/2"}, "format is 'distilllab.synthetic/2'"),
+        ({"format": torch.zeros(3), "x": 1}, "format is tensor("),
+        ([1, 2, 3], "it holds a list"),
+    ],
+)
+def test_foreign_files_say_not_a_distilllab_set(tmp_path, obj, message):
+    path = tmp_path / "foreign.pt"
+    torch.save(obj, path)
+    msg = refusal(path)
+    assert msg.startswith(f"{path} is not a DistillLab synthetic set (") and message in msg, msg
+
+
+def test_state_dict_of_a_real_model_is_not_a_set(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save(torch.nn.Linear(3, 2).state_dict(), path)
+    assert "looks like model weights, a state_dict of 2 tensors ('weight', 'bias')" in refusal(path)
+
+
+class Obj:
+    pass
+
+
+@pytest.mark.parametrize(
+    "name, blob",
+    [("junk", b"not a torch file"), ("cjunk", b"certainly not a torch file"), ("pickle", pickle.dumps({"a": 1}))],
+)
+def test_unreadable_files_never_pass_on_pytorch_text(tmp_path, name, blob):
+    path = tmp_path / f"{name}.pt"
+    path.write_bytes(blob)
+    msg = refusal(path)
+    assert msg == f"{path} is not a DistillLab synthetic set (not a file written by torch.save, or a foreign pickle)"
+
+
+def test_pickled_class_and_empty_file_are_named(tmp_path):
+    torch.save(Obj(), tmp_path / "obj.pt")
+    assert f"pickled Python object ({Obj.__module__}.Obj)" in refusal(tmp_path / "obj.pt")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    assert "empty or truncated" in refusal(tmp_path / "empty.pt")
+
+
+def test_other_integer_and_float_dtypes_are_accepted(tmp_path):
+    syn = make_set(soft=True)
+    path = tmp_path / "ok.pt"
+    save_payload(path, labels=syn.labels.int(), soft_labels=torch.randn(6, 3, dtype=torch.float64))
+    back = SyntheticSet.load(path)
+    assert back.labels.dtype == torch.int64 and back.soft_labels.dtype == torch.float32
+
+
+def test_in_memory_validate_refuses_bad_lr():
+    syn = make_set(soft=True)
+    syn.lr = float("inf")
+    with pytest.raises(SyntheticSetError, match="synthetic set: 'lr'"):
+        syn.validate()
+
+
 @pytest.mark.parametrize(
     "mutate, message",
     [
         (lambda p: p.update(images=torch.randn(5, 1, 28, 28)), "shape"),
-        (lambda p: p.update(labels=torch.tensor([0, 0, 1, 1, 2, 3])), "labels must lie"),
+        (lambda p: p.update(labels=torch.tensor([0, 0, 1, 1, 2, 3])), "'labels' must lie"),
         (lambda p: p.update(labels=torch.tensor([0, 0, 0, 1, 2, 2])), "IPC"),
         (lambda p: p["meta"].pop("ipc"), "metadata lacks"),
         (lambda p: p.update(soft_labels=torch.randn(6, 4)), "soft labels"),

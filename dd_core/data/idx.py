@@ -88,8 +88,8 @@ def read_idx_pair(images_path: str | Path, labels_path: str | Path) -> tuple[np.
     return images, labels.astype(np.int64)
 
 
-def find_idx_files(folder: Path) -> dict[str, Path] | None:
-    """The four MNIST-style files in ``folder`` (plain preferred over ``.gz``), keyed by stem; None if any is missing."""
+def idx_files_in(folder: Path) -> dict[str, Path]:
+    """Those of the four MNIST-style files present in ``folder`` (plain preferred over ``.gz``), keyed by stem."""
     found: dict[str, Path] = {}
     for stem in IDX_STEMS:
         dotted = stem.replace("-idx", ".idx")  # Kaggle-style spelling: train-images.idx3-ubyte
@@ -97,6 +97,16 @@ def find_idx_files(folder: Path) -> dict[str, Path] | None:
             if cand.is_file():
                 found[stem] = cand
                 break
-        else:
-            return None
     return found
+
+
+def find_idx_files(folder: Path) -> dict[str, Path] | None:
+    """The four MNIST-style files in ``folder`` keyed by stem; None if any is missing."""
+    found = idx_files_in(folder)
+    return found if len(found) == len(IDX_STEMS) else None
+
+
+def missing_idx_names(found: dict[str, Path]) -> list[str]:
+    """File names of the stems absent from ``found``, spelled like the files present (``.gz`` when all are)."""
+    gz = bool(found) and all(p.suffix == ".gz" for p in found.values())
+    return [stem + (".gz" if gz else "") for stem in IDX_STEMS if stem not in found]

@@ -4,6 +4,8 @@ Files live in torchvision's layout under ``datasets_dir()``: ``MNIST/raw/*-ubyte
 ``FashionMNIST/raw/*-ubyte[.gz]``, ``cifar-10-batches-py/`` (or the archive ``cifar-10-python.tar.gz`` next to it).
 Fashion-MNIST is also read from Debian's ``dataset-fashion-mnist`` package (``/usr/share/datasets/fashion-mnist``,
 overridable with ``DD_FASHION_MNIST_DIR``). torchvision is used only to download (and to read CIFAR's batches).
+A folder holding some but not all of a set's files is a partial copy: ``status`` is 'missing' and ``load`` raises,
+naming the missing file; it is never skipped for a later folder or a download.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..errors import DatasetError
 from ..paths import datasets_dir
 from .base import DSA_DIGITS, DSA_NATURAL, DatasetMeta, DatasetStatus
-from .idx import IDX_STEMS, find_idx_files, read_idx_pair
+from .idx import IDX_STEMS, idx_files_in, missing_idx_names, read_idx_pair
 
 if TYPE_CHECKING:
     from .real import RealData
@@ -64,12 +66,38 @@ class IdxSet:
             return []
         return [Path(os.environ.get("DD_FASHION_MNIST_DIR") or DEBIAN_FASHION_DIR)]
 
-    def locate(self) -> tuple[Path, dict[str, Path]] | None:
+    def search(self) -> tuple[Path, dict[str, Path]] | None:
+        """The first folder (in search order) holding any of the four IDX files, with the files found there: a
+        partial copy is returned too (``incomplete`` then says so), never skipped for a later folder."""
         for d in [self.raw_dir(), *self.extra_dirs()]:
-            files = find_idx_files(d)
-            if files is not None:
+            files = idx_files_in(d)
+            if files:
                 return d, files
         return None
+
+    def incomplete(self, folder: Path, files: dict[str, Path]) -> tuple[str, str] | None:
+        """(detail, fix) when ``folder`` holds some but not all of the four IDX files, else None."""
+        missing = missing_idx_names(files)
+        if not missing:
+            return None
+        detail = (
+            f"incomplete copy of {self.title} in {folder}: {', '.join(missing)} missing "
+            f"({len(files)} of {len(IDX_STEMS)} IDX files found)"
+        )
+        if folder == self.raw_dir():
+            fix = f"add {', '.join(missing)} to {folder}, or remove the folder {folder}"
+        elif os.environ.get("DD_FASHION_MNIST_DIR"):
+            fix = f"add {', '.join(missing)} to {folder}, or unset DD_FASHION_MNIST_DIR"
+        else:
+            fix = f"add {', '.join(missing)} to {folder} (apt-get install --reinstall dataset-fashion-mnist)"
+        return detail, fix
+
+    def locate(self) -> tuple[Path, dict[str, Path]] | None:
+        """The folder and its four IDX files; None when no folder holds any; DatasetError for a partial copy."""
+        found = self.search()
+        if found is not None and (problem := self.incomplete(*found)) is not None:
+            raise DatasetError(f"{problem[0]}; fix: {problem[1]}")
+        return found
 
     def offline_fix(self) -> str:
         if self.name == "mnist":
@@ -94,8 +122,11 @@ class IdxSet:
         }
 
     def status(self, path: str | None = None) -> DatasetStatus:
-        found = self.locate()
+        found = self.search()
         if found is not None:
+            problem = self.incomplete(*found)
+            if problem is not None:
+                return DatasetStatus(self.name, "missing", *problem)
             return DatasetStatus(self.name, "available", f"IDX files in {found[0]}")
         return DatasetStatus(
             self.name,
@@ -105,7 +136,7 @@ class IdxSet:
         )
 
     def fingerprint(self, path: str | None = None) -> tuple:
-        found = self.locate()
+        found = self.search()
         if found is None:
             return ("absent", str(self.raw_dir()))
         return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in found[1].values())
@@ -206,6 +237,19 @@ class Cifar10:
     def extracted(self) -> bool:
         return all((self.folder() / f).is_file() for f in self.batch_files)
 
+    def incomplete(self) -> tuple[str, str] | None:
+        """(detail, fix) when the batches folder holds some but not all batch files and no archive can replace it."""
+        present = [f for f in self.batch_files if (self.folder() / f).is_file()]
+        if not present or len(present) == len(self.batch_files) or self.archive().is_file():
+            return None
+        missing = [f for f in self.batch_files if f not in present]
+        return (
+            f"incomplete copy of CIFAR-10 in {self.folder()}: {', '.join(missing)} missing "
+            f"({len(present)} of {len(self.batch_files)} batch files found)",
+            f"add {', '.join(missing)} to {self.folder()}, or remove the folder {self.folder()} "
+            f"(or copy {self.archive_name} into {datasets_dir()})",
+        )
+
     def offline_fix(self) -> str:
         return (
             f"offline? copy {self.archive_name} (from https://www.cs.toronto.edu/~kriz/cifar.html) "
@@ -229,6 +273,9 @@ class Cifar10:
             return DatasetStatus(self.name, "available", f"batches in {self.folder()}")
         if self.archive().is_file():
             return DatasetStatus(self.name, "available", f"archive {self.archive()} (extracted on first load)")
+        problem = self.incomplete()
+        if problem is not None:
+            return DatasetStatus(self.name, "missing", *problem)
         return DatasetStatus(
             self.name,
             "will download",
@@ -277,6 +324,9 @@ class Cifar10:
         from .real import RealData
 
         if not self.extracted():
+            problem = self.incomplete()
+            if problem is not None:
+                raise DatasetError(f"{problem[0]}; fix: {problem[1]}")
             if self.archive().is_file():
                 self.extract_archive()
             elif not download:
