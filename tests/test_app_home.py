@@ -23,7 +23,7 @@ def no_launch(monkeypatch):
 
 
 def md_rows(at, first_col: str) -> list[dict]:
-    """The rows of the Markdown table (``ui.common.md_table``) whose first column is ``first_col``."""
+    """The rows of the Markdown table (``ui.fmt.md_table``) whose first column is ``first_col``."""
     for m in at.markdown:
         lines = [ln for ln in m.value.splitlines() if ln.startswith("|")]
         if lines and lines[0].split("|")[1].strip() == first_col:

@@ -12,20 +12,12 @@ from dd_core.nets import NET_NAMES, default_net_for
 from dd_core.spec import RunConfig
 
 from . import forms
-from .common import (
-    dataset_path_input,
-    fmt_acc,
-    fmt_flops,
-    fmt_seconds,
-    list_runs,
-    reap_now,
-    safe,
-    select_run_param,
-    submit_and_watch,
-    watch_picker,
-)
+from .boundary import safe
+from .fmt import fmt_acc, fmt_flops, fmt_seconds
 from .helptext import HELP
 from .live import run_panel
+from .store_access import list_runs, reap_now, submit_and_watch
+from .widgets import dataset_path_input, select_run_param, watch_picker
 
 P = "baseline"
 

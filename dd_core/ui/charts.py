@@ -1,6 +1,6 @@
 """Plotly figures of the dashboard (pure functions of plain data: testable without a browser).
 
-Each chart is downloadable as PNG from Plotly's own mode bar (client side; see ``common.PLOTLY_CONFIG``).
+Each chart is downloadable as PNG from Plotly's own mode bar (client side; see ``fmt.PLOTLY_CONFIG``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import net_label
+from .fmt import net_label
 
 LOSS_SKIP = {"iteration", "t", "seconds", "it_per_s", "epochs", "epoch", "lr", "test_acc"}
 PALETTE = ["#4F46E5", "#F59E0B", "#10B981", "#EF4444", "#06B6D4", "#8B5CF6", "#EC4899", "#84CC16", "#64748B", "#F97316"]

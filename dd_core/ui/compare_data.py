@@ -14,7 +14,7 @@ import pandas as pd
 
 from dd_core.runs.store import RunStore
 
-from .common import METHOD_LABEL, net_label, net_order, protocol_text
+from .fmt import METHOD_LABEL, net_label, net_order, protocol_text
 
 
 @dataclass

@@ -12,18 +12,9 @@ from dd_core.paths import data_home
 
 from . import charts
 from . import compare_data as cd
-from .common import (
-    METHOD_LABEL,
-    PLOTLY_CONFIG,
-    fmt_flops,
-    get_store,
-    invalidate,
-    list_runs,
-    net_label,
-    reap_now,
-    run_title,
-    safe,
-)
+from .boundary import safe
+from .fmt import METHOD_LABEL, PLOTLY_CONFIG, fmt_flops, net_label, run_title
+from .store_access import get_store, invalidate, list_runs, reap_now
 
 P = "compare"
 

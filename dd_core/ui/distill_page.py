@@ -15,18 +15,12 @@ from dd_core.nets import NET_NAMES
 from dd_core.spec import RunConfig
 
 from . import forms
-from .common import (
-    METHOD_LABEL,
-    dataset_path_input,
-    list_runs,
-    reap_now,
-    safe,
-    select_run_param,
-    submit_and_watch,
-    watch_picker,
-)
+from .boundary import safe
+from .fmt import METHOD_LABEL
 from .helptext import HELP, METHOD_NOTES
 from .live import run_panel
+from .store_access import list_runs, reap_now, submit_and_watch
+from .widgets import dataset_path_input, select_run_param, watch_picker
 
 P = "distill"  # widget key prefix
 PERSIST = "session"  # keep the form across page switches

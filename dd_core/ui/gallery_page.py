@@ -17,21 +17,12 @@ from dd_core.paths import data_home
 from dd_core.synthetic import SyntheticSet
 
 from . import charts
-from .common import (
-    PLOTLY_CONFIG,
-    dataset_options_for,
-    fmt_acc,
-    get_store,
-    invalidate,
-    list_runs,
-    net_label,
-    protocol_text,
-    reap_now,
-    run_title,
-    safe,
-    select_run_param,
-)
+from .boundary import safe
+from .fmt import PLOTLY_CONFIG, fmt_acc, net_label, protocol_text, run_title
 from .images import PNG, attention_tiles, load_set, png_bytes, snapshot_png
+from .settings import dataset_options_for
+from .store_access import get_store, invalidate, list_runs, reap_now
+from .widgets import select_run_param
 
 P = "gallery"
 

@@ -15,21 +15,11 @@ import streamlit as st
 from dd_core.paths import data_home
 from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
 
-from .common import (
-    STATUS_ICON,
-    dataset_path,
-    dataset_path_input,
-    fmt_acc,
-    fmt_seconds,
-    get_store,
-    invalidate,
-    list_runs,
-    md_table,
-    reap_now,
-    run_seconds,
-    run_title,
-    safe,
-)
+from .boundary import safe
+from .fmt import STATUS_ICON, fmt_acc, fmt_seconds, md_table, run_seconds, run_title
+from .settings import dataset_path
+from .store_access import get_store, invalidate, list_runs, reap_now
+from .widgets import dataset_path_input
 
 PAGE_OF_KIND = {"distill": "pages/distill.py", "baseline": "pages/baseline.py", "evaluate": "pages/compare.py"}
 

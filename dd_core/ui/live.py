@@ -12,21 +12,11 @@ import streamlit as st
 from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
 
 from . import charts
-from .common import (
-    PLOTLY_CONFIG,
-    fmt_acc,
-    fmt_seconds,
-    get_store,
-    invalidate,
-    kick_worker,
-    net_label,
-    protocol_text,
-    run_seconds,
-    run_title,
-    safe,
-    status_badge,
-)
+from .boundary import safe
+from .fmt import PLOTLY_CONFIG, fmt_acc, fmt_seconds, net_label, protocol_text, run_seconds, run_title
 from .images import PNG, snapshot_png
+from .store_access import get_store, invalidate, kick_worker
+from .widgets import status_badge
 
 REFRESH_S = 1.0
 

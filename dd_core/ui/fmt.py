@@ -1,0 +1,125 @@
+"""How the pages write things: run titles, labels of methods and nets, numbers with units, Markdown tables."""
+
+from __future__ import annotations
+
+import time
+
+from dd_core.runs.store import ACTIVE_STATUSES
+
+STATUS_ICON = {"queued": "…", "running": "▸", "done": "✓", "failed": "✗", "cancelled": "■", "interrupted": "!"}
+
+
+STATUS_COLOR = {
+    "queued": "gray",
+    "running": "blue",
+    "done": "green",
+    "failed": "red",
+    "cancelled": "orange",
+    "interrupted": "orange",
+}
+
+
+METHOD_LABEL = {"dm": "DM", "am": "AM (DataDAM)", "pad": "PAD", "random": "random real", "herding": "herding"}
+
+
+NET_LABEL = {
+    "lenet": "LeNet",
+    "alexnet": "AlexNet",
+    "alexnet-bn": "AlexNet-BN",
+    "vgg11": "VGG11",
+    "vgg11-bn": "VGG11-BN",
+    "resnet18": "ResNet18",
+    "resnet18-bn": "ResNet18-BN",
+    "mlp": "MLP",
+}
+
+
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def net_label(name: str | None) -> str:
+    if not name:
+        return "?"
+    if name.startswith("convnet"):
+        return "ConvNet" + name[len("convnet") :]
+    return NET_LABEL.get(name, name)
+
+
+def net_order(name: str) -> tuple:
+    order = ["convnet", "lenet", "alexnet", "vgg11", "resnet18", "mlp"]
+    base = next((i for i, p in enumerate(order) if name.startswith(p)), len(order))
+    return base, name
+
+
+def run_title(run: dict, *, with_status: bool = True) -> str:
+    """'#12 DM · mnist-5k · IPC 10 — label (done)'. Select boxes use ``with_status=False``: a keyed widget keeps
+    showing the label it had when its options' texts change (the status is shown next to them instead)."""
+    kind = run["kind"]
+    if kind == "distill":
+        what = f"{METHOD_LABEL.get(run['method'], run['method'])} · {run['dataset']} · IPC {run['ipc']}"
+    elif kind == "baseline":
+        net = (run["config"].get("baseline") or {}).get("net") or "default net"
+        what = f"whole {run['dataset']} · {net_label(net)}"
+    elif kind == "evaluate":
+        src = run["config"].get("source_run")
+        what = f"evaluate {'run #' + str(src) if src else 'set'} · {run['dataset']}"
+    else:
+        what = kind
+    lab = run.get("label") or ""
+    label = f" — {lab}" if lab and lab.lower() not in what.lower() else ""
+    status = f" ({STATUS_ICON.get(run['status'], '')} {run['status']})" if with_status else ""
+    return f"#{run['id']} {what}{label}{status}"
+
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|$~#"})
+
+
+def md_table(rows: list[dict]) -> str:
+    """Rows with the same keys -> a Markdown table (cells escaped, one line each; columns empty in every row left
+    out). Drawn by ``st.markdown``: no pandas, so the home page needs neither pandas nor PyTorch for its tables."""
+    if not rows:
+        return ""
+    cols = [c for c in rows[0] if any(str(r.get(c, "")).strip() for r in rows)]
+    cell = lambda v: " ".join(str(v).split()).translate(_MD_SPECIAL) or " "  # noqa: E731
+    lines = ["| " + " | ".join(cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def fmt_seconds(s: float | None) -> str:
+    if s is None:
+        return "—"
+    s = float(s)
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{int(s // 60)} min {int(s % 60):02d} s"
+    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
+
+
+def fmt_flops(n: float | None) -> str:
+    if n is None:
+        return "—"
+    for unit, div in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= div:
+            return f"{n / div:.3g} {unit}FLOPs"
+    return f"{n:.0f} FLOPs"
+
+
+def fmt_acc(mean: float | None, std: float | None = None) -> str:
+    """Accuracies are stored in [0, 1]; shown in percent."""
+    if mean is None:
+        return "—"
+    return f"{100 * mean:.2f} ± {100 * std:.2f}" if std is not None else f"{100 * mean:.2f}"
+
+
+def protocol_text(rec: dict) -> str:
+    """'quick · 300 ep × 2 models'."""
+    return f"{rec.get('protocol') or '?'} · {rec.get('epochs')} ep × {rec.get('n_models')} model" + (
+        "s" if (rec.get("n_models") or 0) != 1 else ""
+    )
+
+
+def run_seconds(run: dict) -> float | None:
+    end = run.get("finished_at") or (time.time() if run["status"] in ACTIVE_STATUSES else run.get("heartbeat"))
+    return end - run["started_at"] if run.get("started_at") and end else None
