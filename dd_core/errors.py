@@ -6,7 +6,16 @@ class DDError(Exception):
 
 
 class ConfigError(DDError, ValueError):
-    """A hyper-parameter or option is invalid; the message says which and how to fix it."""
+    """A hyper-parameter or option is invalid; the message says which and how to fix it.
+
+    ``field`` names the option in the engine's words (a config field such as ``"lr_img"``, ``"ipc"``), so that an
+    interface can point at its own widget or flag: the dashboard shows the message next to the field with that name,
+    the CLI names the flag. Messages themselves never name a flag or a widget.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class DatasetError(DDError):
