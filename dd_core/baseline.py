@@ -10,7 +10,7 @@ import torch
 from .augment import DSA
 from .config import BaselineConfig
 from .data import RealData
-from .device import memory_format
+from .device import memory_format, seeded
 from .evaluate import TrainSpec, train_network
 from .events import EventFn, StopFn
 from .nets import build_net
@@ -26,8 +26,7 @@ def run_baseline(
     meta = real.meta
     device = real.train_images.device
     generator = torch.Generator().manual_seed(cfg.seed)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(cfg.seed)
+    with seeded(cfg.seed, device):
         net = build_net(cfg.net, meta.channels, meta.num_classes, meta.image_size).to(device)
     net = net.to(memory_format=memory_format(device))
     spec = TrainSpec(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -45,3 +47,13 @@ def tune_cpu_allocator() -> bool:
 def memory_format(device: torch.device) -> torch.memory_format:
     """channels_last on CPU (measured faster for ConvNets with our instance norm), contiguous on CUDA."""
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device | str = "cpu") -> Iterator[None]:
+    """Run the block with PyTorch's global RNG (CPU, and ``device``'s when it is CUDA) seeded with ``seed``, and
+    leave the caller's RNG streams as they were: building or re-initialising a net never perturbs them."""
+    dev = torch.device(device)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from .augment import DSA
 from .config import EvalConfig
 from .data import RealData
-from .device import memory_format
+from .device import memory_format, seeded
 from .events import EventFn, StopFn
 from .nets import build_net
 
@@ -191,8 +191,7 @@ def evaluate_synthetic(
         start, accs = time.perf_counter(), []
         for model in range(cfg.n_models):
             generator = torch.Generator().manual_seed(seed * 1_000_003 + net_i * 1009 + model)
-            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-                torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=generator)))
+            with seeded(int(torch.randint(2**31 - 1, (1,), generator=generator)), device):
                 net = build_net(name, meta.channels, meta.num_classes, meta.image_size).to(device)
 
             def report(point: dict, _name=name, _model=model) -> None:

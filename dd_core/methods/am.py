@@ -24,7 +24,7 @@ from ..config import check_positive
 from ..errors import ConfigError
 from .base import class_means
 from .dm import DM, DMConfig
-from .random_nets import chunks
+from .random_nets import real_class_means
 
 
 @dataclass
@@ -64,18 +64,9 @@ class AM(DM):
         self.model.fresh(it)
         real_x, real_groups, syn_x, syn_groups = self.real_and_synthetic_batches()
         k = self.meta.num_classes
-        with torch.no_grad():
-            real_sums = None
-            for start, x in chunks(real_x, self.chunk):
-                g = real_groups[start : start + len(x)]
-                parts = [
-                    torch.zeros(k, p.shape[1], device=p.device).index_add_(0, g.to(p.device), p) for p in self._parts(x)
-                ]
-                real_sums = parts if real_sums is None else [a + b for a, b in zip(real_sums, parts)]
-            counts = torch.bincount(real_groups, minlength=k).clamp_min(1).to(real_sums[0])[:, None]
-            real_means = [s / counts for s in real_sums]
+        real_means = real_class_means(self._parts, real_x, real_groups, k, self.chunk)
         syn_means = [class_means(p, syn_groups, k) for p in self._parts(syn_x)]
-        diffs = [(r - s).square().sum() for r, s in zip(real_means, syn_means)]
+        diffs = [(r - s).square().sum() for r, s in zip(real_means, syn_means, strict=True)]
         loss_attention = self.cfg.loss_weight * sum(diffs[:-1]) if len(diffs) > 1 else torch.zeros(())
         loss_embedding = self.cfg.loss_weight * self.cfg.task_balance * diffs[-1]
         loss = loss_attention + loss_embedding

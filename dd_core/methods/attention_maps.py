@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..device import seeded
 from ..nets import build_net
 from .am import attention
 
@@ -28,8 +29,7 @@ def attention_maps(
             f"synthetic {tuple(syn.shape)} and real {tuple(real.shape)} images must be [N,C,H,W] of the same C, H, W"
         )
     c, s = syn.shape[1], syn.shape[-1]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         net = build_net(net_name, c, num_classes, s)
     net.train()  # as AM uses it (batch-norm variants normalise with the batch's statistics)
     out = []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..device import seeded
 from ..errors import ConfigError
 from ..evaluate import TrainSpec, train_network
 from ..nets import build_net
@@ -69,8 +70,7 @@ class Herding(Method):
 
     def init_images(self) -> Tensor:
         cfg, real, m = self.cfg, self.real, self.meta
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(cfg.seed)
+        with seeded(cfg.seed, self.device):
             net = build_net(self.net_name, m.channels, m.num_classes, m.image_size).to(self.device)
         if cfg.feature_epochs:
             sub = (

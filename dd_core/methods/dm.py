@@ -18,7 +18,7 @@ from torch import Tensor
 from ..config import check_positive
 from ..errors import ConfigError
 from .base import Method, MethodConfig, class_means, sample_real_batch
-from .random_nets import RandomNet, choose_chunk, chunks
+from .random_nets import RandomNet, choose_chunk, real_class_means
 
 
 @dataclass
@@ -71,15 +71,7 @@ class DM(Method):
         net = self.model.fresh(it)
         real_x, real_groups, syn_x, syn_groups = self.real_and_synthetic_batches()
         k = self.meta.num_classes
-        with torch.no_grad():
-            real_sum = None
-            for start, x in chunks(real_x, self.chunk):  # per-sample norms: chunking is exact
-                emb = net.embed(x)
-                part = torch.zeros(k, emb.shape[1], device=emb.device).index_add_(
-                    0, real_groups[start : start + len(x)].to(emb.device), emb
-                )
-                real_sum = part if real_sum is None else real_sum + part
-            real_mean = real_sum / torch.bincount(real_groups, minlength=k).clamp_min(1).to(real_sum)[:, None]
+        (real_mean,) = real_class_means(lambda x: [net.embed(x)], real_x, real_groups, k, self.chunk)
         syn_mean = class_means(net.embed(syn_x), syn_groups, k)
         loss = (real_mean - syn_mean).square().sum()
         self.optimizer.zero_grad(set_to_none=True)

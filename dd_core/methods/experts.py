@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from ..augment import DSA
 from ..data import RealData
-from ..device import memory_format
+from ..device import memory_format, seeded
 from ..errors import ConfigError, DDError
 from ..evaluate import Stopped, TrainSpec, test_accuracy, train_network
 from ..events import EventFn, StopFn
@@ -110,8 +110,7 @@ def difficulty_scores(real: RealData, net_name: str, cfg: ExpertConfig) -> Tenso
     total = torch.zeros(len(real.train_labels), device=device)
     for k in range(cfg.score_models):
         generator = torch.Generator().manual_seed(cfg.seed * 7919 + 101 + k)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(cfg.seed * 7919 + 101 + k)
+        with seeded(cfg.seed * 7919 + 101 + k, device):
             net = build_net(net_name, m.channels, m.num_classes, m.image_size).to(
                 device, memory_format=memory_format(device)
             )
@@ -319,8 +318,7 @@ def train_expert(
     m, device = real.meta, real.train_images.device
     seed = cfg.seed * 1_000_003 + 7 * index + 1
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with seeded(seed, device):
         net = build_net(net_name, m.channels, m.num_classes, m.image_size).to(
             device, memory_format=memory_format(device)
         )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from ..device import memory_format
+from ..device import memory_format, seeded
 from ..nets import build_net, net_uses_batchnorm, reinit_, set_fast_inference_norm
 
 _CHUNK_CACHE: dict[tuple, int] = {}
@@ -31,8 +31,7 @@ class RandomNet:
 
     def fresh(self, it: int) -> nn.Module:
         """Re-initialise with a seed derived from (seed, it): a run is repeatable on the same device."""
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(self.seed * 1_000_003 + it)
+        with seeded(self.seed * 1_000_003 + it, self.device):
             reinit_(self.net)
         return self.net
 
@@ -71,6 +70,23 @@ def choose_chunk(net: nn.Module, sample: Tensor, fn: Callable[[Tensor], object],
     best = min(seconds, key=seconds.get)
     _CHUNK_CACHE[key] = best
     return best
+
+
+@torch.no_grad()
+def real_class_means(
+    features: Callable[[Tensor], list[Tensor]], x: Tensor, groups: Tensor, num_classes: int, chunk: int
+) -> list[Tensor]:
+    """Per-class means of every feature ``features(x)`` returns ([N,F_i] each), computed in chunks of ``chunk``
+    images without gradients (exact: the random nets normalise per image) → [K,F_i] each; classes absent: 0."""
+    sums: list[Tensor] | None = None
+    for start, part in chunks(x, chunk):
+        g = groups[start : start + len(part)]
+        feats = features(part)
+        add = [torch.zeros(num_classes, f.shape[1], device=f.device).index_add_(0, g.to(f.device), f) for f in feats]
+        sums = add if sums is None else [a + b for a, b in zip(sums, add, strict=True)]
+    assert sums is not None, "an empty real batch"
+    counts = torch.bincount(groups, minlength=num_classes).clamp_min(1).to(sums[0])[:, None]
+    return [s / counts for s in sums]
 
 
 def chunks(x: Tensor, chunk: int):

@@ -31,6 +31,7 @@ NET_NAMES: tuple[str, ...] = tuple(f"convnet-{d}" for d in range(1, 9)) + (
 """Names shown to users. Also accepted: any ``convnet-<int>``, ``convnet`` (= convnet-3) and a ``-bn`` suffix on
 ``convnet-<int>`` (e.g. ``convnet-3-bn`` = ConvNet-3 with batch norm; the suffix overrides the ``norm`` option)."""
 
+
 def _key(value):
     """Names and option values are matched case- and space-insensitively."""
     return value.strip().lower() if isinstance(value, str) else value

@@ -62,7 +62,6 @@ class Net(nn.Module):
         return acts, emb
 
 
-
 class ConvStack(Net):
     """Convs → norm → ReLU with 2×2 max pooling after the flagged layers (AlexNet, VGG11); ``features`` are the
     post-ReLU activations. Inputs larger than the CIFAR size are pooled adaptively to ``head_size`` before the head."""
@@ -77,4 +76,3 @@ class ConvStack(Net):
         if self.adapt:
             x = F.adaptive_avg_pool2d(x, self.head_size)
         return x.flatten(1)
-
