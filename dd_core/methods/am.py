@@ -53,6 +53,13 @@ def attention(activation: Tensor, power: float) -> Tensor:
 
 class AM(DM):
     name = "am"
+    label = "AM (DataDAM)"
+    description = (
+        "**AM (DataDAM)** (Sajedi et al., ICCV 2023): match per-block spatial attention maps plus the "
+        "embedding (docs/algorithms.md §5). Norm: **instance norm** by default (as DM, and the paper's table)"
+        " while the official script builds batch-norm ConvNets — pick `convnet-3-bn` as the net to follow it "
+        "(docs/algorithms.md §8.1). Power p = 1 by default (official code; the paper's table says 4)."
+    )
     config_cls = AMConfig
 
     def _parts(self, x: Tensor) -> list[Tensor]:

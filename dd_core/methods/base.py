@@ -51,6 +51,8 @@ class Method:
     """Base class: holds the real data, the device, the seeded generator and the synthetic images."""
 
     name = "base"
+    label = "base"  # how every interface names the method
+    description = ""  # one paragraph (Markdown) shown beside the method's form
     config_cls = MethodConfig
     iterative = True  # False for coresets: nothing to optimise, iterations are ignored
 

@@ -23,6 +23,10 @@ class RandomSubset(Method):
     """``random``: IPC random real images per class — the floor every distiller must beat."""
 
     name = "random"
+    label = "random real"
+    description = (
+        "**Random real**: IPC random real images per class — the floor every distiller must beat. No iterations."
+    )
     config_cls = RandomConfig
     iterative = False
 
@@ -65,6 +69,11 @@ class Herding(Method):
     feature space of a ConvNet trained briefly on the real training set (the papers' herding baseline)."""
 
     name = "herding"
+    label = "herding"
+    description = (
+        "**Herding**: per class, greedily pick real images whose running mean embedding tracks the class "
+        "mean, in the feature space of a briefly trained ConvNet (docs/algorithms.md §7). No iterations."
+    )
     config_cls = HerdingConfig
     iterative = False
 

@@ -40,6 +40,11 @@ class DMConfig(MethodConfig):
 
 class DM(Method):
     name = "dm"
+    label = "DM"
+    description = (
+        "**DM** (Zhao & Bilen, WACV 2023): match the mean embedding of real and synthetic images of each "
+        "class under a fresh random ConvNet every iteration (docs/algorithms.md §4)."
+    )
     config_cls = DMConfig
 
     def __init__(self, real, cfg: DMConfig, device, on_event=None, should_stop=None):

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from ..augment import DSA
 from ..data import RealData
 from ..device import memory_format, seeded
-from ..errors import ConfigError, DDError
+from ..errors import ConfigError
 from ..evaluate import Stopped, TrainSpec, test_accuracy, train_network
 from ..events import EventFn, StopFn
 from ..nets import build_net
@@ -371,7 +371,3 @@ def train_expert(
         }
     )
     return torch.stack(snapshots)
-
-
-class ExpertError(DDError):
-    """Experts cannot serve this run (e.g. trajectories shorter than the start-epoch window)."""

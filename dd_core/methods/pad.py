@@ -155,6 +155,11 @@ def available_memory_bytes(device: torch.device) -> int:
 
 class PAD(Method):
     name = "pad"
+    label = "PAD"
+    description = (
+        "**PAD** (Li et al., 2024): trajectory matching with difficulty-scheduled experts and deep-layer "
+        "parameter selection (docs/algorithms.md §6)."
+    )
     config_cls = PADConfig
 
     def __init__(self, real, cfg: PADConfig, device, on_event=None, should_stop=None):
