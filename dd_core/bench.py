@@ -11,14 +11,17 @@ from __future__ import annotations
 import resource
 import statistics
 import time
+from typing import Any
 
 import torch
 
 from .config import EvalConfig, default_protocol
 from .data import RealData
-from .device import memory_format
+from .device import place
 from .evaluate import evaluate_synthetic, test_accuracy
 from .methods import build_method
+from .methods.dm import DM
+from .methods.pad import PAD
 from .methods.random_nets import chunks
 from .nets import build_net
 
@@ -93,7 +96,7 @@ def run_bench(
     device = real.train_images.device
     results, chunk = [], None
     for name in methods:
-        opts = {"ipc": ipc, "seed": 0}
+        opts: dict[str, Any] = {"ipc": ipc, "seed": 0}
         events: list[dict] = []
         if name == "pad":
             opts.update(PAD_BENCH, experts_path=tempfile.mkdtemp(prefix="dd-bench-experts-"), **(pad_options or {}))
@@ -106,11 +109,11 @@ def run_bench(
         setup = time.perf_counter() - t0
         for i in range(warmup):
             method.step(i)
-        spi = _median_seconds(lambda i: method.step(warmup + i), iterations, device)
+        spi = _median_seconds(lambda i, m=method: m.step(warmup + i), iterations, device)
         record = {"method": name, "seconds_per_iteration": spi, "setup_seconds": setup}
         if hasattr(method.cfg, "batch_real"):
             record["batch_real"] = method.cfg.batch_real
-        if name == "pad":
+        if isinstance(method, PAD):
             done = [e for e in events if e.get("phase") == "experts" and e.get("final")]
             expert_seconds = sum(e["seconds"] for e in done)
             record.update(
@@ -120,7 +123,7 @@ def run_bench(
                 batch_syn=method.batch_syn,
                 memory_estimate_mb=method.memory_estimate() / 2**20,
             )
-        if hasattr(method, "model"):
+        if isinstance(method, DM):  # and AM
             bare = bare_seconds(method, iterations)
             chunk = method.chunk
             record.update(bare_seconds=bare, overhead=spi / bare, chunk=method.chunk)
@@ -137,9 +140,7 @@ def run_bench(
     eval_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     test_accuracy(
-        build_net(last.net_name, real.meta.channels, real.meta.num_classes, real.meta.image_size).to(
-            device=device, memory_format=memory_format(device)
-        ),
+        place(build_net(last.net_name, real.meta.channels, real.meta.num_classes, real.meta.image_size), device),
         real.test_images,
         real.test_labels,
     )

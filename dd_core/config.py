@@ -98,14 +98,14 @@ class EvalConfig:
         only if the values differ from the named protocol's."""
         name = protocol or default_protocol(device)
         check_choice("protocol", name, PROTOCOLS)
-        base = dict(PROTOCOLS[name])
+        base: dict[str, int] = dict(PROTOCOLS[name])
         if epochs is not None:
             base["epochs"] = epochs
         if n_models is not None:
             base["n_models"] = n_models
         if base != PROTOCOLS[name]:
             name = "custom"
-        return cls(protocol=name, **base, **kw)
+        return cls(protocol=name, epochs=base["epochs"], n_models=base["n_models"], **kw)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import torch
+from torch import nn
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -57,3 +59,11 @@ def seeded(seed: int, device: torch.device | str = "cpu") -> Iterator[None]:
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(seed)
         yield
+
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def place(net: ModuleT, device: torch.device) -> ModuleT:
+    """``net`` moved to ``device`` in the layout the engine computes in there (:func:`memory_format`)."""
+    return net.to(device).to(memory_format=memory_format(device))

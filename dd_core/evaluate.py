@@ -219,6 +219,7 @@ def evaluate_synthetic(
                 generator=generator,
                 should_stop=should_stop,
             )
+            assert res.test_acc is not None  # tested after the last epoch
             accs.append(res.test_acc)
         mean, std = summarize(accs)
         results.append(

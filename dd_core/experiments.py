@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import EvalConfig
 from .presets import PRESETS
@@ -25,11 +26,13 @@ MNIST_FALLBACK = "mnist-5k"
 
 # --------------------------------------------------------------------------------------------------- budgets
 # GPU: the papers' settings. CPU: what finishes in a few minutes on 2 cores.
-DISTILL_BUDGET = {
+DISTILL_BUDGET: dict[str, dict[str, Any]] = {
     "gpu": {"iterations": 20000, "batch_real": 64, "eval": {"protocol": "paper"}},
     "cpu": {"iterations": 200, "batch_real": 64, "eval": {"protocol": "quick", "epochs": 150, "n_models": 1}},
 }
-MHIST_BUDGET = {  # ConvNet-7 on 128 px is ~18x the FLOPs of ConvNet-3 on 28 px: the CPU variant uses 64 px, ConvNet-4
+MHIST_BUDGET: dict[
+    str, dict[str, Any]
+] = {  # ConvNet-7 on 128 px is ~18x the FLOPs of ConvNet-3 on 28 px: the CPU variant uses 64 px, ConvNet-4
     "gpu": {
         "iterations": 20000,
         "batch_real": 64,
@@ -45,7 +48,7 @@ MHIST_BUDGET = {  # ConvNet-7 on 128 px is ~18x the FLOPs of ConvNet-3 on 28 px:
         "eval": {"protocol": "quick", "epochs": 100, "n_models": 1},
     },
 }
-DM_NOISE_BUDGET = {
+DM_NOISE_BUDGET: dict[str, dict[str, Any]] = {
     "gpu": {"iterations": 1000, "eval_at": [0, 500, 1000], "batch_real": 256, "eval": {"protocol": "paper"}},
     "cpu": {
         "iterations": 300,
@@ -55,7 +58,9 @@ DM_NOISE_BUDGET = {
     },
 }
 RUN_KEYS = ("dataset", "iterations", "eval_at", "eval_models", "eval_epochs", "protocol")
-PAD_BUDGET = {  # CPU: the cpu-demo PAD settings (3 experts x 10 epochs, 10 steps x 50 images, 80 iterations)
+PAD_BUDGET: dict[
+    str, dict[str, Any]
+] = {  # CPU: the cpu-demo PAD settings (3 experts x 10 epochs, 10 steps x 50 images, 80 iterations)
     "gpu": {
         "iterations": 1000,
         "eval_at": list(range(0, 1001, 200)),

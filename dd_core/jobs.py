@@ -43,6 +43,7 @@ def run_distill(
     check_nets(cfg.eval_nets, real)
     ecfg = eval_config(cfg, device)
     t0 = time.perf_counter()
+    assert cfg.method, "validated: a distill run has a method"
     method = build_method(cfg.method, real, dict(cfg.method_options), device, on_event, should_stop)
     seconds_setup = time.perf_counter() - t0  # herding's feature net, PAD's scores and experts, chunk choice
     iterations, eval_at = (cfg.iterations, list(cfg.eval_at)) if method.iterative else (0, [0])

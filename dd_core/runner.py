@@ -12,6 +12,7 @@ Iteration n always means "after n updates": the evaluation at 0 is of the initia
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from .config import EvalConfig, check_schedule
 from .evaluate import Stopped, evaluate_synthetic
@@ -25,7 +26,7 @@ def run_distillation(
     method: Method,
     iterations: int,
     *,
-    eval_at: list[int] = (),
+    eval_at: Sequence[int] = (),
     eval_nets: list[str] | None = None,
     eval_cfg: EvalConfig | None = None,
     on_event: EventFn | None = None,

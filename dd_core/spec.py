@@ -53,6 +53,8 @@ class RunConfig:
         if self.eval is not None:
             EvalConfig(**self.eval)
         if self.kind == "distill":
+            if not self.method:
+                raise ConfigError("a distill run needs a method", field="method")
             method_config(self.method, self.method_options)
             check_schedule(self.iterations, list(self.eval_at))
         elif self.kind == "experts":

@@ -190,6 +190,7 @@ class SyntheticSet:
         for key, value in (("images", images), ("labels", labels)):
             if not isinstance(value, Tensor):
                 raise SyntheticSetError(f"{source}: {key!r} must be a tensor, got {_describe(value)}")
+        assert isinstance(images, Tensor) and isinstance(labels, Tensor)  # for the type checker: checked above
         if not isinstance(meta, dict):
             raise SyntheticSetError(f"{source}: 'meta' must be a dict, got {_describe(meta)}")
         if soft is not None and not isinstance(soft, Tensor):

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import DatasetError
 
 # IDX dtype codes -> numpy dtypes (big-endian as stored)
-_DTYPES = {
+_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),

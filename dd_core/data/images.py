@@ -25,8 +25,8 @@ _GRAY = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, the weights of PIL's convert(
 def load_image(path: str | Path, size: int, channels: int) -> np.ndarray:
     """Decode one image file -> uint8 [size,size,channels]: resize the shorter side to ``size`` (bilinear with
     antialiasing), then center-crop to a square. Raises the PIL / OS error for an unreadable file."""
-    with Image.open(path) as im:
-        im = im.convert("L" if channels == 1 else "RGB")
+    with Image.open(path) as opened:
+        im: Image.Image = opened.convert("L" if channels == 1 else "RGB")
         w, h = im.size
         scale = size / min(w, h)
         nw, nh = max(size, round(w * scale)), max(size, round(h * scale))

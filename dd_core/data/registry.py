@@ -45,7 +45,7 @@ _cache: OrderedDict[tuple, RealData] = OrderedDict()
 _lock = threading.RLock()
 
 
-def _loader(name: str) -> _Loader:
+def _loader(name: str) -> Any:
     if name not in _LOADERS:
         raise ConfigError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
     return _LOADERS[name]

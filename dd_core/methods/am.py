@@ -61,6 +61,7 @@ class AM(DM):
         "(docs/algorithms.md §8.1). Power p = 1 by default (official code; the paper's table says 4)."
     )
     config_cls = AMConfig
+    cfg: AMConfig
 
     def _parts(self, x: Tensor) -> list[Tensor]:
         """Attention vectors of blocks 1..D-1 and the embedding, for a batch x: [N,·] each."""
@@ -74,7 +75,7 @@ class AM(DM):
         real_means = real_class_means(self._parts, real_x, real_groups, k, self.chunk)
         syn_means = [class_means(p, syn_groups, k) for p in self._parts(syn_x)]
         diffs = [(r - s).square().sum() for r, s in zip(real_means, syn_means, strict=True)]
-        loss_attention = self.cfg.loss_weight * sum(diffs[:-1]) if len(diffs) > 1 else torch.zeros(())
+        loss_attention = self.cfg.loss_weight * torch.stack(diffs[:-1]).sum() if len(diffs) > 1 else torch.zeros(())
         loss_embedding = self.cfg.loss_weight * self.cfg.task_balance * diffs[-1]
         loss = loss_attention + loss_embedding
         self.optimizer.zero_grad(set_to_none=True)

@@ -8,6 +8,7 @@ m.synthetic                            # the current SyntheticSet (after the upd
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -31,7 +32,7 @@ class MethodConfig:
     dsa: bool = True
     dsa_strategy: str | None = None  # None: the dataset's (no flip for digits)
 
-    INITS = ("real", "noise")
+    INITS: ClassVar[tuple[str, ...]] = ("real", "noise")
 
     def validate(self) -> None:
         """Raise ConfigError on the first invalid option (called before any work)."""

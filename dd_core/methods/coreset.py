@@ -75,6 +75,7 @@ class Herding(Method):
         "mean, in the feature space of a briefly trained ConvNet (docs/algorithms.md §7). No iterations."
     )
     config_cls = HerdingConfig
+    cfg: HerdingConfig
     iterative = False
 
     def init_images(self) -> Tensor:

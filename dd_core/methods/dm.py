@@ -46,6 +46,7 @@ class DM(Method):
         "class under a fresh random ConvNet every iteration (docs/algorithms.md §4)."
     )
     config_cls = DMConfig
+    cfg: DMConfig
 
     def __init__(self, real, cfg: DMConfig, device, on_event=None, should_stop=None):
         super().__init__(real, cfg, device, on_event, should_stop)
@@ -57,7 +58,7 @@ class DM(Method):
             else choose_chunk(
                 self.model.net,
                 self.model.prepare(self.real.train_images[:256]),
-                self.model.net.embed,
+                self.model.net.embed,  # the real side's forward
                 self.model.batchnorm,
             )
         )

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from ..augment import DSA
 from ..data import RealData
-from ..device import memory_format, seeded
+from ..device import place, seeded
 from ..errors import ConfigError
 from ..evaluate import Stopped, TrainSpec, test_accuracy, train_network
 from ..events import EventFn, StopFn
@@ -111,9 +111,7 @@ def difficulty_scores(real: RealData, net_name: str, cfg: ExpertConfig) -> Tenso
     for k in range(cfg.score_models):
         generator = torch.Generator().manual_seed(cfg.seed * 7919 + 101 + k)
         with seeded(cfg.seed * 7919 + 101 + k, device):
-            net = build_net(net_name, m.channels, m.num_classes, m.image_size).to(
-                device, memory_format=memory_format(device)
-            )
+            net = place(build_net(net_name, m.channels, m.num_classes, m.image_size), device)
         train_network(
             net,
             real.train_images,
@@ -319,9 +317,7 @@ def train_expert(
     seed = cfg.seed * 1_000_003 + 7 * index + 1
     generator = torch.Generator().manual_seed(seed)
     with seeded(seed, device):
-        net = build_net(net_name, m.channels, m.num_classes, m.image_size).to(
-            device, memory_format=memory_format(device)
-        )
+        net = place(build_net(net_name, m.channels, m.num_classes, m.image_size), device)
     spec = TrainSpec(
         epochs=1,
         lr=cfg.lr,
@@ -337,7 +333,7 @@ def train_expert(
     for epoch in range(cfg.epochs):
         if should_stop is not None and should_stop():
             raise Stopped()
-        idx = epoch_subset(orders, epoch, cfg.scheduler) if orders is not None else None
+        idx = epoch_subset(orders, epoch, cfg.scheduler) if orders is not None and cfg.scheduler else None
         images = real.train_images if idx is None else real.train_images.index_select(0, idx)
         labels = real.train_labels if idx is None else real.train_labels.index_select(0, idx)
         res = train_network(net, images, labels, spec, generator=generator, optimizer=opt)

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..device import memory_format
+from ..device import memory_format, place
 from ..errors import ConfigError
 from ..evaluate import soft_cross_entropy
 from ..nets import build_net
@@ -109,17 +109,12 @@ class PADConfig(MethodConfig):
         if self.scheduler:
             scaled = SchedulerConfig().scaled(self.trajectory_epochs)
             sched = SchedulerConfig(
-                self.init_ratio,
-                *(
-                    v if v >= 0 else d
-                    for v, d in (
-                        (self.add_end_epoch, scaled.add_end_epoch),
-                        (self.rm_epoch_first, scaled.rm_epoch_first),
-                        (self.rm_epoch_second, scaled.rm_epoch_second),
-                    )
-                ),
-                self.rm_easy_ratio_first,
-                self.rm_easy_ratio_second,
+                init_ratio=self.init_ratio,
+                add_end_epoch=self.add_end_epoch if self.add_end_epoch >= 0 else scaled.add_end_epoch,
+                rm_epoch_first=self.rm_epoch_first if self.rm_epoch_first >= 0 else scaled.rm_epoch_first,
+                rm_epoch_second=self.rm_epoch_second if self.rm_epoch_second >= 0 else scaled.rm_epoch_second,
+                rm_easy_ratio_first=self.rm_easy_ratio_first,
+                rm_easy_ratio_second=self.rm_easy_ratio_second,
             )
         return ExpertConfig(
             experts=self.experts,
@@ -161,13 +156,12 @@ class PAD(Method):
         "parameter selection (docs/algorithms.md §6)."
     )
     config_cls = PADConfig
+    cfg: PADConfig
 
     def __init__(self, real, cfg: PADConfig, device, on_event=None, should_stop=None):
         super().__init__(real, cfg, device, on_event, should_stop)
         m = self.meta
-        self.net = build_net(self.net_name, m.channels, m.num_classes, m.image_size).to(
-            self.device, memory_format=memory_format(self.device)
-        )
+        self.net = place(build_net(self.net_name, m.channels, m.num_classes, m.image_size), self.device)
         self.names = [n for n, _ in self.net.named_parameters()]
         self.shapes = [p.shape for p in self.net.parameters()]
         self.sizes = [p.numel() for p in self.net.parameters()]

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from ..device import memory_format, seeded
-from ..nets import build_net, net_uses_batchnorm, reinit_, set_fast_inference_norm
+from ..device import memory_format, place, seeded
+from ..nets import Net, build_net, net_uses_batchnorm, reinit_, set_fast_inference_norm
 
 _CHUNK_CACHE: dict[tuple, int] = {}
 CHUNK_CANDIDATES = (32, 64, 128, 256)
@@ -23,13 +23,13 @@ class RandomNet:
         self.device = device
         self.seed = seed
         self.fmt = memory_format(device)
-        self.net: nn.Module = build_net(name, meta.channels, meta.num_classes, meta.image_size)
-        self.net = set_fast_inference_norm(self.net.to(device=device, memory_format=self.fmt).train())
+        self.net: Net = build_net(name, meta.channels, meta.num_classes, meta.image_size)
+        self.net = set_fast_inference_norm(place(self.net, device).train())
         for p in self.net.parameters():
             p.requires_grad_(False)
         self.batchnorm = net_uses_batchnorm(self.net)
 
-    def fresh(self, it: int) -> nn.Module:
+    def fresh(self, it: int) -> Net:
         """Re-initialise with a seed derived from (seed, it): a run is repeatable on the same device."""
         with seeded(self.seed * 1_000_003 + it, self.device):
             reinit_(self.net)
@@ -67,7 +67,7 @@ def choose_chunk(net: nn.Module, sample: Tensor, fn: Callable[[Tensor], object],
                 for i in range(0, len(x), chunk):
                     fn(x[i : i + chunk])
                 seconds[chunk] = min(seconds[chunk], time.perf_counter() - t0)
-    best = min(seconds, key=seconds.get)
+    best = min(seconds, key=lambda c: seconds[c])
     _CHUNK_CACHE[key] = best
     return best
 

@@ -33,7 +33,7 @@ from .factory import (
     reinit_,
     set_fast_inference_norm,
 )
-from .layers import ACTS, NORMS, POOLS
+from .layers import ACTS, NORMS, POOLS, Net
 from .norms import InstanceNorm, conv_instance_norm
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "NORMS",
     "POOLS",
     "InstanceNorm",
+    "Net",
     "build_net",
     "check_net_name",
     "conv_instance_norm",

@@ -43,7 +43,7 @@ class ConvNet(Net):
             h = h + 2 * pad - 2
             conv = nn.Conv2d(c_in, width, kernel_size=3, padding=pad)
             nrm = norm2d(norm, width, (h, h))
-            pl = nn.Identity()
+            pl: nn.Module = nn.Identity()
             if pool != "none":
                 pl = nn.AvgPool2d(2, 2) if pool == "avg" else nn.MaxPool2d(2, 2)
                 h //= 2

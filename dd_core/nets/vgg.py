@@ -7,7 +7,7 @@ import torch.nn as nn
 from ..errors import ConfigError
 from .layers import ConvStack, norm2d
 
-_VGG11_CFG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
+_VGG11_CFG: tuple[int | str, ...] = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 
 
 class VGG11(ConvStack):
@@ -22,13 +22,14 @@ class VGG11(ConvStack):
         super().__init__()
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
-        pool_after = []
+        pool_after: list[bool] = []
         c_in, h, first = channels, image_size, True
         for v in _VGG11_CFG:
             if v == "M":
                 pool_after[-1] = True
                 h //= 2
                 continue
+            assert isinstance(v, int)
             pad = 3 if (first and image_size == 28) else 1
             h = h + 2 * pad - 2
             first = False
