@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_support import app, clean_streamlit, element_types, finish_queued, query_run, store, texts, workers  # noqa: F401,F811 - fixtures
+from dd_core.ui.helptext import BASELINE_LABELS as L
+from tests import app_support
+from tests.app_support import app, element_types, error_under, finish_queued, query_run, texts
+
+clean_streamlit, store = app_support.clean_streamlit, app_support.store  # fixtures
 
 PAGE = "pages/baseline.py"
 
@@ -28,8 +32,35 @@ def test_defaults_are_the_seeds_and_flops_are_shown():
 def test_invalid_values_are_refused():
     at = app(PAGE)
     at.sidebar.number_input(key="baseline.momentum").set_value(1.5).run()
-    assert "momentum must be in [0, 1)" in texts(at.sidebar.error)
+    assert "Momentum must be in [0, 1)" in error_under(at, "baseline.momentum")
     assert at.sidebar.button(key="baseline.start").disabled
+
+
+def test_every_error_is_shown_under_its_field_at_once():
+    at = app(PAGE)
+    sb = at.sidebar
+    sb.number_input(key="baseline.momentum").set_value(1.5)
+    sb.number_input(key="baseline.lr").set_value(-1.0)
+    sb.number_input(key="baseline.batch").set_value(0)
+    sb.number_input(key="baseline.epochs").set_value(0)
+    sb.number_input(key="baseline.wd").set_value(-0.1)
+    at.run()
+    expected = {
+        "baseline.epochs": f"{L['epochs']} must be > 0",
+        "baseline.lr": f"{L['lr']} must be > 0",
+        "baseline.momentum": f"{L['momentum']} must be in [0, 1)",
+        "baseline.wd": f"{L['weight_decay']} must be >= 0",
+        "baseline.batch": f"{L['batch_size']} must be > 0",
+    }
+    for key, text in expected.items():
+        assert text in error_under(at, key), (key, texts(at.sidebar.error))
+    assert len(at.sidebar.error) == len(expected)  # each once: nothing repeated under Start
+    assert at.sidebar.button(key="baseline.start").disabled
+    for key, w in ((k, at.sidebar.number_input(key=k)) for k in expected):
+        assert w.label in L.values(), (key, w.label)
+    # fixing one field removes its message only
+    at.sidebar.number_input(key="baseline.lr").set_value(0.01).run()
+    assert not error_under(at, "baseline.lr") and "must be > 0" in error_under(at, "baseline.batch")
 
 
 @pytest.fixture
