@@ -5,6 +5,7 @@ accuracy) after a rerun; failed / interrupted runs show their message; Stop and 
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -306,3 +307,35 @@ def test_failed_and_interrupted_runs_show_their_message(store):
     # the Stop / Delete controls: a finished run can be deleted from the page
     at.button(key=f"live-del-{rid2}").click().run()
     assert store.get_run(rid2) is None
+
+
+def finished_run(store, status: str = "done", **kw) -> int:
+    """A DM run on mnist-5k recorded as finished (nothing executed)."""
+    rid = store.create_run(
+        "distill",
+        {"method": "dm", "dataset": "mnist-5k", "method_options": {}},
+        method="dm",
+        dataset="mnist-5k",
+        ipc=kw.pop("ipc", 1),
+        total_iterations=10,
+        status="running",
+        pid=os.getpid(),
+    )
+    if status != "running":
+        store.set_status(rid, status, **kw)
+    return rid
+
+
+def test_a_run_the_engine_refused_shows_its_message_in_ui_words(store):
+    rid = finished_run(
+        store,
+        "failed",
+        ipc=500,
+        error="IPC 500 is larger than class '0' of mnist-5k, which has 400 training images; use --ipc 400 or less",
+    )
+    at = app(PAGE, run=rid)
+    shown = texts(at.error)
+    assert f"set {LABELS['ipc']} to 400 or less" in shown, shown
+    assert "--ipc" not in shown and not FLAG.search(shown)
+    at = app("pages/gallery.py", run=rid)
+    assert "--ipc" not in texts(at.warning) and LABELS["ipc"] in texts(at.warning)

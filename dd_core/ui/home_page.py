@@ -17,6 +17,7 @@ from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
 
 from .boundary import safe
 from .fmt import STATUS_ICON, fmt_acc, fmt_seconds, md_table, run_seconds, run_title
+from .messages import run_error
 from .settings import dataset_path
 from .store_access import get_store, invalidate, list_runs, reap_now
 from .widgets import dataset_path_input
@@ -115,7 +116,7 @@ def runs_block() -> None:
                     "last accuracy": accs.get(r["id"], ""),
                     "source": r["source"],
                     "label": r["label"] or "",
-                    "error": (r["error"] or "")[:120],
+                    "error": run_error(r["error"], r["kind"])[:120],
                 }
                 for r in runs
             ]

@@ -15,6 +15,7 @@ from . import charts
 from .boundary import safe
 from .fmt import PLOTLY_CONFIG, fmt_acc, fmt_seconds, net_label, protocol_text, run_seconds, run_title
 from .images import PNG, snapshot_png
+from .messages import run_error
 from .store_access import get_store, invalidate, kick_worker
 from .widgets import status_badge
 
@@ -222,7 +223,7 @@ def draw(run: dict) -> None:
         )
     if run.get("error") and run["status"] in ("failed", "interrupted"):
         (st.error if run["status"] == "failed" else st.warning)(
-            f"**{run['status'].capitalize()}:** {run['error']}"
+            f"**{run['status'].capitalize()}:** {run_error(run['error'], run['kind'])}"
             + (" — its last snapshot and partial results are kept below." if run["status"] == "interrupted" else "")
         )
     if run["status"] == "cancelled":
