@@ -3,11 +3,13 @@ its per-epoch curve and final accuracy (and the Compare page's reference row).""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from dd_core.ui.helptext import BASELINE_LABELS as L
 from tests import app_support
-from tests.app_support import app, element_types, error_under, finish_queued, query_run, texts
+from tests.app_support import ancestors, app, element_types, error_under, finish_queued, query_run, texts, widgets
 
 clean_streamlit, store = app_support.clean_streamlit, app_support.store  # fixtures
 
@@ -93,3 +95,30 @@ def test_baseline_job_curve_and_result(tiny_fashion, store, no_launch):
     assert any(m.label == "Final test accuracy" for m in at.metric)
     progress = [p.proto.text for p in at.get("progress")]
     assert any("epoch 2 / 2" in t for t in progress), progress
+
+
+def test_after_a_delete_the_page_picks_no_other_run(store):
+    ids = []
+    for _ in range(2):
+        rid = store.create_run(
+            "baseline",
+            {"kind": "baseline", "dataset": "mnist-5k", "baseline": {"net": "convnet-3"}},
+            dataset="mnist-5k",
+            status="running",
+            pid=os.getpid(),
+        )
+        store.set_status(rid, "done", summary={"test_acc": 0.9, "net": "convnet-3"})
+        ids.append(rid)
+    older, newer = ids
+    at = app(PAGE)
+    assert query_run(at) == newer  # arriving without ?run=: the latest baseline is shown
+    zone = next(b for b in ancestors(at, f"live-del-{newer}") if b.type == "expander")
+    assert "Danger zone" in zone.label and not zone.proto.expanded  # Delete: collapsed, away from Stop
+    at.button(key=f"live-del-{newer}").click().run()
+    assert f"#{newer} whole mnist-5k · ConvNet-3" in texts(at.markdown)
+    at.button(key=f"live-del-yes-{newer}").click().run()
+    assert store.get_run(newer) is None and store.get_run(older) is not None
+    assert query_run(at) is None and f"Run #{newer} deleted" in texts(at.success)
+    assert not [w for w in widgets(at, "button") if w.key.startswith("live-")]  # not on the other run's Delete
+    at.run()
+    assert query_run(at) is None and not [w for w in widgets(at, "button") if w.key.startswith("live-")]

@@ -14,7 +14,7 @@ from dd_core.errors import ConfigError
 from dd_core.methods import METHODS
 from dd_core.ui.helptext import LABELS
 from tests import app_support
-from tests.app_support import all_text, app, element_types, error_under, query_run, texts, wait_for, widgets
+from tests.app_support import all_text, ancestors, app, element_types, error_under, query_run, texts, wait_for, widgets
 
 clean_streamlit, store, workers = app_support.clean_streamlit, app_support.store, app_support.workers  # fixtures
 
@@ -304,9 +304,6 @@ def test_failed_and_interrupted_runs_show_their_message(store):
     store.reap()
     at = app(PAGE, run=rid2)
     assert "interrupted" in texts(at.warning).lower()
-    # the Stop / Delete controls: a finished run can be deleted from the page
-    at.button(key=f"live-del-{rid2}").click().run()
-    assert store.get_run(rid2) is None
 
 
 def finished_run(store, status: str = "done", **kw) -> int:
@@ -339,3 +336,49 @@ def test_a_run_the_engine_refused_shows_its_message_in_ui_words(store):
     assert "--ipc" not in shown and not FLAG.search(shown)
     at = app("pages/gallery.py", run=rid)
     assert "--ipc" not in texts(at.warning) and LABELS["ipc"] in texts(at.warning)
+
+
+def test_stop_and_delete_never_share_a_place(store):
+    rid = finished_run(store, "running")
+    at = app(PAGE, run=rid)
+    stop_at = ancestors(at, f"live-stop-{rid}")
+    assert not any(b.type == "expander" for b in stop_at)  # Stop: in the run's header
+    assert not [w for w in widgets(at, "button") if w.key.startswith("live-del")]  # no Delete while it runs
+    store.request_cancel(rid)
+    store.set_status(rid, "cancelled")
+    at = app(PAGE, run=rid)
+    assert not [w for w in widgets(at, "button") if w.key.startswith("live-stop")]
+    holders = ancestors(at, f"live-del-{rid}")
+    assert any(b.type == "expander" and "Danger zone" in b.label for b in holders)  # Delete: elsewhere
+    header = stop_at[-1]  # the column Stop was drawn in holds no button now
+    same = [n for n, path in app_support._walk(at._tree) if path and path[-1].proto == header.proto]
+    assert not [n for n in same if getattr(n, "type", "") == "button"]
+
+
+def test_delete_asks_for_confirmation_naming_the_run_and_then_picks_no_other_run(store):
+    other = finished_run(store)
+    rid = finished_run(store, ipc=7)
+    at = app(PAGE, run=rid)
+    at.button(key=f"live-del-{rid}").click().run()
+    assert store.get_run(rid) is not None  # not yet: a dialog asks first
+    dialog = [b for b in ancestors(at, f"live-del-yes-{rid}") if b.type == "dialog"]
+    assert dialog, "the confirmation is a dialog"
+    assert f"#{rid} DM · mnist-5k · IPC 7" in texts(at.markdown)
+    # Cancel keeps it
+    at.button(key=f"live-del-no-{rid}").click().run()
+    assert store.get_run(rid) is not None and not [w for w in widgets(at) if w.key.startswith("live-del-yes")]
+    # Delete
+    at.button(key=f"live-del-{rid}").click().run()
+    at.button(key=f"live-del-yes-{rid}").click().run()
+    assert not at.exception
+    assert store.get_run(rid) is None and store.get_run(other) is not None
+    assert query_run(at) is None
+    assert f"Run #{rid} deleted" in texts(at.toast) and f"Run #{rid} deleted" in texts(at.success)
+    # no other run is picked for the user: no run panel, no Delete button of another run
+    assert not [w for w in widgets(at, "button") if w.key.startswith("live-")]
+    assert at.selectbox(key="distill.watch.None").value is None
+    at.run()
+    assert query_run(at) is None and not [w for w in widgets(at, "button") if w.key.startswith("live-")]
+    # an explicit pick watches a run again
+    at.selectbox(key="distill.watch.None").set_value(other).run()
+    assert query_run(at) == other and at.button(key=f"live-del-{other}")

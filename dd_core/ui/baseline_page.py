@@ -17,6 +17,7 @@ from .fmt import fmt_acc, fmt_flops, fmt_seconds
 from .helptext import BASELINE_LABELS, HELP
 from .live import run_panel
 from .messages import BASELINE_ALIASES
+from .run_actions import announce_deleted, auto_pick_allowed, picked
 from .store_access import list_runs, reap_now, submit_and_watch
 from .widgets import dataset_path_input, select_run_param, watch_picker
 
@@ -189,14 +190,18 @@ def render() -> None:
     with st.sidebar:
         form_fragment()
 
+    deleted = announce_deleted()
     runs = list_runs(kind="baseline", limit=30)
     run_id = select_run_param()
-    if run_id is None and runs:  # the run watched last in this session, else the active / latest one
+    if run_id is None and runs and auto_pick_allowed():  # the run watched last, else the active / latest one
         active = [r for r in runs if r["status"] in ("queued", "running")]
         run_id = st.session_state.get(f"{P}.last_run") or (active or runs)[0]["id"]
         st.query_params["run"] = str(run_id)
     run_id = watch_picker(runs, run_id, f"{P}.watch")
+    picked(run_id)
     if run_id is None:
+        if deleted:
+            return
         st.info("Configure the training in the sidebar and press **Start**.")
         return
     st.session_state[f"{P}.last_run"] = run_id
