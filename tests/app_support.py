@@ -32,6 +32,10 @@ __all__ = [
     "query_run",
     "element_types",
     "texts",
+    "error_under",
+    "ancestors",
+    "widgets",
+    "all_text",
     "World",
     "make_world",
     "enter_world",
@@ -176,6 +180,53 @@ def element_types(at: AppTest) -> list[str]:
 
 def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
+
+
+def _walk(node, path=()):
+    """(node, its ancestor blocks) for every node below ``node``, in drawing order."""
+    for child in getattr(node, "children", {}).values():
+        yield child, path
+        yield from _walk(child, (*path, child))
+
+
+def error_under(at: AppTest, key: str) -> str:
+    """The error drawn right under the widget with ``key`` (the next element of its container), or ''."""
+    for node, _ in _walk(at._tree):
+        kids = list(getattr(node, "children", {}).values())
+        for i, child in enumerate(kids):
+            if getattr(child, "key", None) == key:
+                nxt = kids[i + 1] if i + 1 < len(kids) else None
+                return str(nxt.value) if nxt is not None and getattr(nxt, "type", "") == "error" else ""
+    raise AssertionError(f"no widget with key {key!r}")
+
+
+def ancestors(at: AppTest, key: str) -> list:
+    """The blocks (columns, expanders, dialogs, ...) that hold the widget with ``key``, outermost first."""
+    for node, path in _walk(at._tree):
+        if getattr(node, "key", None) == key:
+            return list(path)
+    raise AssertionError(f"no widget with key {key!r}")
+
+
+def widgets(at: AppTest, kind: str | None = None) -> list:
+    """Every widget (an element with a key) of the page, sidebar and dialogs included; ``kind``: its type."""
+    return [
+        n for n, _ in _walk(at._tree) if getattr(n, "key", None) and (kind is None or getattr(n, "type", "") == kind)
+    ]
+
+
+def all_text(at: AppTest) -> str:
+    """Every message, caption, label and help text of the page (sidebar and dialogs included)."""
+    out = []
+    for node, _ in _walk(at._tree):
+        for attr in ("value", "label", "help", "body", "placeholder"):
+            v = getattr(node, attr, None) if attr != "value" or getattr(node, "type", "") in _TEXT_TYPES else None
+            if isinstance(v, str):
+                out.append(v)
+    return "\n".join(out)
+
+
+_TEXT_TYPES = {"markdown", "caption", "error", "warning", "info", "success", "toast", "subheader", "header", "title"}
 
 
 class World:

@@ -3,9 +3,15 @@ its per-epoch curve and final accuracy (and the Compare page's reference row).""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.app_support import app, clean_streamlit, element_types, finish_queued, query_run, store, texts, workers  # noqa: F401,F811 - fixtures
+from dd_core.ui.helptext import BASELINE_LABELS as L
+from tests import app_support
+from tests.app_support import ancestors, app, element_types, error_under, finish_queued, query_run, texts, widgets
+
+clean_streamlit, store = app_support.clean_streamlit, app_support.store  # fixtures
 
 PAGE = "pages/baseline.py"
 
@@ -28,8 +34,35 @@ def test_defaults_are_the_seeds_and_flops_are_shown():
 def test_invalid_values_are_refused():
     at = app(PAGE)
     at.sidebar.number_input(key="baseline.momentum").set_value(1.5).run()
-    assert "momentum must be in [0, 1)" in texts(at.sidebar.error)
+    assert "Momentum must be in [0, 1)" in error_under(at, "baseline.momentum")
     assert at.sidebar.button(key="baseline.start").disabled
+
+
+def test_every_error_is_shown_under_its_field_at_once():
+    at = app(PAGE)
+    sb = at.sidebar
+    sb.number_input(key="baseline.momentum").set_value(1.5)
+    sb.number_input(key="baseline.lr").set_value(-1.0)
+    sb.number_input(key="baseline.batch").set_value(0)
+    sb.number_input(key="baseline.epochs").set_value(0)
+    sb.number_input(key="baseline.wd").set_value(-0.1)
+    at.run()
+    expected = {
+        "baseline.epochs": f"{L['epochs']} must be > 0",
+        "baseline.lr": f"{L['lr']} must be > 0",
+        "baseline.momentum": f"{L['momentum']} must be in [0, 1)",
+        "baseline.wd": f"{L['weight_decay']} must be >= 0",
+        "baseline.batch": f"{L['batch_size']} must be > 0",
+    }
+    for key, text in expected.items():
+        assert text in error_under(at, key), (key, texts(at.sidebar.error))
+    assert len(at.sidebar.error) == len(expected)  # each once: nothing repeated under Start
+    assert at.sidebar.button(key="baseline.start").disabled
+    for key, w in ((k, at.sidebar.number_input(key=k)) for k in expected):
+        assert w.label in L.values(), (key, w.label)
+    # fixing one field removes its message only
+    at.sidebar.number_input(key="baseline.lr").set_value(0.01).run()
+    assert not error_under(at, "baseline.lr") and "must be > 0" in error_under(at, "baseline.batch")
 
 
 @pytest.fixture
@@ -62,3 +95,30 @@ def test_baseline_job_curve_and_result(tiny_fashion, store, no_launch):
     assert any(m.label == "Final test accuracy" for m in at.metric)
     progress = [p.proto.text for p in at.get("progress")]
     assert any("epoch 2 / 2" in t for t in progress), progress
+
+
+def test_after_a_delete_the_page_picks_no_other_run(store):
+    ids = []
+    for _ in range(2):
+        rid = store.create_run(
+            "baseline",
+            {"kind": "baseline", "dataset": "mnist-5k", "baseline": {"net": "convnet-3"}},
+            dataset="mnist-5k",
+            status="running",
+            pid=os.getpid(),
+        )
+        store.set_status(rid, "done", summary={"test_acc": 0.9, "net": "convnet-3"})
+        ids.append(rid)
+    older, newer = ids
+    at = app(PAGE)
+    assert query_run(at) == newer  # arriving without ?run=: the latest baseline is shown
+    zone = next(b for b in ancestors(at, f"live-del-{newer}") if b.type == "expander")
+    assert "Danger zone" in zone.label and not zone.proto.expanded  # Delete: collapsed, away from Stop
+    at.button(key=f"live-del-{newer}").click().run()
+    assert f"#{newer} whole mnist-5k · ConvNet-3" in texts(at.markdown)
+    at.button(key=f"live-del-yes-{newer}").click().run()
+    assert store.get_run(newer) is None and store.get_run(older) is not None
+    assert query_run(at) is None and f"Run #{newer} deleted" in texts(at.success)
+    assert not [w for w in widgets(at, "button") if w.key.startswith("live-")]  # not on the other run's Delete
+    at.run()
+    assert query_run(at) is None and not [w for w in widgets(at, "button") if w.key.startswith("live-")]

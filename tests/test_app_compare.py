@@ -12,18 +12,10 @@ from dd_core.reference_results import REFERENCES, references
 from dd_core.runs.worker import submit
 from dd_core.spec import RunConfig
 from dd_core.ui import compare_data as cd
-from tests.app_support import (  # noqa: F401,F811 - fixtures
-    app,
-    clean_streamlit,
-    element_types,
-    enter_world,
-    finish_queued,
-    make_world,
-    store,
-    texts,
-    tiny_run,
-    workers,
-)
+from tests import app_support
+from tests.app_support import app, element_types, enter_world, finish_queued, make_world, texts, tiny_run
+
+clean_streamlit = app_support.clean_streamlit  # fixture
 
 PAGE = "pages/compare.py"
 

@@ -1,10 +1,22 @@
-"""Distill page (AppTest): the form with its defaults, invalid input refused next to the field, a real run in the
-background worker from two 'tabs' at once (both queued, both finish), and the live view (loss curve, gallery,
-accuracy) after a rerun; failed / interrupted runs show their message."""
+"""Distill page (AppTest): the form with its defaults and UI labels, IPC bounded by the dataset's smallest class,
+every invalid field refused at once next to its field in UI words (engine fields and flags translated), a real run
+in the background worker from two 'tabs' at once (both queued, both finish), and the live view (loss curve, gallery,
+accuracy) after a rerun; failed / interrupted runs show their message; Stop and Delete apart, Delete confirmed."""
 
 from __future__ import annotations
 
-from tests.app_support import app, clean_streamlit, element_types, query_run, store, texts, wait_for, workers  # noqa: F401,F811 - fixtures
+import os
+import re
+
+import pytest
+
+from dd_core.errors import ConfigError
+from dd_core.methods import METHODS
+from dd_core.ui.helptext import LABELS
+from tests import app_support
+from tests.app_support import all_text, ancestors, app, element_types, error_under, query_run, texts, wait_for, widgets
+
+clean_streamlit, store, workers = app_support.clean_streamlit, app_support.store, app_support.workers  # fixtures
 
 PAGE = "pages/distill.py"
 
@@ -78,9 +90,8 @@ def test_invalid_input_is_refused_next_to_the_field():
     at.sidebar.number_input(key="distill.dm.lr_img").set_value(-1.0)
     at.sidebar.text_input(key="distill.eval_at").set_value("0,5000")
     at.run()
-    errors = texts(at.sidebar.error)
-    assert "lr_img must be > 0" in errors
-    assert "outside the run" in errors
+    assert "Image learning rate must be > 0" in error_under(at, "distill.dm.lr_img")
+    assert "outside the run" in error_under(at, "distill.eval_at")
     assert at.sidebar.button(key="distill.start").disabled
     assert not at.exception
     # a ConvNet too deep for 28 px
@@ -88,7 +99,122 @@ def test_invalid_input_is_refused_next_to_the_field():
     at.sidebar.number_input(key="distill.dm.lr_img").set_value(1.0)
     at.sidebar.selectbox(key="distill.dm.net").set_value("convnet-8")
     at.run()
-    assert "too deep" in texts(at.sidebar.error)
+    assert "too deep" in error_under(at, "distill.dm.net")
+
+
+CODE_NAME = re.compile(r"\b(?:lr_img|batch_real|lr_lr|lr_y|momentum_img|[a-z]+_[a-z_]*epoch[a-z_]*|n_models)\b")
+FLAG = re.compile(r"(?<![\w-])--[a-z]")
+
+
+def test_ipc_is_capped_by_the_smallest_class_and_refused_next_to_the_field(store):
+    at = app(PAGE)
+    ipc = at.sidebar.number_input(key="distill.dm.ipc")
+    assert ipc.max == 400 and ipc.value == 10  # mnist-5k: 400 training images per class
+    assert ipc.label == LABELS["ipc"]
+    ipc.set_value(100000).run()
+    message = error_under(at, "distill.dm.ipc")
+    assert "400 or less" in message and "mnist-5k" in message and LABELS["ipc"] in message
+    assert not FLAG.search(message)
+    assert at.sidebar.button(key="distill.start").disabled  # refused before anything is queued
+    assert store.list_runs() == [] and query_run(at) is None
+    # within the bound: accepted; another dataset has its own bound
+    at.sidebar.number_input(key="distill.dm.ipc").set_value(400).run()
+    assert not error_under(at, "distill.dm.ipc") and not at.sidebar.button(key="distill.start").disabled
+    at.sidebar.selectbox(key="distill.dataset").set_value("cifar10").run()
+    assert at.sidebar.number_input(key="distill.dm.ipc").max == 5000
+    assert at.sidebar.number_input(key="distill.dm.ipc").value == 400
+    assert not at.exception
+
+
+def test_every_error_of_the_form_is_shown_under_its_field_at_once():
+    at = app(PAGE)
+    sb = at.sidebar
+    sb.number_input(key="distill.dm.lr_img").set_value(-1.0)
+    sb.number_input(key="distill.dm.momentum").set_value(2.0)
+    sb.number_input(key="distill.dm.batch_real").set_value(0)
+    sb.number_input(key="distill.eval_epochs.quick").set_value(0)
+    sb.number_input(key="distill.eval_models.quick").set_value(0)
+    at.run()
+    expected = {
+        "distill.dm.lr_img": f"{LABELS['lr_img']} must be > 0",
+        "distill.dm.momentum": f"{LABELS['momentum']} must be in [0, 1)",
+        "distill.dm.batch_real": f"{LABELS['batch_real']} must be > 0",
+        "distill.eval_epochs.quick": f"{LABELS['eval_epochs']} must be > 0",
+        "distill.eval_models.quick": f"{LABELS['eval_models']} must be > 0",
+    }
+    for key, text in expected.items():
+        assert text in error_under(at, key), (key, texts(at.sidebar.error))
+    assert len(at.sidebar.error) == len(expected)  # each once, none repeated under Start
+    assert at.sidebar.button(key="distill.start").disabled
+    errors = texts(at.sidebar.error)
+    assert not CODE_NAME.search(errors) and not FLAG.search(errors), errors
+    # the iterations field: its own error; fixed fields lose theirs
+    sb = at.sidebar
+    sb.number_input(key="distill.dm.lr_img").set_value(1.0)
+    sb.number_input(key="distill.iterations").set_value(-5)
+    at.run()
+    assert "iterations must be a whole number" in error_under(at, "distill.iterations").lower()
+    assert not error_under(at, "distill.dm.lr_img")
+
+
+def test_pad_preset_passes_and_a_combination_error_sits_under_a_field_it_names():
+    at = app(PAGE)
+    at.sidebar.selectbox(key="distill.method").set_value("pad").run()
+    # cpu-demo's PAD settings are valid together (each alone against the defaults would not be)
+    assert not texts(at.sidebar.error), texts(at.sidebar.error)
+    assert not at.sidebar.button(key="distill.start").disabled
+    at.sidebar.number_input(key="distill.pad.current_max_start_epoch").set_value(30)
+    at.sidebar.number_input(key="distill.pad.lr_y").set_value(-2.0)
+    at.run()
+    window = error_under(at, "distill.pad.current_max_start_epoch")
+    assert LABELS["max_start_epoch"] in window and "got 0, 30, 4" in window, texts(at.sidebar.error)
+    assert f"{LABELS['lr_y']} must be > 0" in error_under(at, "distill.pad.lr_y")
+    errors = texts(at.sidebar.error)
+    assert not CODE_NAME.search(errors), errors
+    assert at.sidebar.button(key="distill.start").disabled
+
+
+def test_an_engine_error_goes_under_the_widget_of_its_field(monkeypatch):
+    """ConfigError.field names the widget (even for an error that only a combination raises); without a field the
+    message's own words do; CLI flags in the message become UI words."""
+    cls = METHODS["dm"].config_cls
+    original = cls.validate
+
+    def validate(self):
+        original(self)
+        if self.batch_real == 7 and self.lr_img > 5:
+            raise ConfigError("this step is too large for so few real images; use --lr-img 5 or less", field="lr_img")
+        if self.batch_real == 9:
+            raise ConfigError("batch_real 9 is unlucky; use --batch-real 8")
+
+    monkeypatch.setattr(cls, "validate", validate)
+    at = app(PAGE)
+    at.sidebar.number_input(key="distill.dm.batch_real").set_value(7)
+    at.sidebar.number_input(key="distill.dm.lr_img").set_value(10.0)
+    at.run()
+    message = error_under(at, "distill.dm.lr_img")
+    assert message == f"this step is too large for so few real images; set {LABELS['lr_img']} to 5 or less"
+    assert not error_under(at, "distill.dm.batch_real")
+    at.sidebar.number_input(key="distill.dm.batch_real").set_value(9)
+    at.run()
+    message = error_under(at, "distill.dm.batch_real")
+    assert message == f"{LABELS['batch_real']} 9 is unlucky; set {LABELS['batch_real']} to 8"
+    assert at.sidebar.button(key="distill.start").disabled
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_form_labels_are_ui_words_and_help_names_no_code(method):
+    at = app(PAGE)
+    at.sidebar.selectbox(key="distill.method").set_value(method).run()
+    assert not at.exception
+    fields = METHODS[method].config_cls.fields()
+    for w in widgets(at):
+        name = w.key.split(".")[-1]
+        if w.key == f"distill.{method}.{name}" and name in fields:
+            assert w.label == LABELS[name], (w.key, w.label)
+    text = all_text(at)
+    assert not CODE_NAME.search(text), CODE_NAME.search(text)
+    assert not FLAG.search(text), FLAG.search(text)
 
 
 def test_mhist_path_that_is_not_mhist_says_what_is_missing(tmp_path):
@@ -178,6 +304,81 @@ def test_failed_and_interrupted_runs_show_their_message(store):
     store.reap()
     at = app(PAGE, run=rid2)
     assert "interrupted" in texts(at.warning).lower()
-    # the Stop / Delete controls: a finished run can be deleted from the page
-    at.button(key=f"live-del-{rid2}").click().run()
-    assert store.get_run(rid2) is None
+
+
+def finished_run(store, status: str = "done", **kw) -> int:
+    """A DM run on mnist-5k recorded as finished (nothing executed)."""
+    rid = store.create_run(
+        "distill",
+        {"method": "dm", "dataset": "mnist-5k", "method_options": {}},
+        method="dm",
+        dataset="mnist-5k",
+        ipc=kw.pop("ipc", 1),
+        total_iterations=10,
+        status="running",
+        pid=os.getpid(),
+    )
+    if status != "running":
+        store.set_status(rid, status, **kw)
+    return rid
+
+
+def test_a_run_the_engine_refused_shows_its_message_in_ui_words(store):
+    rid = finished_run(
+        store,
+        "failed",
+        ipc=500,
+        error="IPC 500 is larger than class '0' of mnist-5k, which has 400 training images; use --ipc 400 or less",
+    )
+    at = app(PAGE, run=rid)
+    shown = texts(at.error)
+    assert f"set {LABELS['ipc']} to 400 or less" in shown, shown
+    assert "--ipc" not in shown and not FLAG.search(shown)
+    at = app("pages/gallery.py", run=rid)
+    assert "--ipc" not in texts(at.warning) and LABELS["ipc"] in texts(at.warning)
+
+
+def test_stop_and_delete_never_share_a_place(store):
+    rid = finished_run(store, "running")
+    at = app(PAGE, run=rid)
+    stop_at = ancestors(at, f"live-stop-{rid}")
+    assert not any(b.type == "expander" for b in stop_at)  # Stop: in the run's header
+    assert not [w for w in widgets(at, "button") if w.key.startswith("live-del")]  # no Delete while it runs
+    store.request_cancel(rid)
+    store.set_status(rid, "cancelled")
+    at = app(PAGE, run=rid)
+    assert not [w for w in widgets(at, "button") if w.key.startswith("live-stop")]
+    holders = ancestors(at, f"live-del-{rid}")
+    assert any(b.type == "expander" and "Danger zone" in b.label for b in holders)  # Delete: elsewhere
+    header = stop_at[-1]  # the column Stop was drawn in holds no button now
+    same = [n for n, path in app_support._walk(at._tree) if path and path[-1].proto == header.proto]
+    assert not [n for n in same if getattr(n, "type", "") == "button"]
+
+
+def test_delete_asks_for_confirmation_naming_the_run_and_then_picks_no_other_run(store):
+    other = finished_run(store)
+    rid = finished_run(store, ipc=7)
+    at = app(PAGE, run=rid)
+    at.button(key=f"live-del-{rid}").click().run()
+    assert store.get_run(rid) is not None  # not yet: a dialog asks first
+    dialog = [b for b in ancestors(at, f"live-del-yes-{rid}") if b.type == "dialog"]
+    assert dialog, "the confirmation is a dialog"
+    assert f"#{rid} DM · mnist-5k · IPC 7" in texts(at.markdown)
+    # Cancel keeps it
+    at.button(key=f"live-del-no-{rid}").click().run()
+    assert store.get_run(rid) is not None and not [w for w in widgets(at) if w.key.startswith("live-del-yes")]
+    # Delete
+    at.button(key=f"live-del-{rid}").click().run()
+    at.button(key=f"live-del-yes-{rid}").click().run()
+    assert not at.exception
+    assert store.get_run(rid) is None and store.get_run(other) is not None
+    assert query_run(at) is None
+    assert f"Run #{rid} deleted" in texts(at.toast) and f"Run #{rid} deleted" in texts(at.success)
+    # no other run is picked for the user: no run panel, no Delete button of another run
+    assert not [w for w in widgets(at, "button") if w.key.startswith("live-")]
+    assert at.selectbox(key="distill.watch.None").value is None
+    at.run()
+    assert query_run(at) is None and not [w for w in widgets(at, "button") if w.key.startswith("live-")]
+    # an explicit pick watches a run again
+    at.selectbox(key="distill.watch.None").set_value(other).run()
+    assert query_run(at) == other and at.button(key=f"live-del-{other}")

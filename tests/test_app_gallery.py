@@ -10,18 +10,10 @@ import pytest
 import torch
 
 from dd_core.runs.worker import submit
-from tests.app_support import (  # noqa: F401,F811 - fixtures
-    app,
-    clean_streamlit,
-    element_types,
-    enter_world,
-    finish_queued,
-    make_world,
-    store,
-    texts,
-    tiny_run,
-    workers,
-)
+from tests import app_support
+from tests.app_support import app, element_types, enter_world, finish_queued, make_world, texts, tiny_run
+
+clean_streamlit = app_support.clean_streamlit  # fixture
 
 PAGE = "pages/gallery.py"
 
@@ -97,31 +89,63 @@ def test_import_valid_set_then_evaluate_it(am_run, store, monkeypatch):
     assert "ConvNet-2" in texts(at.markdown) or "convnet-2" in texts(at.markdown).lower()
 
 
+def _saved(obj, **kw) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf, **kw)
+    return buf.getvalue()
+
+
+class Evil:  # a pickled object: refused by weights_only loading, never executed
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+META = {
+    "method": "dm",
+    "dataset": "mnist-5k",
+    "ipc": 1,
+    "iteration": 0,
+    "num_classes": 10,
+    "channels": 1,
+    "image_size": 28,
+    "mean": [0.1307],
+    "std": [0.3081],
+    "class_names": [str(c) for c in range(10)],
+}
+
+
+def _set(**parts) -> dict:
+    return {
+        "format": "distilllab.synthetic/1",
+        "images": torch.zeros(10, 1, 28, 28),
+        "labels": torch.arange(10),
+        "meta": META,
+        **parts,
+    }
+
+
 @pytest.mark.parametrize(
-    "payload,reason",
-    [
-        (b"certainly not a torch file", "not a DistillLab synthetic set"),
-        ("pickled", "not a DistillLab synthetic set"),
-        ("wrong-format", "not a DistillLab synthetic set"),
-    ],
+    "name",
+    ["text", "pickled", "wrong-format", "legacy-pickle", "numpy", "model-weights", "sparse-images", "empty"],
 )
-def test_import_refuses_invalid_files_with_the_reason(payload, reason):
-    if payload == "pickled":
+def test_import_refuses_invalid_files_with_the_engine_reason_never_pytorchs(name):
+    import numpy as np
 
-        class Evil:  # a pickled object: refused by weights_only loading, never executed
-            def __reduce__(self):
-                return (print, ("pwned",))
-
-        buf = io.BytesIO()
-        torch.save({"format": "distilllab.synthetic/1", "obj": Evil()}, buf, pickle_module=pickle)
-        payload = buf.getvalue()
-    elif payload == "wrong-format":
-        buf = io.BytesIO()
-        torch.save({"images": torch.zeros(2, 1, 4, 4)}, buf)
-        payload = buf.getvalue()
+    payload = {
+        "text": lambda: b"certainly not a torch file",
+        "pickled": lambda: _saved({"format": "distilllab.synthetic/1", "obj": Evil()}, pickle_module=pickle),
+        "wrong-format": lambda: _saved({"images": torch.zeros(2, 1, 4, 4)}),
+        "legacy-pickle": lambda: _saved({"obj": Evil()}, _use_new_zipfile_serialization=False, pickle_module=pickle),
+        "numpy": lambda: _saved({"images": np.zeros(3)}),
+        "model-weights": lambda: _saved({"conv.weight": torch.zeros(2, 1, 3, 3)}),
+        "sparse-images": lambda: _saved(_set(images=torch.zeros(10, 1, 28, 28).to_sparse())),
+        "empty": lambda: b"",
+    }[name]()
     at = app(PAGE)
     at.file_uploader(key="gallery.upload").set_value(("bad.pt", payload, "application/octet-stream")).run()
     assert not at.exception
     errors = texts(at.error)
-    assert "Refused bad.pt" in errors and reason in errors, errors
+    assert "Refused bad.pt: bad.pt is not a DistillLab synthetic set" in errors, errors
+    for torch_words in ("weights_only", "Weights only", "Unpickler", "Could not run", "Something went wrong"):
+        assert torch_words not in errors, errors
     assert not texts(at.success)

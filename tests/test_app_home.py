@@ -9,7 +9,10 @@ import pytest
 
 from dd_core.experiments import EXPERIMENTS, PAD_PENDING, plan
 from dd_core.methods import METHODS
-from tests.app_support import app, clean_streamlit, store, texts, workers  # noqa: F401,F811 - fixtures
+from tests import app_support
+from tests.app_support import ancestors, app, texts, widgets
+
+clean_streamlit, store = app_support.clean_streamlit, app_support.store  # fixtures
 
 
 @pytest.fixture
@@ -28,7 +31,7 @@ def md_rows(at, first_col: str) -> list[dict]:
         lines = [ln for ln in m.value.splitlines() if ln.startswith("|")]
         if lines and lines[0].split("|")[1].strip() == first_col:
             cells = [[c.strip().replace("\\", "") for c in ln.strip("|").split(" | ")] for ln in lines]
-            return [dict(zip(cells[0], row)) for row in cells[2:]]
+            return [dict(zip(cells[0], row, strict=False)) for row in cells[2:]]
     raise AssertionError(f"no table starting with {first_col!r}")
 
 
@@ -85,14 +88,24 @@ def test_preset_click_queues_its_runs_and_recent_runs_show_cli_runs(no_launch, s
     assert "Queued" in texts(at.success)
     runs_table = md_rows(at, "run")
     assert {"run": f"#{cli}", "source": "cli"}.items() <= next(r for r in runs_table if r["run"] == f"#{cli}").items()
-    # stop a queued run, then delete it, from the home page
+    # stop a queued run, then delete it, from the home page: Delete is not where Stop was, and asks first
     rid = int(runs_table[0]["run"].lstrip("#"))
     at.selectbox(key="home.run").set_value(rid).run()
+    assert not [w for w in widgets(at, "button") if w.key == f"home-del-{rid}"]  # no Delete while queued
     at.button(key="home.stop").click().run()
     assert store.get_run(rid)["status"] == "cancelled"
     at.selectbox(key="home.run").set_value(rid).run()
-    at.button(key="home.delete").click().run()
+    assert not [w for w in widgets(at, "button") if w.key == "home.stop"]
+    assert any(b.type == "expander" and "Danger zone" in b.label for b in ancestors(at, f"home-del-{rid}"))
+    at.button(key=f"home-del-{rid}").click().run()
+    assert store.get_run(rid) is not None
+    assert any(b.type == "dialog" for b in ancestors(at, f"home-del-yes-{rid}"))
+    at.button(key=f"home-del-yes-{rid}").click().run()
+    assert not at.exception
     assert store.get_run(rid) is None
+    assert f"Run #{rid} deleted" in texts(at.toast) and f"Run #{rid} deleted" in texts(at.success)
+    assert at.selectbox(key="home.run").value is None  # no other run picked in its place
+    assert not [w for w in widgets(at, "button") if w.key.startswith("home-del") or w.key == "home.stop"]
 
 
 @pytest.mark.parametrize("page", ["pages/distill.py", "pages/gallery.py", "pages/compare.py", "pages/baseline.py"])

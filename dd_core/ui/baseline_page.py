@@ -7,15 +7,17 @@ import streamlit as st
 
 from dd_core.config import BaselineConfig
 from dd_core.data import DATASETS, dataset_info, dataset_status
-from dd_core.errors import ConfigError, DDError
+from dd_core.errors import DDError
 from dd_core.nets import NET_NAMES, default_net_for
 from dd_core.spec import RunConfig
 
 from . import forms
 from .boundary import safe
 from .fmt import fmt_acc, fmt_flops, fmt_seconds
-from .helptext import HELP
+from .helptext import BASELINE_LABELS, HELP
 from .live import run_panel
+from .messages import BASELINE_ALIASES
+from .run_actions import announce_deleted, auto_pick_allowed, picked
 from .store_access import list_runs, reap_now, submit_and_watch
 from .widgets import dataset_path_input, select_run_param, watch_picker
 
@@ -23,9 +25,13 @@ P = "baseline"
 
 
 def form() -> tuple[RunConfig | None, list[str]]:
+    """Draw the form, validate all of it (BaselineConfig, the net for the dataset) and show each error under its
+    field; return (a validated RunConfig or None, messages tied to no field)."""
     sb = st  # drawn inside ``with st.sidebar`` (a fragment)
+    L = BASELINE_LABELS
+    slots: dict = {}
     sb.header("Whole-dataset training")
-    dataset = sb.selectbox("Dataset", DATASETS, index=DATASETS.index("mnist-5k"), key=f"{P}.dataset")
+    dataset = sb.selectbox(L["dataset"], DATASETS, index=DATASETS.index("mnist-5k"), key=f"{P}.dataset")
     path = dataset_path_input(dataset, f"{P}.path", sb)
     status = dataset_status(dataset, path=path)
     if status.status == "missing" and dataset not in ("mhist", "folder"):
@@ -37,29 +43,33 @@ def form() -> tuple[RunConfig | None, list[str]]:
     nets = list(NET_NAMES)
     default = default_net_for(size)
     net = sb.selectbox(
-        "Net",
+        L["net"],
         nets,
         index=nets.index(default) if default in nets else 0,
         key=f"{P}.net.{dataset}",
         help=HELP["baseline_net"],
     )
-    net_slot = sb.empty()
+    slots["net"] = sb.empty()
     d = BaselineConfig()
     epochs = int(
-        sb.number_input("epochs", value=d.epochs, step=1, format="%d", key=f"{P}.epochs", help=HELP["baseline_epochs"])
-    )
-    c1, c2 = sb.columns(2)
-    lr = float(
-        c1.number_input("learning rate", value=d.lr, step=0.001, format="%g", key=f"{P}.lr", help=HELP["baseline_lr"])
-    )
-    momentum = float(
-        c2.number_input(
-            "momentum", value=d.momentum, step=0.05, format="%g", key=f"{P}.momentum", help=HELP["baseline_momentum"]
+        sb.number_input(
+            L["epochs"], value=d.epochs, step=1, format="%d", key=f"{P}.epochs", help=HELP["baseline_epochs"]
         )
     )
+    slots["epochs"] = sb.empty()
+    c1, c2 = sb.columns(2)
+    lr = float(c1.number_input(L["lr"], value=d.lr, step=0.001, format="%g", key=f"{P}.lr", help=HELP["baseline_lr"]))
+    slots["lr"] = c1.empty()
+    momentum = float(
+        c2.number_input(
+            L["momentum"], value=d.momentum, step=0.05, format="%g", key=f"{P}.momentum", help=HELP["baseline_momentum"]
+        )
+    )
+    slots["momentum"] = c2.empty()
+    c3, c4 = sb.columns(2)
     wd = float(
-        c1.number_input(
-            "weight decay",
+        c3.number_input(
+            L["weight_decay"],
             value=d.weight_decay,
             step=1e-4,
             format="%g",
@@ -67,16 +77,22 @@ def form() -> tuple[RunConfig | None, list[str]]:
             help=HELP["baseline_weight_decay"],
         )
     )
+    slots["weight_decay"] = c3.empty()
     batch = int(
-        c2.number_input(
-            "batch size", value=d.batch_size, step=32, format="%d", key=f"{P}.batch", help=HELP["baseline_batch_size"]
+        c4.number_input(
+            L["batch_size"],
+            value=d.batch_size,
+            step=32,
+            format="%d",
+            key=f"{P}.batch",
+            help=HELP["baseline_batch_size"],
         )
     )
-    dsa = sb.checkbox("DSA augmentation", value=d.dsa, key=f"{P}.dsa", help=HELP["baseline_dsa"])
-    seed = int(sb.number_input("seed", value=d.seed, step=1, format="%d", key=f"{P}.seed"))
-    problems: list[str] = []
-    net_problem = forms.check_net(net, info)
-    forms.show_error(net_slot, net_problem)
+    slots["batch_size"] = c4.empty()
+    dsa = sb.checkbox(L["dsa"], value=d.dsa, key=f"{P}.dsa", help=HELP["baseline_dsa"])
+    slots["dsa"] = sb.empty()
+    seed = int(sb.number_input(L["seed"], value=d.seed, step=1, format="%d", key=f"{P}.seed"))
+    slots["seed"] = sb.empty()
     options = {
         "net": net,
         "epochs": epochs,
@@ -87,27 +103,35 @@ def form() -> tuple[RunConfig | None, list[str]]:
         "dsa": dsa,
         "seed": seed,
     }
-    try:
-        BaselineConfig(dataset=dataset, **options)
-    except ConfigError as err:
-        problems.append(str(err))
+    # ---- validation of the whole form: every error under its field, the rest under the Start button
+    errors = forms.FormErrors(L, BASELINE_ALIASES)
+    defaults = {k: v for k, v in d.to_dict().items() if k in options}
+    for field, err in forms.config_errors(
+        lambda v: BaselineConfig(dataset=dataset, **v), options, defaults, BASELINE_ALIASES
+    ):
+        errors.add(err, field)
+    net_problem = forms.check_net(net, info)
+    if net_problem:
+        errors.add(net_problem, "net")
     if status.status == "missing":
-        problems.append(f"dataset {dataset}: {status.detail}")
-    if problems or net_problem:
-        return None, problems
-    cfg = RunConfig(
-        kind="baseline",
-        dataset=dataset,
-        dataset_options={"path": path} if path else {},
-        method=None,
-        baseline=options,
-        label=f"whole {dataset} · {net}",
-    )
-    try:
-        cfg.validate()
-    except DDError as err:
-        return None, [str(err)]
-    return cfg, []
+        errors.general.append(f"Dataset {dataset}: {status.detail}")
+    cfg = None
+    if not errors:
+        cfg = RunConfig(
+            kind="baseline",
+            dataset=dataset,
+            dataset_options={"path": path} if path else {},
+            method=None,
+            baseline=options,
+            label=f"whole {dataset} · {net}",
+        )
+        try:
+            cfg.validate()
+        except DDError as err:
+            errors.add(err)
+            cfg = None
+    errors.show(slots)
+    return cfg, errors.general
 
 
 def flops_block(cfg: RunConfig | None) -> None:
@@ -146,6 +170,8 @@ def form_fragment() -> None:
     )
     for p in problems:
         st.error(p)
+    if cfg is None and not problems:
+        st.caption("Fix the fields marked above to start.")
     if start and cfg is not None:
         submit_and_watch(cfg)
     with st.expander("Compute of this configuration", expanded=False):
@@ -164,14 +190,18 @@ def render() -> None:
     with st.sidebar:
         form_fragment()
 
+    deleted = announce_deleted()
     runs = list_runs(kind="baseline", limit=30)
     run_id = select_run_param()
-    if run_id is None and runs:  # the run watched last in this session, else the active / latest one
+    if run_id is None and runs and auto_pick_allowed():  # the run watched last, else the active / latest one
         active = [r for r in runs if r["status"] in ("queued", "running")]
         run_id = st.session_state.get(f"{P}.last_run") or (active or runs)[0]["id"]
         st.query_params["run"] = str(run_id)
     run_id = watch_picker(runs, run_id, f"{P}.watch")
+    picked(run_id)
     if run_id is None:
+        if deleted:
+            return
         st.info("Configure the training in the sidebar and press **Start**.")
         return
     st.session_state[f"{P}.last_run"] = run_id

@@ -28,7 +28,9 @@ def safe(render: Callable[[], None]) -> Callable[[], None]:
 
             log.error("page error: %s", traceback.format_exc())
             if isinstance(err, DDError):
-                st.error(str(err))
+                from .messages import ui_message
+
+                st.error(ui_message(str(err)))
             else:
                 st.error(f"Something went wrong on this page: {type(err).__name__}: {str(err)[:300]}")
 

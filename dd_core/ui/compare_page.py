@@ -14,6 +14,7 @@ from . import charts
 from . import compare_data as cd
 from .boundary import safe
 from .fmt import METHOD_LABEL, PLOTLY_CONFIG, fmt_flops, net_label, run_title
+from .messages import ui_message
 from .store_access import get_store, invalidate, list_runs, reap_now
 
 P = "compare"
@@ -138,7 +139,7 @@ def evaluate_more(runs: list[dict]) -> None:
                 queued.append(submit(get_store(), rc))
                 invalidate()
             except DDError as err:
-                st.error(f"run #{rid}: {err}")
+                st.error(f"run #{rid}: {ui_message(str(err))}")
         if queued:
             st.success(
                 "Queued evaluation run(s) " + ", ".join(f"#{q}" for q in queued) + " with each run's own "

@@ -17,8 +17,9 @@ from dd_core.spec import RunConfig
 from . import forms
 from .boundary import safe
 from .fmt import METHOD_LABEL
-from .helptext import HELP, METHOD_NOTES
+from .helptext import HELP, LABELS, METHOD_NOTES
 from .live import run_panel
+from .run_actions import announce_deleted, auto_pick_allowed, picked
 from .store_access import list_runs, reap_now, submit_and_watch
 from .widgets import dataset_path_input, select_run_param, watch_picker
 
@@ -51,15 +52,16 @@ def preset_defaults(preset: str, method: str) -> dict:
 
 
 def sidebar_form() -> tuple[RunConfig | None, list[str]]:
-    """Draw the form (into the current container: the sidebar); return (a validated RunConfig or None, messages
-    not tied to one field)."""
+    """Draw the form (into the current container: the sidebar), validate all of it and show each error under its
+    field; return (a validated RunConfig or None, messages tied to no field)."""
     sb = st
-    general: list[str] = []
     on_gpu = pick_device().type == "cuda"
+    errors = forms.FormErrors()
+    slots: dict = {}
 
     sb.header("Data")
     dataset = sb.selectbox(
-        "Dataset",
+        LABELS["dataset"],
         DATASETS,
         index=DATASETS.index("mnist-5k"),
         key=_k("dataset"),
@@ -73,11 +75,12 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
         sb.warning(f"{ds_status.detail}." + (f" **If offline:** {ds_status.fix}" if ds_status.fix else ""))
     info = dataset_info(dataset)
     dataset_options = {"path": path} if path else {}
+    smallest = forms.smallest_class(dataset, info)
 
     sb.header("Method")
     methods = list(METHODS)
     method = sb.selectbox(
-        "Method",
+        LABELS["method"],
         methods,
         index=methods.index("dm") if "dm" in methods else 0,
         format_func=lambda m: METHOD_LABEL.get(m, m),
@@ -89,7 +92,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
 
     presets = [*PRESETS, PRESET_NONE]
     preset = sb.selectbox(
-        "Preset",
+        LABELS["preset"],
         presets,
         index=presets.index("paper" if on_gpu else "cpu-demo"),
         key=_k("preset"),
@@ -101,12 +104,18 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     iterative = getattr(METHODS[method], "iterative", True)
     fields = {f.name: f for f in forms.config_fields(cls)}
     values: dict = {}
-    slots: dict = {}
 
     def widget(name: str, container) -> None:
         f = fields[name]
         values[name] = forms.field_widget(
-            container, cls, f, _k(method, name), method, default=pre.get(name), net_options=list(NET_NAMES)
+            container,
+            cls,
+            f,
+            _k(method, name),
+            method,
+            default=pre.get(name),
+            net_options=list(NET_NAMES),
+            max_value=smallest[0] if name == "ipc" and smallest else None,
         )
         slots[name] = container.empty()
 
@@ -117,7 +126,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     if iterative:
         iterations = int(
             sb.number_input(
-                "iterations",
+                LABELS["iterations"],
                 value=pre.get("iterations", 20000 if on_gpu else 200),
                 step=100,
                 format="%d",
@@ -125,7 +134,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
                 help=HELP["iterations"],
             )
         )
-    it_slot = sb.empty()
+        slots["iterations"] = sb.empty()
     rest = [n for n in fields if n not in forms.SET_FIELDS and n not in forms.DSA_FIELDS]
     with sb.expander("Augmentation (DSA)", expanded=False):
         for name in forms.DSA_FIELDS:
@@ -140,20 +149,21 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     eval_at_text = "final"
     if iterative:
         eval_at_text = sb.text_input(
-            "evaluate at", value=pre.get("eval_at", "final"), key=_k("eval_at"), help=HELP["eval_at"]
+            LABELS["eval_at"], value=pre.get("eval_at", "final"), key=_k("eval_at"), help=HELP["eval_at"]
         )
-    eval_at_slot = sb.empty()
+        slots["eval_at"] = sb.empty()
     eval_nets = sb.multiselect(
-        "evaluation nets",
+        LABELS["eval_nets"],
         list(NET_NAMES),
         default=[],
         key=_k("eval_nets"),
         placeholder="the distillation net",
         help=HELP["eval_nets"],
     )
+    slots["eval_nets"] = sb.empty()
     protocols = list(PROTOCOLS)
     protocol = sb.selectbox(
-        "protocol",
+        LABELS["protocol"],
         protocols,
         index=protocols.index(pre.get("protocol") or default_protocol(pick_device())),
         key=_k("protocol"),
@@ -162,7 +172,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     c1, c2 = sb.columns(2)
     epochs = int(
         c1.number_input(
-            "epochs",
+            LABELS["eval_epochs"],
             value=pre.get("eval_epochs", PROTOCOLS[protocol]["epochs"]),
             step=50,
             format="%d",
@@ -170,9 +180,10 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
             help=HELP["eval_epochs"],
         )
     )
+    slots["eval_epochs"] = c1.empty()
     models = int(
         c2.number_input(
-            "models",
+            LABELS["eval_models"],
             value=pre.get("eval_models", PROTOCOLS[protocol]["n_models"]),
             step=1,
             format="%d",
@@ -180,60 +191,86 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
             help=HELP["eval_models"],
         )
     )
-    eval_slot = sb.empty()
+    slots["eval_models"] = c2.empty()
 
-    # ---- validation: each error next to its field; the rest under the Start button
-    errors = forms.field_errors(cls, values)
-    net_problem = forms.check_net(values.get("net"), info)
-    if net_problem:
-        errors.setdefault("net", net_problem)
-    for name, slot in slots.items():
-        forms.show_error(slot, errors.get(name))
-    if "_" in errors:
-        general.append(errors["_"])
+    # ---- validation of the whole form: every error under its field, the rest under the Start button
+    eval_at = validate_form(errors, method, values, dataset, info, iterative, iterations, eval_at_text, eval_nets)
+    ecfg = None
+    for field, kw in (("eval_epochs", {"epochs": epochs}), ("eval_models", {"n_models": models})):
+        try:
+            EvalConfig.from_protocol(protocol, **kw)
+        except ConfigError as err:
+            errors.add(err, field)
+    if not errors.fields.keys() & {"eval_epochs", "eval_models"}:
+        try:
+            ecfg = EvalConfig.from_protocol(protocol, epochs=epochs, n_models=models)
+        except ConfigError as err:
+            errors.add(err)
+    if ds_status.status == "missing":
+        errors.general.append(f"Dataset {dataset}: {ds_status.detail}")
+    cfg = None
+    if not errors:
+        cfg = RunConfig(
+            kind="distill",
+            dataset=dataset,
+            dataset_options=dataset_options,
+            method=method,
+            method_options=dict(values),  # every hyper-parameter recorded explicitly with the run
+            iterations=iterations,
+            eval_at=eval_at if iterative else [0],
+            eval_nets=eval_nets or None,
+            eval=ecfg.to_dict() if ecfg else None,
+        )
+        try:
+            cfg.validate()
+        except DDError as err:
+            errors.add(err)
+            cfg = None
+    errors.show(slots)
+    return cfg, errors.general
+
+
+def validate_form(
+    errors: forms.FormErrors,
+    method: str,
+    values: dict,
+    dataset: str,
+    info: dict,
+    iterative: bool,
+    iterations: int,
+    eval_at_text: str,
+    eval_nets: list[str],
+) -> list[int]:
+    """Record every error of the method's options, IPC's bound, the nets and the schedule in ``errors`` (with
+    the engine's validators); return the evaluation iterations."""
     from dd_core.config import check_schedule
     from dd_core.presets import parse_eval_at
 
+    checked = dict(values)
+    ipc_problem = forms.ipc_problem(values.get("ipc"), dataset, info)
+    if ipc_problem:
+        errors.add(ipc_problem, "ipc")
+        checked["ipc"] = 1  # the other options are still checked
+    for field, err in forms.method_errors(method, checked):
+        errors.add(err, field)
+    net_problem = forms.check_net(values.get("net"), info)
+    if net_problem:
+        errors.add(net_problem, "net")
+    for name in eval_nets:
+        problem = forms.check_net(name, info)
+        if problem:
+            errors.add(problem, "eval_nets")
     eval_at: list[int] = []
     try:
         check_schedule(iterations, [])
+    except ConfigError as err:
+        errors.add(err, "iterations")
+        return eval_at
+    try:
         eval_at = check_schedule(iterations, parse_eval_at(eval_at_text, iterations)) if iterative else []
     except ConfigError as err:
-        target = it_slot if "iterations must" in str(err) else eval_at_slot
-        forms.show_error(target, str(err))
-        errors["eval_at"] = str(err)
-    ecfg = None
-    try:
-        ecfg = EvalConfig.from_protocol(protocol, epochs=epochs, n_models=models)
-    except ConfigError as err:
-        forms.show_error(eval_slot, str(err))
-        errors["eval"] = str(err)
-    for n in eval_nets:
-        problem = forms.check_net(n, info)
-        if problem:
-            forms.show_error(eval_slot, problem)
-            errors["eval_nets"] = problem
-    if ds_status.status == "missing":
-        general.append(f"dataset {dataset}: {ds_status.detail}")
-    if errors or general:
-        return None, general
-    options = dict(values)  # every hyper-parameter recorded explicitly with the run
-    cfg = RunConfig(
-        kind="distill",
-        dataset=dataset,
-        dataset_options=dataset_options,
-        method=method,
-        method_options=options,
-        iterations=iterations,
-        eval_at=eval_at if iterative else [0],
-        eval_nets=eval_nets or None,
-        eval=ecfg.to_dict() if ecfg else None,
-    )
-    try:
-        cfg.validate()
-    except DDError as err:
-        return None, [str(err)]
-    return cfg, []
+        errors.add(err, "eval_at")
+    return eval_at
 
 
 @st.fragment
@@ -260,15 +297,19 @@ def render() -> None:
     with st.sidebar:
         form_fragment()
 
+    deleted = announce_deleted()
     run_id = select_run_param()
     runs = list_runs(kind="distill", limit=30)
-    if run_id is None:  # back from another page: the run watched last in this session, else the active one
+    if run_id is None and auto_pick_allowed():  # back from another page: the run watched last, else the active one
         active = [r for r in runs if r["status"] in ("running", "queued")]
         run_id = st.session_state.get(_k("last_run")) or (active[-1]["id"] if active else None)
         if run_id is not None:
             st.query_params["run"] = str(run_id)
     run_id = watch_picker(runs, run_id, _k("watch"))
+    picked(run_id)
     if run_id is None:
+        if deleted:
+            return
         st.info(
             "Configure a run in the sidebar and press **Start**. It runs in a background worker: you can "
             "switch pages or refresh and come back to it."

@@ -20,6 +20,7 @@ from . import charts
 from .boundary import safe
 from .fmt import PLOTLY_CONFIG, fmt_acc, net_label, protocol_text, run_title
 from .images import PNG, attention_tiles, load_set, png_bytes, snapshot_png
+from .messages import run_error, ui_message
 from .settings import dataset_options_for
 from .store_access import get_store, invalidate, list_runs, reap_now
 from .widgets import select_run_param
@@ -56,7 +57,7 @@ def run_view(run: dict) -> None:
     store = get_store()
     snaps = store.snapshots(run["id"])
     if run.get("error") and run["status"] in ("failed", "interrupted"):
-        st.warning(f"{run['status']}: {run['error']}")
+        st.warning(f"{run['status']}: {run_error(run['error'], run['kind'])}")
     if not snaps:
         st.info("This run has no snapshot yet." + (" It is still queued." if run["status"] == "queued" else ""))
         return
@@ -217,6 +218,9 @@ def import_block() -> None:
     except DDError as err:
         st.error(f"Refused {up.name}: {str(err).replace(tmp, up.name)}")
         return
+    except Exception as err:  # noqa: BLE001 - PyTorch's own text is never shown (it suggests weights_only=False)
+        st.error(f"Refused {up.name}: {not_a_set(up.name, err)}")
+        return
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -229,11 +233,19 @@ def import_block() -> None:
     imported_view(str(target), where="up")
 
 
+def not_a_set(name: str, err: BaseException) -> str:
+    """The engine's words for a file that is not a set, for a failure the engine did not word itself."""
+    return f"{name} is not a DistillLab synthetic set (unreadable: {type(err).__name__})"
+
+
 def imported_view(path: str, where: str = "imp") -> None:
     try:
         syn = load_set(path)
     except DDError as err:
         st.error(str(err))
+        return
+    except Exception as err:  # noqa: BLE001 - as on import: never PyTorch's text
+        st.error(not_a_set(Path(path).name, err))
         return
     st.caption(set_summary(syn))
     st.image(snapshot_png(path), caption=Path(path).name, output_format=PNG)
@@ -255,7 +267,7 @@ def imported_view(path: str, where: str = "imp") -> None:
         )
         st.write(f"{run_title(r)} {acc}")
         if r.get("error"):
-            st.error(r["error"])
+            st.error(run_error(r["error"], r["kind"]))
 
 
 def evaluate_controls(path: str, syn: SyntheticSet, where: str = "imp") -> None:
@@ -287,7 +299,7 @@ def evaluate_controls(path: str, syn: SyntheticSet, where: str = "imp") -> None:
             rid = submit(get_store(), cfg)
             invalidate()
         except DDError as err:
-            st.error(str(err))
+            st.error(ui_message(str(err)))
         else:
             st.success(
                 f"Queued evaluation run #{rid} ({ecfg.protocol} protocol: {ecfg.epochs} epochs × "

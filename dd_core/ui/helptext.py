@@ -3,6 +3,86 @@ DistillLab makes (ALGORITHMS.md §8)."""
 
 from __future__ import annotations
 
+# The label each form shows for a field (and the name every message uses for it): engine field names are code,
+# never shown. Distill form: the method config's fields and the run's schedule / evaluation fields.
+LABELS: dict[str, str] = {
+    # synthetic set
+    "ipc": "Images per class (IPC)",
+    "init": "Initialisation",
+    "net": "Network",
+    "seed": "Seed",
+    "dsa": "DSA augmentation",
+    "dsa_strategy": "DSA transforms",
+    # DM / AM
+    "lr_img": "Image learning rate",
+    "momentum": "Image momentum",
+    "batch_real": "Real images per class per iteration",
+    "chunk": "Real-forward chunk size",
+    "power": "Attention power p",
+    "task_balance": "Embedding weight λ",
+    "loss_weight": "Loss weight",
+    # herding
+    "feature_epochs": "Feature-net epochs",
+    "feature_train_size": "Feature-net training images",
+    "pool": "Candidates per class",
+    # PAD
+    "experts": "Experts",
+    "trajectory_epochs": "Epochs per expert",
+    "expert_lr": "Expert learning rate",
+    "scheduler": "Difficulty scheduler",
+    "init_ratio": "Initial easy fraction",
+    "add_end_epoch": "All samples in by epoch",
+    "rm_epoch_first": "First removal epoch",
+    "rm_epoch_second": "Second removal epoch",
+    "rm_easy_ratio_first": "First removal fraction",
+    "rm_easy_ratio_second": "Second removal fraction",
+    "score": "Difficulty score",
+    "score_models": "Scoring networks",
+    "score_epochs": "Scoring epochs",
+    "experts_path": "Experts folder",
+    "syn_steps": "Student steps N",
+    "expert_epochs": "Expert epochs M",
+    "min_start_epoch": "Min start epoch",
+    "current_max_start_epoch": "Initial max start epoch",
+    "max_start_epoch": "Max start epoch",
+    "expansion_end": "Window growth iterations",
+    "sequential": "Sequential generation",
+    "batch_syn": "Synthetic images per student step",
+    "momentum_img": "Image momentum",
+    "lr_lr": "Step-size learning rate",
+    "lr_y": "Soft-label learning rate",
+    "momentum_y": "Soft-label momentum",
+    "threshold": "Loss threshold",
+    "depth_ratio": "Shallow fraction left out",
+    "masking": "Masking",
+    "max_memory_fraction": "Max memory fraction",
+    # the run
+    "dataset": "Dataset",
+    "method": "Method",
+    "preset": "Preset",
+    "iterations": "Iterations",
+    "eval_at": "Evaluate at",
+    "eval_nets": "Evaluation nets",
+    "protocol": "Protocol",
+    "eval_epochs": "Evaluation epochs",
+    "eval_models": "Evaluation models",
+}
+
+# Baseline form: BaselineConfig's fields.
+BASELINE_LABELS: dict[str, str] = {
+    "dataset": "Dataset",
+    "net": "Network",
+    "epochs": "Epochs",
+    "lr": "Learning rate",
+    "momentum": "Momentum",
+    "weight_decay": "Weight decay",
+    "batch_size": "Batch size",
+    "dsa": "DSA augmentation",
+    "seed": "Seed",
+}
+
+_L = LABELS
+
 HELP: dict[str, str] = {
     # synthetic set
     "ipc": "Synthetic images per class (IPC). The papers report IPC 1, 10 and 50.",
@@ -15,8 +95,8 @@ HELP: dict[str, str] = {
     "same device.",
     "preset": "Fills the fields below (edit any of them after): **cpu-demo** = a live demo sized for a 2-core CPU on "
     "`mnist-5k` (DM/AM ≈ 1.5 min including one quick evaluation; PAD ≈ 7 min with its experts cached), "
-    "**paper** = the papers' settings (GPU-sized), **none** = each method's own defaults. The same "
-    "presets as `python -m dd_core distill --preset NAME`. Changing it resets the edited fields.",
+    "**paper** = the papers' settings (GPU-sized), **none** = each method's own defaults. The command "
+    "line's `distill` command has the same presets. Changing it resets the edited fields.",
     "iterations": "Outer iterations (one update of the synthetic set each). The papers use 20,000; on a 2-core CPU "
     "a few hundred already show the effect.",
     # DSA
@@ -33,7 +113,8 @@ HELP: dict[str, str] = {
     "chunk": "Real-side forward in chunks of this many images: −1 = the size measured fastest on this device, "
     "0 = one batch (always one batch for batch-norm nets, whose statistics need the whole batch).",
     "power": "p in Σ_channels |A|^p, the spatial attention of a block. Default **1** = DataDAM's official code, "
-    "which produced its numbers (lr_img 1 is tuned for it); the paper's table says **p = 4** and the paper "
+    "which produced its numbers (an image learning rate of 1 is tuned for it); the paper's table says **p = 4** "
+    "and the paper "
     "discusses p > 1 (ALGORITHMS.md §8.2).",
     "task_balance": "λ, weight of the embedding (MMD) term relative to the attention term (official: 0.01).",
     "loss_weight": "Both DataDAM terms are multiplied by this factor (official: 100).",
@@ -44,15 +125,18 @@ HELP: dict[str, str] = {
     # PAD (ALGORITHMS.md §6)
     "experts": "Expert trajectories trained on the real data (PAD/MTT: several; each iteration matches one).",
     "trajectory_epochs": "Epochs each expert is trained, saving its parameters after every epoch (official: 100).",
-    "expert_lr": "The experts' SGD learning rate (lr_teacher, no momentum); also the initial learnable step α.",
-    "scheduler": "PAD's difficulty scheduler: experts start on the easiest init_ratio of the data, add harder "
-    "samples until add_end_epoch and drop the easiest later (off: plain MTT experts).",
+    "expert_lr": "The experts' SGD learning rate (the official code's teacher learning rate, no momentum); also "
+    "the initial learnable step α.",
+    "scheduler": f"PAD's difficulty scheduler: experts start on the easiest part of the data (**{_L['init_ratio']}**), "
+    f"add harder samples until **{_L['add_end_epoch']}** and drop the easiest later (off: plain MTT experts).",
     "init_ratio": "Fraction of the easiest samples each expert starts with (official: 0.75).",
     "add_end_epoch": "Epoch by which all samples are in (−1: the official 20 of 100 epochs, scaled).",
-    "rm_epoch_first": "Epoch at which the easiest rm_easy_ratio_first are dropped (−1: official 40/100, scaled).",
-    "rm_epoch_second": "Epoch at which the easiest rm_easy_ratio_second are dropped (−1: official 60/100, scaled).",
-    "rm_easy_ratio_first": "Fraction of the easiest samples removed at rm_epoch_first (official: 0.1).",
-    "rm_easy_ratio_second": "Fraction of the easiest samples removed at rm_epoch_second (official: 0.2).",
+    "rm_epoch_first": f"Epoch at which the easiest **{_L['rm_easy_ratio_first']}** of the samples is dropped (−1: "
+    "official 40/100, scaled).",
+    "rm_epoch_second": f"Epoch at which the easiest **{_L['rm_easy_ratio_second']}** of the samples is dropped (−1: "
+    "official 60/100, scaled).",
+    "rm_easy_ratio_first": f"Fraction of the easiest samples removed at **{_L['rm_epoch_first']}** (official: 0.1).",
+    "rm_easy_ratio_second": f"Fraction of the easiest samples removed at **{_L['rm_epoch_second']}** (official: 0.2).",
     "score": "Difficulty score: EL2N (default, cheap: ‖softmax − onehot‖ over briefly trained nets) or GraNd "
     "(ALGORITHMS.md §8.5).",
     "score_models": "Networks averaged for the difficulty score.",
@@ -63,7 +147,7 @@ HELP: dict[str, str] = {
     "N × batch).",
     "expert_epochs": "M: the target is the expert M epochs after the start epoch.",
     "min_start_epoch": "Smallest start epoch t sampled on the expert trajectory.",
-    "current_max_start_epoch": "Upper bound of the start epoch at iteration 0 (grows to max_start_epoch).",
+    "current_max_start_epoch": f"Upper bound of the start epoch at iteration 0 (grows to **{_L['max_start_epoch']}**).",
     "max_start_epoch": "Upper bound of the start epoch once the window has grown (sequential generation).",
     "expansion_end": "Iterations over which the start-epoch window grows.",
     "sequential": "Sequential generation: the start-epoch window grows linearly (PAD default).",
@@ -75,7 +159,8 @@ HELP: dict[str, str] = {
     "threshold": "Skip the update when the normalised matching loss exceeds this (official: 1.0).",
     "depth_ratio": "Fraction of the parameter vector (shallow layers first) left out of the matching loss; −1 = by "
     "IPC (0 at IPC 1, 0.5 up to 10, 0.25 above: the CIFAR-10 configs; ALGORITHMS.md §8.4).",
-    "masking": "**depth** (default): drop the shallow depth_ratio of the parameters; **loss**: drop the entries "
+    "masking": f"**depth** (default): drop the shallow **{_L['depth_ratio']}** of the parameters; **loss**: drop "
+    "the entries "
     "with the smallest loss (the official code's realisation).",
     "max_memory_fraction": "Refuse settings whose unrolled graph would need more than this fraction of memory.",
     # evaluation

@@ -13,10 +13,12 @@ import sys
 import streamlit as st
 
 from dd_core.paths import data_home
-from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
+from dd_core.runs.store import ACTIVE_STATUSES
 
 from .boundary import safe
 from .fmt import STATUS_ICON, fmt_acc, fmt_seconds, md_table, run_seconds, run_title
+from .messages import run_error
+from .run_actions import announce_deleted, auto_pick_allowed, danger_zone, picked
 from .settings import dataset_path
 from .store_access import get_store, invalidate, list_runs, reap_now
 from .widgets import dataset_path_input
@@ -88,6 +90,7 @@ def datasets_block() -> None:
 
 def runs_block() -> None:
     st.subheader("Recent runs")
+    announce_deleted()
     runs = list_runs(limit=15)
     if not runs:
         st.caption(
@@ -115,7 +118,7 @@ def runs_block() -> None:
                     "last accuracy": accs.get(r["id"], ""),
                     "source": r["source"],
                     "label": r["label"] or "",
-                    "error": (r["error"] or "")[:120],
+                    "error": run_error(r["error"], r["kind"])[:120],
                 }
                 for r in runs
             ]
@@ -123,8 +126,18 @@ def runs_block() -> None:
     )
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     labels = {r["id"]: run_title(r, with_status=False) for r in runs}
-    pick = c1.selectbox("Run", [r["id"] for r in runs], format_func=lambda i: labels[i], key="home.run")
-    run = next(r for r in runs if r["id"] == pick)
+    pick = c1.selectbox(
+        "Run",
+        [r["id"] for r in runs],
+        index=0 if auto_pick_allowed() else None,
+        format_func=lambda i: labels[i],
+        key="home.run",
+        placeholder="Pick a run",
+    )
+    picked(pick)
+    run = next((r for r in runs if r["id"] == pick), None)
+    if run is None:
+        return
     with c2:
         st.page_link(
             PAGE_OF_KIND.get(run["kind"], "pages/distill.py"),
@@ -132,24 +145,11 @@ def runs_block() -> None:
             query_params={"run": str(pick)},
             icon=":material/open_in_new:",
         )
-    if run["status"] in ACTIVE_STATUSES:
-        if c3.button("Stop", icon=":material/stop:", key="home.stop"):
-            get_store().request_cancel(pick)
-            invalidate()
-            st.rerun()
-    elif c3.button(
-        "Delete",
-        icon=":material/delete:",
-        key="home.delete",
-        help="Delete the run with its metrics, snapshots and files",
-    ):
-        try:
-            get_store().delete_run(pick)
-        except RunStoreError as err:
-            st.error(str(err))
-        else:
-            invalidate()
-            st.rerun()
+    if run["status"] in ACTIVE_STATUSES and c3.button("Stop", icon=":material/stop:", key="home.stop"):
+        get_store().request_cancel(pick)
+        invalidate()
+        st.rerun()
+    danger_zone(run, where="home")  # Delete: below, in its own expander, never where Stop was
 
 
 def presets_block() -> None:

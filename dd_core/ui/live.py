@@ -9,12 +9,14 @@ import time
 
 import streamlit as st
 
-from dd_core.runs.store import ACTIVE_STATUSES, RunStoreError
+from dd_core.runs.store import ACTIVE_STATUSES
 
 from . import charts
 from .boundary import safe
 from .fmt import PLOTLY_CONFIG, fmt_acc, fmt_seconds, net_label, protocol_text, run_seconds, run_title
 from .images import PNG, snapshot_png
+from .messages import run_error
+from .run_actions import danger_zone, forget
 from .store_access import get_store, invalidate, kick_worker
 from .widgets import status_badge
 
@@ -130,44 +132,21 @@ def gallery_block(run: dict, snaps: list[dict], max_per_class: int = 20) -> None
 
 
 def controls(run: dict, *, where: str) -> None:
-    """Stop (active runs) / Delete (finished runs) buttons."""
-    store = get_store()
-    if run["status"] in ACTIVE_STATUSES:
-        stopping = run.get("cancel_requested")
-        if st.button(
-            "Stop" if not stopping else "Stopping…",
-            icon=":material/stop:",
-            key=f"{where}-stop-{run['id']}",
-            disabled=bool(stopping),
-            help="Stops after the current step; the last complete synthetic set is kept.",
-        ):
-            store.request_cancel(run["id"])
-            invalidate()
-            st.rerun()
-    else:
-        if st.button(
-            "Delete run",
-            icon=":material/delete:",
-            key=f"{where}-del-{run['id']}",
-            help="Removes the run, its metrics, evaluations, snapshots and files.",
-        ):
-            try:
-                store.delete_run(run["id"])
-                invalidate()
-            except RunStoreError as err:
-                st.error(str(err))
-            else:
-                forget(run["id"])
-                st.rerun()
-
-
-def forget(run_id: int) -> None:
-    """Stop pointing at a deleted run (URL and the pages' remembered run)."""
-    if st.query_params.get("run") == str(run_id):
-        del st.query_params["run"]
-    for key in ("distill.last_run", "baseline.last_run"):
-        if st.session_state.get(key) == run_id:
-            del st.session_state[key]
+    """Stop (active runs), in the run's header. Delete lives elsewhere (:func:`danger_zone`): a button that turns
+    into Delete where Stop was would delete a run with a second click meant for Stop."""
+    if run["status"] not in ACTIVE_STATUSES:
+        return
+    stopping = run.get("cancel_requested")
+    if st.button(
+        "Stop" if not stopping else "Stopping…",
+        icon=":material/stop:",
+        key=f"{where}-stop-{run['id']}",
+        disabled=bool(stopping),
+        help="Stops after the current step; the last complete synthetic set is kept.",
+    ):
+        get_store().request_cancel(run["id"])
+        invalidate()
+        st.rerun()
 
 
 def run_panel(run_id: int, *, where: str = "distill") -> None:
@@ -188,6 +167,7 @@ def run_panel(run_id: int, *, where: str = "distill") -> None:
             st.warning(f"Run #{run_id} was deleted.")
             return
         draw(current)
+        danger_zone(current, where="live")
         if active and current["status"] not in ACTIVE_STATUSES:
             invalidate()
             st.rerun(scope="app")  # stop the timer: redraw once without it
@@ -222,7 +202,7 @@ def draw(run: dict) -> None:
         )
     if run.get("error") and run["status"] in ("failed", "interrupted"):
         (st.error if run["status"] == "failed" else st.warning)(
-            f"**{run['status'].capitalize()}:** {run['error']}"
+            f"**{run['status'].capitalize()}:** {run_error(run['error'], run['kind'])}"
             + (" — its last snapshot and partial results are kept below." if run["status"] == "interrupted" else "")
         )
     if run["status"] == "cancelled":

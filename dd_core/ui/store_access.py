@@ -46,7 +46,9 @@ def submit_and_watch(cfg) -> None:
     try:
         run_id = submit(get_store(), cfg)
     except DDError as err:
-        st.error(str(err))
+        from .messages import ui_message
+
+        st.error(ui_message(str(err)))
         return
     invalidate()
     st.query_params["run"] = str(run_id)

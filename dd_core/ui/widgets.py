@@ -42,7 +42,8 @@ def status_badge(run: dict) -> None:
 
 def watch_picker(runs: list[dict], run_id: int | None, key: str) -> int | None:
     """The 'Watching run' select over ``runs`` (``run_id`` added first when it is not among them). A new pick goes
-    to the URL (``?run=``) and reruns the page. Returns the watched run id (``run_id`` itself when ``runs`` is empty)."""
+    to the URL (``?run=``) and reruns the page. Returns the watched run id (``run_id`` itself when ``runs`` is empty);
+    with ``run_id`` None nothing is picked until the user picks a run (None)."""
     if not runs:
         return run_id
     ids = [r["id"] for r in runs]
@@ -52,11 +53,12 @@ def watch_picker(runs: list[dict], run_id: int | None, key: str) -> int | None:
     pick = st.selectbox(
         "Watching run",
         ids,
-        index=ids.index(run_id) if run_id in ids else 0,
+        index=ids.index(run_id) if run_id in ids else None,
         format_func=lambda i: labels.get(i, f"#{i}"),
         key=f"{key}.{run_id}",
+        placeholder="Pick a run to watch",
     )
-    if pick != run_id:
+    if pick is not None and pick != run_id:
         st.query_params["run"] = str(pick)
         st.rerun()
     return pick
