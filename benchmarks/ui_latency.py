@@ -152,14 +152,14 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
 
         clicks = []
         running = store.get_run(run_id)["status"] == "running"
-        error = "lr_img must be > 0"
+        error = "Image learning rate must be > 0"
         for _ in range(rounds):  # from the key press that commits the value to the DOM showing the answer
             for value, pred in (
                 ("-1", f"{SIDEBAR_TEXT_JS}.includes('{error}')"),
                 ("1", f"!{SIDEBAR_TEXT_JS}.includes('{error}')"),
             ):
                 arm_probe(driver, pred)
-                type_into(driver, "lr img", value)
+                type_into(driver, "Image learning rate", value)
                 clicks.append(probe_seconds(driver))
         power = "document.querySelector('input[aria-label=\"power\"]')"
         for method, pred in (("DataDAM", f"{power} !== null"), ("DM", f"{power} === null")):

@@ -99,9 +99,15 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     # distill: configure a 20-iteration DM run with ConvNet-2 on mnist-5k (IPC 3, 16 real images per class) and
     # start it
     d.get(url + "/distill")
-    _wait(d, lambda d: _input(d, "iterations").get_attribute("value") == "100", 30, "distill form")
-    _set(d, "net", "convnet-2", select=True)
-    for label, value in (("ipc", "3"), ("batch real", "16"), ("epochs", "5"), ("models", "1"), ("iterations", "20")):
+    _wait(d, lambda d: _input(d, "Iterations").get_attribute("value") == "100", 30, "distill form")
+    _set(d, "Network", "convnet-2", select=True)
+    for label, value in (
+        ("Images per class (IPC)", "3"),
+        ("Real images per class per iteration", "16"),
+        ("Evaluation epochs", "5"),
+        ("Evaluation models", "1"),
+        ("Iterations", "20"),
+    ):
         _set(d, label, value)
     start = next(b for b in d.find_elements(By.TAG_NAME, "button") if "Start" in b.text)
     _wait(d, lambda d: start.is_enabled(), 10, "start enabled")
@@ -143,12 +149,12 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     # interaction latency while the run goes (timed in the page: Enter key-down to the frame showing the answer):
     # an invalid value is refused next to its field
     running = store.get_run(run_id)["status"] == "running"
-    _arm(d, f"{SIDEBAR_TEXT_JS}.includes('lr_img must be > 0')")
-    _type(d, "lr img", "-1")
+    _arm(d, f"{SIDEBAR_TEXT_JS}.includes('Image learning rate must be > 0')")
+    _type(d, "Image learning rate", "-1")
     timings["interaction_s" + ("_while_running" if running else "")] = _probe(d)
-    _wait(d, lambda d: "lr_img must be > 0" in _body(d), 10, "field error")
-    _type(d, "lr img", "1")
-    _wait(d, lambda d: "lr_img must be > 0" not in _body(d), 10, "error gone")
+    _wait(d, lambda d: "Image learning rate must be > 0" in _body(d), 10, "field error")
+    _type(d, "Image learning rate", "1")
+    _wait(d, lambda d: "Image learning rate must be > 0" not in _body(d), 10, "error gone")
     # done: the final evaluation arrives in the page by itself (the fragment polls the store)
     _wait(d, lambda d: "±" in _body(d) and "iteration 20 / 20" in _body(d), 120, "evaluation of the final set")
     _wait(d, lambda d: "snapshot at iteration 20" in _body(d), 10, "last snapshot")
@@ -211,7 +217,7 @@ def test_a_fresh_server_opened_on_a_page_url_shows_the_apps_navigation(browser, 
     proc, url = start_server(home)
     try:
         browser.get(url + "/distill")
-        _wait(browser, lambda d: _input(d, "lr img") is not None, 30, "distill form")
+        _wait(browser, lambda d: _input(d, "Image learning rate") is not None, 30, "distill form")
         nav = browser.find_element(By.CSS_SELECTOR, '[data-testid="stSidebarNav"]').text.split()
         assert {"Home", "Distill", "Gallery", "Compare", "Baseline"} <= set(nav) and "app" not in nav, nav
     finally:

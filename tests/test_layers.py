@@ -156,7 +156,10 @@ def test_no_import_cycles():
 
 @pytest.mark.parametrize(
     "src, line",
-    [("dd_core/config.py", "from .runner import run_distillation"), ("dd_core/nets/factory.py", "from ..methods import METHODS")],
+    [
+        ("dd_core/config.py", "from .runner import run_distillation"),
+        ("dd_core/nets/factory.py", "from ..methods import METHODS"),
+    ],
 )
 def test_the_checks_catch_an_upward_import_and_a_cycle(tmp_path, src, line):
     """The test must be able to fail: copy the package, add one upward import, and see both checks complain."""
