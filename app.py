@@ -5,8 +5,8 @@ calls its ``dd_core.ui`` module (so the page logic is importable and tested).
 
 This file plays two parts. ``streamlit run app.py`` finds the ``st.App`` below and imports the file once as the
 server, whose start-up hook imports PyTorch & co. before the server accepts connections (``dd_core.ui.warmup``), so
-the first visit does not wait for them. Every browser session then runs the file as its script (``__name__ == "__main__"``), which draws
-the pages. Streamlit versions without ``st.App`` simply run the script.
+the first visit does not wait for them. Every browser session then runs the file as its script
+(``__name__ == "__main__"``), which draws the pages. Streamlit versions without ``st.App`` simply run the script.
 """
 
 from __future__ import annotations

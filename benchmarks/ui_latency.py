@@ -41,13 +41,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser_util import (
+from browser_util import (  # noqa: E402 - tests/ on sys.path first
     SIDEBAR_TEXT_JS,
     arm_probe,
     body,
     choose,
     home_drawn,
-    make_driver,  # noqa: E402
+    make_driver,
     missing,
     probe_seconds,
     start_server,

@@ -41,7 +41,7 @@ class Reference:
 
 
 def _series(method: str, dataset: str, accs: tuple, source: str, protocol: str, ipcs=(1, 10, 50)) -> list[Reference]:
-    return [Reference(method, dataset, ipc, acc, source, protocol) for ipc, acc in zip(ipcs, accs)]
+    return [Reference(method, dataset, ipc, acc, source, protocol) for ipc, acc in zip(ipcs, accs, strict=False)]
 
 
 REFERENCES: list[Reference] = [

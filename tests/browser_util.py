@@ -220,7 +220,7 @@ def probe_seconds(driver, timeout: float = 10) -> float:
         if ms is not None:
             return ms / 1000
         time.sleep(0.05)
-    raise AssertionError("the page did not answer within %.0f s" % timeout)
+    raise AssertionError(f"the page did not answer within {timeout:.0f} s")
 
 
 def status_text(driver) -> str:

@@ -1,7 +1,7 @@
 """The running dashboard in a real headless Chromium (Selenium + Debian's chromium / chromium-driver): start
 ``streamlit run app.py`` on a free port with its own data home, open the Distill page, start a 20-iteration DM run
 with a small net on mnist-5k, wait for the live loss chart and the snapshot gallery, and save a screenshot of every
-page to $DD_SCREENSHOT_DIR (`make screenshots` sets docs/screenshots; else a tmp dir). Prints the measured page timings."""
+page to $DD_SCREENSHOT_DIR (`make screenshots` sets docs/screenshots; else a tmp dir). Prints the page timings."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
         while time.time() < deadline:
             it = store.get_run(run_id)["iteration"] or 0
             if it > seen:
-                timings["live_update_s"] = _wait(d, lambda d: _shown_iteration(d) >= it, 10, "live update")
+                timings["live_update_s"] = _wait(d, lambda d, it=it: _shown_iteration(d) >= it, 10, "live update")
                 break
             time.sleep(0.02)
     # interaction latency while the run goes (timed in the page: Enter key-down to the frame showing the answer):
@@ -181,7 +181,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
         ("home", "/", "Recent runs"),
     ):
         d.get(url + path)
-        _wait(d, lambda d: marker in _body(d) and "Running" not in _status_text(d), 60, name)
+        _wait(d, lambda d, marker=marker: marker in _body(d) and "Running" not in _status_text(d), 60, name)
         if name == "gallery":
             _wait(
                 d,

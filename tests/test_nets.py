@@ -58,7 +58,7 @@ def _expected_act_shapes(name, c, s):
         hs = [s]
         for _ in range(3):
             hs.append((hs[-1] + 1) // 2)
-        return [(ch, h, h) for ch, h in zip((64, 128, 256, 512), hs)]
+        return [(ch, h, h) for ch, h in zip((64, 128, 256, 512), hs, strict=False)]
     if name == "mlp":
         return [(128,), (128,)]
     raise AssertionError(name)
@@ -306,7 +306,7 @@ def test_instance_norm_double_backward_channels_last():
         gx, gw = torch.autograd.grad((y * gy).sum(), (x, mod.weight), create_graph=True)
         loss = (gx**2).sum() + (gw**3).sum()
         res.append(torch.autograd.grad(loss, (x, mod.weight, mod.bias), allow_unused=True))
-    for a, b in zip(*res):  # None (unused) and an all-zero gradient are the same thing
+    for a, b in zip(*res, strict=False):  # None (unused) and an all-zero gradient are the same thing
         a = torch.zeros(c, dtype=torch.float64) if a is None else a
         b = torch.zeros(c, dtype=torch.float64) if b is None else b
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
@@ -336,7 +336,7 @@ def test_convnet_channels_last_128_images():
             outs.append(out.detach())
             grads.append([p.grad.clone() for p in net.parameters()])
         torch.testing.assert_close(outs[0], outs[1], rtol=tol, atol=tol)
-        for a, b in zip(*grads):
+        for a, b in zip(*grads, strict=False):
             assert (a - b).norm() <= gtol * b.norm() + 1e-7
         with torch.inference_mode():
             torch.testing.assert_close(net(xcl), outs[0], rtol=tol, atol=tol)

@@ -80,7 +80,7 @@ def test_scheduler_grows_then_drops_easy_samples():
 
 def test_class_orders_sort_easiest_first(tiny_fashion):
     scores = torch.rand(len(tiny_fashion.train_labels))
-    for members, order in zip(tiny_fashion.class_indices, class_orders(tiny_fashion, scores)):
+    for members, order in zip(tiny_fashion.class_indices, class_orders(tiny_fashion, scores), strict=False):
         assert sorted(order.tolist()) == sorted(members.tolist())
         assert bool((scores[order].diff() >= 0).all())
 

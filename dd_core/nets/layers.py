@@ -67,7 +67,7 @@ class ConvStack(Net):
     post-ReLU activations. Inputs larger than the CIFAR size are pooled adaptively to ``head_size`` before the head."""
 
     def _run(self, x, acts):
-        for conv, norm, pool in zip(self.convs, self.norms, self._pool_after):
+        for conv, norm, pool in zip(self.convs, self.norms, self._pool_after, strict=True):
             x = F.relu(norm(conv(x)), inplace=True)
             if acts is not None:
                 acts.append(x)

@@ -102,9 +102,9 @@ class InstanceNorm(nn.GroupNorm):
     view, custom autograd Functions). 4-D channels_last CPU input → :class:`_InstanceNormNHWC` (or its forward
     alone when no gradient is needed): PyTorch's NHWC CPU group-norm kernel is imprecise (E[x²]-E[x]²) and its
     backward slow; this path is exact and faster ([256,128,32,32] NHWC on 2 CPU cores, fwd+bwd 122 ms vs 176 ms
-    for nn.GroupNorm; [10,128,32,32]: 1.8 ms vs 3.6 ms). In the rare cases the custom path cannot serve (autocast, torch.func transforms, no affine, dtype
-    mismatch) channels_last CPU input goes through ``F.instance_norm`` (exact, slower). JIT tracing (fvcore)
-    always sees ``aten::group_norm``.
+    for nn.GroupNorm; [10,128,32,32]: 1.8 ms vs 3.6 ms). In the rare cases the custom path cannot serve (autocast,
+    torch.func transforms, no affine, dtype mismatch) channels_last CPU input goes through ``F.instance_norm``
+    (exact, slower). JIT tracing (fvcore) always sees ``aten::group_norm``.
     """
 
     fast_inference = False  # set per net with set_fast_inference_norm()
