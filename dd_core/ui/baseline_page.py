@@ -144,7 +144,8 @@ def flops_block(cfg: RunConfig | None) -> None:
     info = dataset_info(cfg.dataset)
     if not (info.get("channels") and info.get("image_size") and info.get("num_classes")):
         return
-    net = cfg.baseline["net"]
+    baseline = cfg.baseline or {}
+    net = baseline["net"]
     f = flops_of(net, int(info["channels"]), int(info["num_classes"]), int(info["image_size"]))
     if not f:
         return
@@ -154,8 +155,8 @@ def flops_block(cfg: RunConfig | None) -> None:
     c2.metric("parameters", f"{f['params']:,}")
     if n:
         c3.metric(
-            f"training compute ({n:,} images × {cfg.baseline['epochs']} epochs)",
-            fmt_flops(training_flops(f["flops_per_image"], int(n), int(cfg.baseline["epochs"]))),
+            f"training compute ({n:,} images × {baseline['epochs']} epochs)",
+            fmt_flops(training_flops(f["flops_per_image"], int(n), int(baseline["epochs"]))),
         )
     st.caption("fvcore counts (1 multiply-add = 1 FLOP); training ≈ 3 × forward × images × epochs.")
 

@@ -43,7 +43,7 @@ class Row:
 
 def final_evals(evals: list[dict]) -> list[dict]:
     """The evaluations at the last evaluated iteration."""
-    its = [e.get("iteration") for e in evals if e.get("iteration") is not None]
+    its = [int(e["iteration"]) for e in evals if e.get("iteration") is not None]
     if not its:
         return list(evals)
     last = max(its)

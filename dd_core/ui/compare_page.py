@@ -115,7 +115,9 @@ def evaluate_more(runs: list[dict]) -> None:
         return
     c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
     labels = {r["id"]: run_title(r, with_status=False) for r in candidates}
-    which = c1.multiselect("Runs", list(labels), default=list(labels)[:1], format_func=labels.get, key=f"{P}.more.runs")
+    which = c1.multiselect(
+        "Runs", list(labels), default=list(labels)[:1], format_func=lambda i: labels[i], key=f"{P}.more.runs"
+    )
     nets = c2.multiselect(
         "Architectures", list(NET_NAMES), default=["lenet"], format_func=net_label, key=f"{P}.more.nets"
     )
@@ -163,7 +165,7 @@ def render() -> None:
     shown = filters(runs)
     labels = {r["id"]: run_title(r, with_status=False) for r in shown}
     default = [r["id"] for r in shown if r["status"] == "done"][:6]
-    picked = st.multiselect("Runs", list(labels), default=default, format_func=labels.get, key=f"{P}.runs")
+    picked = st.multiselect("Runs", list(labels), default=default, format_func=lambda i: labels[i], key=f"{P}.runs")
     if not picked:
         st.caption("Pick runs to compare.")
         return

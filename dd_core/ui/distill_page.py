@@ -198,7 +198,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     ecfg = None
     for field, kw in (("eval_epochs", {"epochs": epochs}), ("eval_models", {"n_models": models})):
         try:
-            EvalConfig.from_protocol(protocol, **kw)
+            EvalConfig.from_protocol(protocol, epochs=kw.get("epochs"), n_models=kw.get("n_models"))
         except ConfigError as err:
             errors.add(err, field)
     if not errors.fields.keys() & {"eval_epochs", "eval_models"}:

@@ -35,8 +35,8 @@ def config_fields(cls) -> list[dataclasses.Field]:
 def default_of(f: dataclasses.Field):
     if f.default is not dataclasses.MISSING:
         return f.default
-    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        return f.default_factory()  # type: ignore[misc]
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
     return None
 
 
@@ -169,7 +169,7 @@ class FormErrors:
         if field is None and isinstance(err, BaseException):
             field = error_field(err, self.labels, self.aliases)
         elif field is None:
-            field = mentioned_field(err, self.labels, self.aliases)
+            field = mentioned_field(str(err), self.labels, self.aliases)
         text = ui_message(str(err), self.labels, field=field, aliases=self.aliases)
         if field is not None and field in self.labels:
             self.fields.setdefault(field, text)

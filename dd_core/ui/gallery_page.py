@@ -275,7 +275,7 @@ def evaluate_controls(path: str, syn: SyntheticSet, where: str = "imp") -> None:
     from dd_core.runs.worker import submit
     from dd_core.spec import RunConfig
 
-    dataset = syn.meta.get("dataset")
+    dataset = str(syn.meta["dataset"])  # validated on load
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     nets = c1.multiselect(
         "Evaluate on",

@@ -146,7 +146,7 @@ def runs_block() -> None:
             icon=":material/open_in_new:",
         )
     if run["status"] in ACTIVE_STATUSES and c3.button("Stop", icon=":material/stop:", key="home.stop"):
-        get_store().request_cancel(pick)
+        get_store().request_cancel(run["id"])
         invalidate()
         st.rerun()
     danger_zone(run, where="home")  # Delete: below, in its own expander, never where Stop was

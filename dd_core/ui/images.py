@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import streamlit as st
@@ -16,7 +17,7 @@ from dd_core.synthetic import SyntheticSet, image_grid
 LABEL_WIDTH = 110
 # Pass to st.image with our PNG bytes: "auto" re-encodes any image without alpha to JPEG on every draw (lossy on
 # pixel-sized synthetic images, and a decode + encode per second on a live page).
-PNG = "PNG"
+PNG: Literal["PNG"] = "PNG"
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

@@ -123,10 +123,10 @@ def named_fields(text: str, fields: Iterable[str], aliases: Mapping[str, str] | 
             hits.setdefault(f, m.start())
     for name in {*fields, *(a for a, f in aliases.items() if f in fields)}:
         if "_" in name or name.lower() == "ipc":
-            m = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags=re.IGNORECASE)
-            if m:
+            hit = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags=re.IGNORECASE)
+            if hit:
                 f = aliases.get(name, name)
-                hits[f] = min(hits.get(f, m.start()), m.start())
+                hits[f] = min(hits.get(f, hit.start()), hit.start())
     return sorted(hits, key=hits.__getitem__)
 
 

@@ -37,7 +37,7 @@ def dataset_path_input(name: str, key: str, container=None) -> str | None:
 
 
 def status_badge(run: dict) -> None:
-    st.badge(f"{run['status']}", icon=None, color=STATUS_COLOR.get(run["status"], "gray"))
+    st.badge(f"{run['status']}", icon=None, color=STATUS_COLOR.get(run["status"], "gray"))  # type: ignore[arg-type]
 
 
 def watch_picker(runs: list[dict], run_id: int | None, key: str) -> int | None:
