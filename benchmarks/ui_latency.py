@@ -173,7 +173,7 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
             ("gallery", "Initial vs final"),
             ("compare", "Pick runs to compare"),
             ("baseline", "Configure the training"),
-            ("home", "Presets: the seed experiments"),
+            ("home", "One-click experiments (the seed deck)"),
             ("distill", "Latest snapshot"),
         ):
             href = "/" if page == "home" else f"/{page}"  # the default page's link is the root URL

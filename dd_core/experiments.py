@@ -1,5 +1,6 @@
-"""The seed experiments as one-click presets: each is a function returning the ``RunConfig`` list that reproduces it,
-with a GPU budget (the papers' settings) and a CPU budget (minutes on a 2-core laptop) side by side.
+"""The seed experiments, one click each (not ``presets``: those are the option sets of ``--preset``). Each is a
+function returning the ``RunConfig`` list that reproduces it, with a GPU budget (the papers' settings) and a CPU
+budget (minutes on a 2-core laptop) side by side.
 
     runs = am_mnist("cpu")                       # [RunConfig(real init), RunConfig(noise init)]
     p = plan("dm-noise")                         # budget by device, MNIST → mnist-5k fallback, availability
@@ -21,7 +22,6 @@ from .presets import PRESETS
 from .spec import RunConfig
 
 BUDGETS = ("gpu", "cpu")
-PAD_PENDING = "PAD lands with the PAD issue"
 MNIST_FALLBACK = "mnist-5k"
 
 # --------------------------------------------------------------------------------------------------- budgets
@@ -339,8 +339,8 @@ EXPERIMENTS: dict[str, Experiment] = {
             "ConvNet-4 at 64 px, 5 epochs",
         ),
         Experiment(
-            "cpu-demo",
-            "cpu-demo: DM and AM on mnist-5k",
+            "demo",
+            "demo: DM and AM on mnist-5k (the cpu-demo preset)",
             "a live demo budget (not a seed experiment): DM and AM at IPC 10 on the bundled MNIST digits",
             cpu_demo,
             "mnist-5k",
@@ -354,14 +354,14 @@ EXPERIMENTS: dict[str, Experiment] = {
 
 @dataclass
 class Plan:
-    """What one click on a preset would queue here, and why it cannot when ``disabled``."""
+    """What one click on an experiment would queue here, and why it cannot when ``disabled``."""
 
     key: str
     title: str
     budget: str
     runs: list[RunConfig] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    disabled: str | None = None  # why the preset cannot run now
+    disabled: str | None = None  # why the experiment cannot run now
     fix: str | None = None  # what to do about it
 
 
@@ -380,7 +380,7 @@ def plan(
 ) -> Plan:
     """The runs of experiment ``key`` for this machine: the GPU budget with CUDA, else the CPU one; MNIST falls back
     to ``mnist-5k`` when ``dataset_status('mnist')`` is not 'available' (said in ``notes``); MHIST needs its folder
-    (``mhist_path`` or DD_MHIST_DIR); PAD presets are disabled until PAD is registered."""
+    (``mhist_path`` or DD_MHIST_DIR); an experiment the engine would refuse is disabled with the reason."""
     from .data import dataset_status
     from .errors import ConfigError
     from .methods import METHODS
@@ -392,7 +392,7 @@ def plan(
     p = Plan(key, exp.title, budget)
     p.notes.append(f"{budget.upper()} budget: {exp.gpu if budget == 'gpu' else exp.cpu}")
     if exp.method and exp.method not in METHODS:
-        p.disabled = PAD_PENDING if exp.method == "pad" else f"method {exp.method!r} is not available"
+        p.disabled = f"method {exp.method!r} is not available"
         return p
     if exp.dataset == "mnist":
         status = mnist_status or dataset_status("mnist").status
@@ -413,17 +413,17 @@ def plan(
         p.runs = exp.build(budget, path=mhist_path or None)
     else:
         p.runs = exp.build(budget)
-    for cfg in p.runs:  # a preset the engine would refuse is shown disabled, with the reason
+    for cfg in p.runs:  # an experiment the engine would refuse is shown disabled, with the reason
         try:
             cfg.validate()
         except ConfigError as err:
-            p.disabled, p.runs = f"this preset does not validate: {err}", []
+            p.disabled, p.runs = f"this experiment does not validate: {err}", []
             break
     return p
 
 
 def experiment_runs(key: str, **kw) -> list[RunConfig]:
-    """The validated runs of :func:`plan` (raises ConfigError when the preset cannot run here)."""
+    """The validated runs of :func:`plan` (raises ConfigError when the experiment cannot run here)."""
     from .errors import ConfigError
 
     p = plan(key, **kw)

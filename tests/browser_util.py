@@ -172,7 +172,7 @@ def choose(driver, label: str, option: str) -> None:
 def home_drawn(driver) -> bool:
     """Every block of the home page is there: device, presets, datasets."""
     text = body(driver)
-    return all(m in text for m in ("Torch threads", "Run cpu-demo", "fashion-mnist"))
+    return all(m in text for m in ("Torch threads", "Run demo", "fashion-mnist"))
 
 
 def set_field(driver, label: str, value: str, select: bool = False) -> None:

@@ -12,14 +12,11 @@ from dd_core.spec import RunConfig
 
 
 @pytest.mark.parametrize("budget", ex.BUDGETS)
-def test_every_preset_is_a_list_of_valid_run_configs(budget, tmp_path):
+def test_every_experiment_is_a_list_of_valid_run_configs(budget, tmp_path):
     (tmp_path / "mhist" / "images").mkdir(parents=True)
     (tmp_path / "mhist" / "annotations.csv").write_text("Image Name,Majority Vote Label,Partition\n")
-    for key, exp in ex.EXPERIMENTS.items():
+    for key in ex.EXPERIMENTS:
         p = ex.plan(key, budget=budget, mhist_path=str(tmp_path / "mhist"), mnist_status="available")
-        if exp.method == "pad" and p.disabled:
-            assert p.disabled == ex.PAD_PENDING or "does not validate" in p.disabled
-            continue
         assert p.disabled is None, (key, p.disabled)
         assert p.runs and all(isinstance(c, RunConfig) for c in p.runs)
         for cfg in p.runs:
@@ -64,16 +61,6 @@ def test_mhist_presets_need_the_folder_and_show_the_fix(tmp_path, monkeypatch):
     assert p.disabled and "MHIST" in p.disabled and "DD_MHIST_DIR" in p.fix and not p.runs
     p = ex.plan("whole-mhist", budget="cpu", mhist_path=str(tmp_path))
     assert "annotations.csv" in p.disabled
-
-
-def test_pad_presets_wait_for_pad(monkeypatch):
-    from dd_core import methods
-
-    monkeypatch.setattr(methods, "METHODS", {k: v for k, v in methods.METHODS.items() if k != "pad"})
-    p = ex.plan("pad-init", budget="cpu", mnist_status="available")
-    assert p.disabled == ex.PAD_PENDING == "PAD lands with the PAD issue" and not p.runs
-    with pytest.raises(Exception, match="PAD lands"):
-        ex.experiment_runs("pad-init", budget="cpu")
 
 
 def test_attention_maps_per_block_normalised_and_from_one_net():

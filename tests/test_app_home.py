@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from dd_core.experiments import EXPERIMENTS, PAD_PENDING, plan
-from dd_core.methods import METHODS
+from dd_core.experiments import EXPERIMENTS, plan
 from tests import app_support
 from tests.app_support import ancestors, app, texts, widgets
 
@@ -55,16 +54,13 @@ def test_home_renders_fast_with_device_datasets_and_presets():
         assert any(key in label for label in labels), key
 
 
-def test_presets_fallback_pad_gate_and_mhist_fix(tmp_path):
+def test_experiments_fallback_pad_and_mhist_fix(tmp_path):
     at = app()
     captions = texts(at.caption)
     if plan("am-mnist").runs and plan("am-mnist").runs[0].dataset == "mnist-5k":
         assert "using mnist-5k" in captions
     pad_button = next(b for b in at.button if "pad-init" in b.label)
-    if "pad" in METHODS:
-        assert PAD_PENDING not in texts(at.warning)
-    else:
-        assert pad_button.disabled and PAD_PENDING in texts(at.warning)
+    assert not pad_button.disabled  # PAD's CPU budget validates
     mhist_button = next(b for b in at.button if "am-mhist" in b.label)
     assert mhist_button.disabled
     assert "MHIST is missing" in texts(at.warning)
@@ -80,7 +76,7 @@ def test_preset_click_queues_its_runs_and_recent_runs_show_cli_runs(no_launch, s
     )
     store.set_status(cli, "done", summary={"iterations": 1})
     at = app()
-    at.button(key="home.preset.cpu-demo").click().run()
+    at.button(key="home.experiment.demo").click().run()
     assert not at.exception
     queued = store.list_runs(status="queued")
     assert sorted(r["method"] for r in queued) == ["am", "dm"]

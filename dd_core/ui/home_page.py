@@ -1,8 +1,8 @@
-"""Home page: device, datasets with their status and fixes, recent runs (with cancel / delete), and one-click presets
-that reproduce the seed experiments. Reads the store and dd_core facts only; never loads a dataset.
+"""Home page: device, datasets with their status and fixes, recent runs (with cancel / delete), and one-click
+experiments that reproduce the seed experiments. Reads the store and dd_core facts only; never loads a dataset.
 
 Renders progressively: the recent runs (SQLite) and the datasets (file checks) need neither PyTorch nor pandas and
-come first; the device and the presets (whose budget depends on CUDA) need PyTorch, which ``streamlit run app.py``
+come first; the device and the experiments (whose budget depends on CUDA) need PyTorch, which ``streamlit run app.py``
 imports at start-up (``dd_core.ui.warmup``), so they only wait for it where the server skipped that (AppTest, old
 Streamlit versions)."""
 
@@ -64,9 +64,9 @@ def device_block() -> None:
     from dd_core.experiments import default_budget
 
     c4.metric(
-        "Preset budget",
+        "Experiment budget",
         default_budget().upper(),
-        help="Presets use the GPU budget (the papers' settings) with CUDA, else a CPU-sized budget.",
+        help="Experiments use the GPU budget (the papers' settings) with CUDA, else a CPU-sized budget.",
     )
     st.caption(f"Device: {describe_device(dev)} · data home: `{data_home()}` (set `DD_HOME` to change)")
 
@@ -94,7 +94,7 @@ def runs_block() -> None:
     runs = list_runs(limit=15)
     if not runs:
         st.caption(
-            "No runs yet: start one from a preset below or from the Distill / Baseline pages. Runs of the "
+            "No runs yet: start one from an experiment below or from the Distill / Baseline pages. Runs of the "
             "command line (`python -m dd_core distill ...`) show up here too."
         )
         return
@@ -152,17 +152,17 @@ def runs_block() -> None:
     danger_zone(run, where="home")  # Delete: below, in its own expander, never where Stop was
 
 
-def presets_block() -> None:
+def experiments_block() -> None:
     from dd_core.data import dataset_status
     from dd_core.experiments import EXPERIMENTS, plan
     from dd_core.runs.worker import submit
 
-    st.subheader("Presets: the seed experiments")
+    st.subheader("One-click experiments (the seed deck)")
     st.caption(
         "One click queues the runs that reproduce a seed experiment (one at a time per device; watch them on "
-        "the Distill / Baseline pages). Without a GPU each preset uses its CPU-sized budget."
+        "the Distill / Baseline pages). Without a GPU each experiment uses its CPU-sized budget."
     )
-    mhist_needed = st.expander("MHIST folder (for the MHIST presets)", expanded=False)
+    mhist_needed = st.expander("MHIST folder (for the MHIST experiments)", expanded=False)
     with mhist_needed:
         mhist_path = dataset_path_input("mhist", "home.mhist", st)
     mnist = dataset_status("mnist").status
@@ -180,7 +180,7 @@ def presets_block() -> None:
             if st.button(
                 f"Run {key}" + (f" ({n} runs)" if n > 1 else ""),
                 icon=":material/play_arrow:",
-                key=f"home.preset.{key}",
+                key=f"home.experiment.{key}",
                 disabled=bool(p.disabled),
             ):
                 ids = []
@@ -218,11 +218,11 @@ def render() -> None:
     )
     runs_block()
     device_slot = st.empty()
-    presets_slot = st.empty()
+    experiments_slot = st.empty()
     if "torch" not in sys.modules:  # first visit of a fresh server: PyTorch is still being imported
         device_slot.caption(":material/hourglass_top: Loading PyTorch…")
     datasets_block()
     with device_slot.container():
         device_block()
-    with presets_slot.container():
-        presets_block()
+    with experiments_slot.container():
+        experiments_block()
