@@ -65,14 +65,6 @@ REFERENCES: list[Reference] = [
     ),
 ]
 
-METHOD_NAMES = {
-    "dm": "DM",
-    "am": "DataDAM (AM)",
-    "pad": "PAD",
-    "random": "random real",
-    "herding": "herding",
-    "whole": "whole dataset",
-}
 
 # datasets measured here that the published numbers stand for (with what differs)
 DATASET_ALIASES = {"mnist-5k": ("mnist", "published on full MNIST (60k train / 10k test); mnist-5k has 4k / 1k")}

@@ -14,7 +14,7 @@ import pandas as pd
 
 from dd_core.runs.store import RunStore
 
-from .fmt import METHOD_LABEL, net_label, net_order, protocol_text
+from .fmt import method_label, net_label, net_order, protocol_text
 
 
 @dataclass
@@ -85,7 +85,7 @@ def make_row(store: RunStore, run: dict, evaluate_runs: list[dict] | None = None
     else:
         row = Row(
             run["id"],
-            run.get("label") or f"#{run['id']} {METHOD_LABEL.get(run['method'], run['method'])}",
+            run.get("label") or f"#{run['id']} {method_label(run['method'])}",
             run["kind"],
             run["method"] or "",
             run["dataset"],
@@ -166,7 +166,7 @@ def table(rows: list[Row], nets: list[str] | None = None, *, numeric: bool = Fal
         d = {
             "run": r.run_id,
             "name": r.name,
-            "method": METHOD_LABEL.get(r.method, r.method),
+            "method": method_label(r.method),
             "dataset": r.dataset,
             "IPC": str(r.ipc) if r.ipc is not None else "",
             "init": r.init or "",
@@ -217,7 +217,7 @@ def to_markdown(df: pd.DataFrame) -> str:
 
 def published_table(datasets_ipcs: set[tuple[str, int | None]], methods: set[str] | None = None) -> pd.DataFrame:
     """Published (recalled) numbers for the datasets/IPCs on screen, labelled with source and protocol."""
-    from dd_core.reference_results import METHOD_NAMES, alias_note, references
+    from dd_core.reference_results import alias_note, references
 
     seen, out = set(), []
     for dataset, ipc in sorted(datasets_ipcs, key=lambda x: (x[0], x[1] or 0)):
@@ -231,7 +231,7 @@ def published_table(datasets_ipcs: set[tuple[str, int | None]], methods: set[str
             out.append(
                 {
                     "published": "published" if ref.kind == "published" else "recalled (seed deck)",
-                    "method": METHOD_NAMES.get(ref.method, ref.method),
+                    "method": method_label(ref.method),
                     "dataset": ref.dataset,
                     "IPC": "all" if ref.method == "whole" else (str(ref.ipc) if ref.ipc is not None else "unstated"),
                     "accuracy (%)": ref.acc,

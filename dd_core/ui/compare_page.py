@@ -13,7 +13,7 @@ from dd_core.paths import data_home
 from . import charts
 from . import compare_data as cd
 from .boundary import safe
-from .fmt import METHOD_LABEL, PLOTLY_CONFIG, fmt_flops, net_label, run_title
+from .fmt import PLOTLY_CONFIG, fmt_flops, method_label, net_label, run_title
 from .messages import ui_message
 from .store_access import get_store, invalidate, list_runs, reap_now
 
@@ -43,9 +43,7 @@ def filters(runs: list[dict]) -> list[dict]:
     methods = sorted({r["method"] or "evaluate" for r in runs})
     ds = c1.multiselect("Dataset", datasets, key=f"{P}.ds", placeholder="all")
     ip = c2.multiselect("IPC", ipcs, key=f"{P}.ipc", placeholder="all")
-    me = c3.multiselect(
-        "Method", methods, format_func=lambda m: METHOD_LABEL.get(m, m), key=f"{P}.method", placeholder="all"
-    )
+    me = c3.multiselect("Method", methods, format_func=lambda m: method_label(m), key=f"{P}.method", placeholder="all")
     return [
         r
         for r in runs

@@ -16,8 +16,8 @@ from dd_core.spec import RunConfig
 
 from . import forms
 from .boundary import safe
-from .fmt import METHOD_LABEL
-from .helptext import HELP, LABELS, METHOD_NOTES
+from .fmt import method_description, method_label
+from .helptext import HELP, LABELS
 from .live import run_panel
 from .run_actions import announce_deleted, auto_pick_allowed, picked
 from .store_access import list_runs, reap_now, submit_and_watch
@@ -83,11 +83,11 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
         LABELS["method"],
         methods,
         index=methods.index("dm") if "dm" in methods else 0,
-        format_func=lambda m: METHOD_LABEL.get(m, m),
+        format_func=lambda m: method_label(m),
         key=_k("method"),
     )
-    if method in METHOD_NOTES:
-        sb.caption(METHOD_NOTES[method])
+    if method_description(method):
+        sb.caption(method_description(method))
     from dd_core.presets import PRESETS
 
     presets = [*PRESETS, PRESET_NONE]
@@ -141,7 +141,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
             if name in fields:
                 widget(name, st)
     if rest:
-        with sb.expander(f"{METHOD_LABEL.get(method, method)} hyper-parameters", expanded=True):
+        with sb.expander(f"{method_label(method)} hyper-parameters", expanded=True):
             for name in rest:
                 widget(name, st)
 

@@ -19,9 +19,6 @@ STATUS_COLOR = {
 }
 
 
-METHOD_LABEL = {"dm": "DM", "am": "AM (DataDAM)", "pad": "PAD", "random": "random real", "herding": "herding"}
-
-
 NET_LABEL = {
     "lenet": "LeNet",
     "alexnet": "AlexNet",
@@ -35,6 +32,24 @@ NET_LABEL = {
 
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def method_label(name: str | None) -> str:
+    """The method's own label (``Method.label``: one per method, for every page); 'whole dataset' for baselines."""
+    from dd_core.methods import METHODS  # the registry imports PyTorch: only when a label is first needed
+
+    if name == "whole":
+        return "whole dataset"
+    cls = METHODS.get(name or "")
+    return cls.label if cls is not None else (name or "?")
+
+
+def method_description(name: str) -> str:
+    """The method's one-paragraph description (``Method.description``, Markdown)."""
+    from dd_core.methods import METHODS
+
+    cls = METHODS.get(name)
+    return cls.description if cls is not None else ""
 
 
 def net_label(name: str | None) -> str:
@@ -56,7 +71,7 @@ def run_title(run: dict, *, with_status: bool = True) -> str:
     showing the label it had when its options' texts change (the status is shown next to them instead)."""
     kind = run["kind"]
     if kind == "distill":
-        what = f"{METHOD_LABEL.get(run['method'], run['method'])} · {run['dataset']} · IPC {run['ipc']}"
+        what = f"{method_label(run['method'])} · {run['dataset']} · IPC {run['ipc']}"
     elif kind == "baseline":
         net = (run["config"].get("baseline") or {}).get("net") or "default net"
         what = f"whole {run['dataset']} · {net_label(net)}"

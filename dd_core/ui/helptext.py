@@ -183,20 +183,6 @@ HELP: dict[str, str] = {
     "baseline_dsa": "Augment every batch with DSA (independent per image). The seed baseline trains without it.",
 }
 
-METHOD_NOTES: dict[str, str] = {
-    "dm": "**DM** (Zhao & Bilen, WACV 2023): match the mean embedding of real and synthetic images of each class "
-    "under a fresh random ConvNet every iteration (ALGORITHMS.md §4).",
-    "am": "**DataDAM / AM** (Sajedi et al., ICCV 2023): match per-block spatial attention maps plus the embedding "
-    "(ALGORITHMS.md §5). Norm: **instance norm** by default (as DM, and the paper's table) while the official "
-    "script builds batch-norm ConvNets — pick `convnet-3-bn` as the net to follow it (ALGORITHMS.md §8.1). "
-    "Power p = 1 by default (official code; the paper's table says 4).",
-    "random": "**Random real**: IPC random real images per class — the floor every distiller must beat. No iterations.",
-    "herding": "**Herding**: per class, greedily pick real images whose running mean embedding tracks the class "
-    "mean, in the feature space of a briefly trained ConvNet (ALGORITHMS.md §7). No iterations.",
-    "pad": "**PAD** (Li et al., 2024): trajectory matching with difficulty-scheduled experts and deep-layer "
-    "parameter selection (ALGORITHMS.md §6).",
-}
-
 
 def help_for(name: str, method: str | None = None) -> str | None:
     if method == "am" and name == "net":

@@ -213,7 +213,7 @@ def render() -> None:
     st.title("DistillLab")
     st.caption(
         "Dataset distillation, live: learn a tiny synthetic training set on which a fresh network "
-        "reaches accuracy close to training on the whole dataset. Methods: DM, DataDAM (AM), PAD; "
+        "reaches accuracy close to training on the whole dataset. Methods: DM, AM (DataDAM), PAD; "
         "baselines: random real, herding, whole dataset."
     )
     runs_block()
