@@ -3,10 +3,9 @@ fallback, PAD gating, MHIST path fix), one click queues a preset's runs; every p
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from dd_core.data import dataset_status
 from dd_core.experiments import EXPERIMENTS, plan
 from tests import app_support
 from tests.app_support import ancestors, app, texts, widgets
@@ -34,13 +33,10 @@ def md_rows(at, first_col: str) -> list[dict]:
     raise AssertionError(f"no table starting with {first_col!r}")
 
 
-def test_home_renders_fast_with_device_datasets_and_presets():
-    app()  # warm the imports (the server does this once)
-    t = time.perf_counter()
+def test_home_renders_with_device_datasets_and_experiments():
+    """How fast it draws is measured by benchmarks/ui_latency.py (a shared 2-core CPU is no place to time it)."""
     at = app()
-    elapsed = time.perf_counter() - t
     assert not at.exception
-    assert elapsed < 3, f"home took {elapsed:.2f} s"
     assert at.title[0].value == "DistillLab"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Device"] in ("CPU", "CUDA") and int(metrics["Torch threads"]) >= 1
@@ -57,8 +53,8 @@ def test_home_renders_fast_with_device_datasets_and_presets():
 def test_experiments_fallback_pad_and_mhist_fix(tmp_path):
     at = app()
     captions = texts(at.caption)
-    if plan("am-mnist").runs and plan("am-mnist").runs[0].dataset == "mnist-5k":
-        assert "using mnist-5k" in captions
+    assert dataset_status("mnist").status != "available"  # a fresh data home: full MNIST is not downloaded
+    assert plan("am-mnist").runs[0].dataset == "mnist-5k" and "using mnist-5k" in captions
     pad_button = next(b for b in at.button if "pad-init" in b.label)
     assert not pad_button.disabled  # PAD's CPU budget validates
     mhist_button = next(b for b in at.button if "am-mhist" in b.label)

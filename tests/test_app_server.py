@@ -47,9 +47,8 @@ def test_import_engine_imports_freezes_and_logs_failures_without_raising(caplog)
 
     try:
         with caplog.at_level(logging.WARNING, logger="distilllab.ui"):
-            seconds = warmup.import_engine(("json", "dd_core_no_such_module"))
+            warmup.import_engine(("json", "dd_core_no_such_module"))
         assert gc.get_freeze_count() > 10_000  # the imported modules' objects: skipped by later collections
     finally:
         gc.unfreeze()
-    assert seconds >= 0
     assert "dd_core_no_such_module" in caplog.text

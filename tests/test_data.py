@@ -643,10 +643,10 @@ def test_unknown_name_lists_valid_names():
         assert all(n in str(ei.value) for n in DATASETS)
 
 
-def test_status_for_every_name_is_fast():
+def test_status_for_every_name_loads_nothing():
     t = time.perf_counter()
     out = [dataset_status(n) for n in DATASETS]
-    assert time.perf_counter() - t < 1.0
+    assert time.perf_counter() - t < 20  # generous on a shared CPU: status never decodes a dataset (that takes minutes)
     for n, st in zip(DATASETS, out, strict=True):
         assert isinstance(st, DatasetStatus) and st.name == n
         assert st.status in ("available", "will download", "missing")
@@ -705,10 +705,9 @@ def test_real_fashion_mnist_debian(monkeypatch):
     assert real.train_images.shape == (60000, 1, 28, 28) and real.test_images.shape == (10000, 1, 28, 28)
     assert real.class_counts() == [6000] * 10 and real.meta.source == str(DEBIAN_FASHION)
     assert abs(real.train_images.mean().item()) < 0.01 and abs(real.train_images.std().item() - 1) < 0.01
-    assert seconds < 10, f"loading Fashion-MNIST took {seconds:.1f} s"
-    t = time.perf_counter()
-    load_dataset("fashion-mnist", download=False)
-    assert time.perf_counter() - t < 0.1  # cached in-process
+    assert seconds < 120, f"loading Fashion-MNIST took {seconds:.1f} s"  # generous: ~3 s on a quiet 2-core CPU
+    again = load_dataset("fashion-mnist", download=False)
+    assert again.train_images is real.train_images  # cached in-process: the same tensors, nothing decoded again
 
 
 def test_dataset_status_and_info_never_import_torch(tmp_path):
