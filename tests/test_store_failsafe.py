@@ -16,7 +16,7 @@ import pytest
 from dd_core.cli import main
 from dd_core.errors import DDError
 from dd_core.paths import data_home
-from dd_core.runs import RunStore, RunStoreError
+from dd_core.runs import RunStore, RunStoreError, repair_store
 from dd_core.runs.worker import submit
 from tests.app_support import finish_queued, tiny_run
 
@@ -168,6 +168,25 @@ def test_repair_keeps_a_backup_and_rebuilds_the_runs_from_their_folders(tiny_fas
     fresh.close()
     # a second repair finds the store healthy and leaves it alone
     assert main(["runs", "--repair"]) == 0
+
+
+def test_repair_salvages_the_metrics_still_readable_in_the_damaged_file(store):
+    rid = _fill(store)  # 2000 metric rows, run.json in the run folder
+    want = {(m["iteration"], m["loss"]) for m in RunStore().metrics(rid)}
+    store.set_progress(rid, "eval", {"epoch": 3})
+    store.close()
+    with open(store.path, "r+b") as fh:  # garbage over some pages near the end: the runs table is still readable
+        fh.seek(store.path.stat().st_size - 3 * 4096)
+        fh.write(os.urandom(4096))
+    with pytest.raises(RunStoreError, match="runs --repair"):
+        RunStore().list_runs()
+    res = repair_store()
+    assert res["recovered_ids"] == [rid] and res["backup"] and 0 < res["salvaged"]["metrics"] <= 2000
+    fresh = RunStore()
+    got = {(m["iteration"], m["loss"]) for m in fresh.metrics(rid)}
+    assert len(got) == res["salvaged"]["metrics"] and got <= want  # only true rows, no garbage
+    assert fresh.get_run(rid)["status"] == "done"
+    fresh.close()
 
 
 def test_an_unwritable_data_home_says_so_and_names_dd_home(tmp_path, monkeypatch, capsys):

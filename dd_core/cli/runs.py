@@ -131,8 +131,12 @@ def cmd_repair(args) -> int:
     else:
         lines = [
             f"recovered {res['recovered']} runs from {res['runs_folder']} into a new run store {res['path']}"
-            + (f"; the damaged file is kept as {res['backup']}" if res["backup"] else "")
-            + " (step metrics and phase progress were only in the store and are lost)"
+            + (
+                f"; the damaged file is kept as {res['backup']} ({res['salvaged']['metrics']} step-metric rows "
+                "could still be read from it)"
+                if res["backup"]
+                else ""
+            )
         ]
         lines += [f"  skipped {s['folder']}: {s['reason']}" for s in res["skipped"]]
         human = "\n".join(lines)

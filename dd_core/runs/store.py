@@ -39,6 +39,7 @@ import socket
 import sqlite3
 import threading
 import time
+import urllib.parse
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -1114,9 +1115,17 @@ class RunStore:
         return out
 
     # ----------------------------------------------------------------------------------------------------- repair
-    def _rebuild(self, folders: list[tuple[int, dict]]) -> None:
-        """Insert recovered runs (``(id, record)`` as :func:`_read_run_folder` returns) with their own ids."""
+    def _rebuild(self, folders: list[tuple[int, dict]], salvaged: dict[str, list[tuple]] | None = None) -> None:
+        """Insert recovered runs (``(id, record)`` as :func:`_read_run_folder` returns) with their own ids, and the
+        metrics / progress rows salvaged from the damaged file."""
+        salvaged = salvaged or {}
         with self._write() as c:
+            c.executemany(
+                "INSERT INTO metrics (run_id, iteration, t, data) VALUES (?,?,?,?)", salvaged.get("metrics", [])
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO progress (run_id, t, kind, data) VALUES (?,?,?,?)", salvaged.get("progress", [])
+            )
             top = 0
             for run_id, rec in folders:
                 top = max(top, run_id)
@@ -1268,9 +1277,10 @@ def _back_up(path: Path) -> Path:
 def repair_store(path: str | os.PathLike | None = None, *, artifacts_root: str | os.PathLike | None = None) -> dict:
     """``python -m dd_core runs --repair``: a damaged or unreadable store file is moved aside to
     ``runs.sqlite3.corrupt-<time>`` and the store rebuilt from the run folders (``run.json``: id, kind, method,
-    dataset, IPC, status, config, summary, evaluations; the snapshot files); a missing store is rebuilt too, a healthy
-    one left alone. Step metrics and phase progress live only in the store and are not recovered. Returns
-    ``{"status": "healthy" | "rebuilt", "path", "backup", "problem", "recovered", "recovered_ids", "skipped"}``."""
+    dataset, IPC, status, config, summary, evaluations; the snapshot files), plus the step metrics and phase progress
+    still readable in the damaged file; a missing store is rebuilt too, a healthy one left alone. Returns
+    ``{"status": "healthy" | "rebuilt", "path", "backup", "problem", "recovered", "recovered_ids", "skipped",
+    "salvaged": {"metrics": n, "progress": n}}``."""
     path = Path(path).expanduser() if path is not None else data_home() / DB_FILENAME
     root = Path(artifacts_root).expanduser() if artifacts_root is not None else path.parent / "runs"
     result: dict[str, Any] = {"status": "rebuilt", "path": str(path), "runs_folder": str(root), "backup": None}
@@ -1294,10 +1304,42 @@ def repair_store(path: str | os.PathLike | None = None, *, artifacts_root: str |
                 result["skipped"].append({"id": int(folder.name), "folder": str(folder), "reason": why})
             else:
                 found.append((int(folder.name), rec))
+    ids = {i for i, _ in found}
+    salvaged = {
+        "metrics": _salvage(result["backup"], "SELECT run_id, iteration, t, data FROM metrics", ids),
+        "progress": _salvage(result["backup"], "SELECT run_id, t, kind, data FROM progress", ids)
+        or _salvage(result["backup"], "SELECT run_id, t, kind, data FROM events", ids),  # a schema-1 file
+    }
     store = RunStore(path, artifacts_root=root)
     try:
-        store._rebuild(found)
+        store._rebuild(found, salvaged)
     finally:
         store.close()
-    result["recovered"], result["recovered_ids"] = len(found), [i for i, _ in found]
+    result["recovered"], result["recovered_ids"] = len(found), sorted(ids)
+    result["salvaged"] = {table: len(rows) for table, rows in salvaged.items()}
     return result
+
+
+def _salvage(backup: str | None, sql: str, run_ids: set[int]) -> list[tuple]:
+    """Rows still readable in a damaged store file, for the recovered runs (reading stops at the first damaged page;
+    rows whose JSON does not parse are left out)."""
+    if backup is None:
+        return []
+    rows: list[tuple] = []
+    try:
+        con = sqlite3.connect(f"file:{urllib.parse.quote(backup)}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return rows
+    try:
+        for row in con.execute(sql):
+            try:
+                ok = row[0] in run_ids and isinstance(json.loads(row[-1]), dict)
+            except (TypeError, ValueError):
+                ok = False
+            if ok:
+                rows.append(tuple(row))
+    except sqlite3.Error:
+        pass
+    finally:
+        con.close()
+    return rows
