@@ -5,18 +5,42 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import DDError
+
 DEFAULT_HOME = Path.home() / ".distilllab"
+HOME_ENV = "DD_HOME"
 
 
-def data_home() -> Path:
-    """The data home: ``$DD_HOME`` if set, else ``~/.distilllab``. Created on first use."""
-    home = Path(os.environ.get("DD_HOME") or DEFAULT_HOME).expanduser()
-    home.mkdir(parents=True, exist_ok=True)
+class DataHomeError(DDError):
+    """The data home cannot be created or is not writable; the message names the folder and ``DD_HOME``."""
+
+
+def not_writable(folder: Path, reason: str) -> str:
+    """The one-line message for a folder of the data home that cannot be written."""
+    return f"the folder {folder} is not writable ({reason}); set {HOME_ENV} to a writable folder"
+
+
+def data_home(create: bool = True) -> Path:
+    """The data home: ``$DD_HOME`` if set, else ``~/.distilllab``. Created on first use; raises
+    :class:`DataHomeError` when it cannot be created or written. ``create=False`` only says where it is."""
+    home = Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser()
+    if not create:
+        return home
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataHomeError(not_writable(home, err.strerror or type(err).__name__)) from None
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise DataHomeError(not_writable(home, "permission denied"))
     return home
 
 
 def datasets_dir() -> Path:
-    """Downloaded / user-copied datasets live in ``<data home>/datasets`` (torchvision layout)."""
-    d = data_home() / "datasets"
-    d.mkdir(parents=True, exist_ok=True)
+    """Downloaded / user-copied datasets live in ``<data home>/datasets`` (torchvision layout). Created when
+    possible; reading datasets works in a read-only data home too."""
+    d = data_home(create=False) / "datasets"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # read-only data home: finding the files (or saying they are missing) still works
     return d

@@ -146,15 +146,13 @@ def test_status_transitions(store):
     assert store.get_run(q)["error"] == "dataset missing" and store.get_run(q)["finished_at"]
     with pytest.raises(RunStoreError, match="no run #12345"):
         store.set_status(12345, "running")
-    store.update_summary(q, {"x": 1})
-    assert store.get_run(q)["summary"] == {"x": 1}
     assert isinstance(RunStoreError("x"), DDError)
 
 
 # ------------------------------------------------------------------------------------------ metrics & friends
 def test_metrics_evals_snapshots_progress(store):
     rid = store.create_run("distill", {})
-    store.add_metrics(
+    store.record_steps(
         rid,
         [
             (i, {"loss": np.float32(1.0 / (i + 1)), "loss_attention": torch.tensor(float(i)), "nan": float("nan")})
@@ -213,7 +211,7 @@ def test_metrics_evals_snapshots_progress(store):
     store.set_progress(rid, "experts", {"done": 1})
     prog = store.progress(rid)
     assert prog["eval"]["done"] == 4 and prog["experts"]["done"] == 1 and prog["eval"]["t"] > 0
-    assert _sql(store, "SELECT COUNT(*) FROM events WHERE run_id = ?", (rid,))[0][0] == 2
+    assert _sql(store, "SELECT COUNT(*) FROM progress WHERE run_id = ?", (rid,))[0][0] == 2
 
 
 def test_cancel_queued_vs_running(store):
@@ -222,10 +220,10 @@ def test_cancel_queued_vs_running(store):
     store.set_status(r, "running")
     assert store.request_cancel(q) == "cancelled"
     run = store.get_run(q)
-    assert run["status"] == "cancelled" and run["finished_at"] and store.cancel_requested(q)
-    assert not store.cancel_requested(r)
+    assert run["status"] == "cancelled" and run["finished_at"] and store.run_state(q)["cancel_requested"]
+    assert not store.run_state(r)["cancel_requested"]
     assert store.request_cancel(r) == "running"
-    assert store.get_run(r)["status"] == "running" and store.cancel_requested(r)
+    assert store.get_run(r)["status"] == "running" and store.run_state(r)["cancel_requested"]
     store.set_status(r, "cancelled")
     assert store.get_run(r)["status"] == "cancelled"
     with pytest.raises(RunStoreError):
@@ -254,11 +252,11 @@ def test_reap_dead_pid_stale_heartbeat_live(store):
     p.wait()
     dead, stale, live, queued = (store.create_run("distill", {}) for _ in range(4))
     for rid in (dead, stale, live):
-        store.set_status(rid, "running")
-    store.attach_worker(dead, p.pid)
-    store.attach_worker(stale, os.getpid())
-    store.attach_worker(live, os.getpid())
-    _sql(store, "UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time() - 100, stale))
+        store.claim_next_queued("cpu", max_running=3, run_id=rid)
+    _sql(store, "UPDATE runs SET pid = ? WHERE id = ?", (p.pid, dead))
+    # a run of another host is judged by its heartbeat only
+    _sql(store, "UPDATE runs SET heartbeat = ?, host = 'elsewhere' WHERE id = ?", (time.time() - 100, stale))
+    _sql(store, "UPDATE runs SET device = NULL WHERE id IN (?, ?, ?)", (dead, stale, live))
     assert sorted(store.reap(stale_after=30)) == sorted([dead, stale])
     assert store.get_run(dead)["status"] == "interrupted" and str(p.pid) in store.get_run(dead)["error"]
     assert "heartbeat" in store.get_run(stale)["error"] and store.get_run(stale)["finished_at"]
@@ -267,14 +265,14 @@ def test_reap_dead_pid_stale_heartbeat_live(store):
     # a claim reaps first: the live run still blocks the cpu slot, a dead one would not
     _sql(store, "UPDATE runs SET device = 'cpu' WHERE id = ?", (live,))
     assert store.claim_next_queued("cpu") is None
-    store.attach_worker(live, p.pid)
+    _sql(store, "UPDATE runs SET pid = ? WHERE id = ?", (p.pid, live))
     assert store.claim_next_queued("cpu")["id"] == queued
     assert store.get_run(live)["status"] == "interrupted"
 
 
 def test_delete_run(store):
     rid = store.create_run("distill", {})
-    store.add_metrics(rid, [(0, {"loss": 1.0})])
+    store.record_steps(rid, [(0, {"loss": 1.0})])
     store.add_eval(rid, {"iteration": 0, "net": "convnet-3", "acc_mean": 0.5, "acc_std": 0.0})
     store.add_snapshot(rid, 0, "snapshots/000000.pt")
     store.set_progress(rid, "eval", {"done": 1})
@@ -288,7 +286,7 @@ def test_delete_run(store):
     store.set_status(rid, "done")
     assert store.delete_run(rid) is True
     assert store.get_run(rid) is None and not f.parent.parent.exists()
-    for table in ("metrics", "evals", "snapshots", "events"):
+    for table in ("metrics", "evals", "snapshots", "progress"):
         assert _sql(store, f"SELECT COUNT(*) FROM {table} WHERE run_id = ?", (rid,))[0][0] == 0
     assert store.delete_run(rid) is False
     r2 = store.create_run("distill", {})
@@ -304,7 +302,7 @@ def test_threads_share_one_store(store):
     def work(k):
         try:
             for i in range(20):
-                store.add_metrics(rid, [(k * 100 + i, {"loss": 1.0})])
+                store.record_steps(rid, [(k * 100 + i, {"loss": 1.0})])
                 store.metrics(rid)
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
@@ -325,7 +323,7 @@ def test_reader_never_blocks_while_another_process_writes(store):
         from dd_core.runs import RunStore
         s = RunStore(sys.argv[1]); rid = int(sys.argv[2])
         for b in range(100):
-            s.add_metrics(rid, [(b * 20 + i, {"loss": 1.0 / (b * 20 + i + 1), "x": float(i)}) for i in range(20)])
+            s.record_steps(rid, [(b * 20 + i, {"loss": 1.0 / (b * 20 + i + 1), "x": float(i)}) for i in range(20)])
             time.sleep(0.002)
         print("ok")
     """,
@@ -530,7 +528,9 @@ def test_writer_should_stop_after_cancel():
     assert w.should_stop() is False  # cached for 0.5 s
     clock.t += 0.6
     assert w.should_stop() is True
-    other = store.create_run("distill", {}, status="running")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    other = store.create_run("distill", {}, status="running", pid=gone.pid)  # its worker is another process
     w2 = RunRecorder(store, other, clock=clock)
     store.set_status(other, "interrupted")  # reaped: the worker should stop too
     assert w2.should_stop() is True

@@ -1,18 +1,27 @@
 """The background worker under faults, with real worker processes (``python -m dd_core worker``): runs queued from
 two 'tabs' finish in order; cancel keeps the last complete set; a crash fails the run with its message; a killed
-worker leaves the run interrupted with its snapshots viewable; a dead worker's queue is picked up again."""
+worker leaves the run interrupted with its snapshots viewable; a dead worker's queue is picked up again; SIGTERM
+cancels cleanly; finished workers do not stay zombies."""
 
 from __future__ import annotations
 
 import gzip
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from dd_core.runs.worker import ensure_worker, submit
 from dd_core.synthetic import SyntheticSet
-from tests.app_support import clean_streamlit, finish_queued, store, tiny_run, wait_for, workers  # noqa: F401,F811 - fixtures
+from tests import app_support
+from tests.app_support import ROOT, finish_queued, tiny_run, wait_for
+
+# the fixtures of app_support, used here by name
+clean_streamlit, store, workers = app_support.clean_streamlit, app_support.store, app_support.workers
 
 
 def test_two_submits_in_a_row_both_finish_in_order(tiny_fashion, workers, store):
@@ -121,3 +130,58 @@ def test_worker_runs_at_lower_priority():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == out[1] == "10" or int(out[0]) > 0  # already near the maximum niceness: still lowered
+
+
+def _proc_state(pid: int) -> str | None:
+    """The state letter of /proc/<pid>/stat ('R', 'S', 'Z'...), None once the process is gone (reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except FileNotFoundError:
+        return None
+    return stat[stat.rindex(b")") + 2 :].split()[0].decode()
+
+
+def test_sigterm_cancels_the_run_cleanly_like_a_stop(tiny_fashion, store):
+    """A real worker process gets SIGTERM mid-run: the run ends cancelled (not interrupted) with its last complete
+    set in the run folder, and the worker exits 143."""
+    rid = submit(store, tiny_run("dm", iterations=5000, eval_at=[]), start_worker=False)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dd_core", "worker", str(rid)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(store, rid, predicate=lambda r: (r["iteration"] or 0) >= 3, timeout=90)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode in (130, 143), out[-3000:]
+    run = store.get_run(rid)
+    assert run["status"] == "cancelled" and run["error"] is None, run
+    assert run["summary"]["stopped"] is True and run["summary"]["iterations"] >= 3
+    folder = store.artifacts_dir(rid, create=False)
+    final = SyntheticSet.load(folder / "synthetic.pt")  # the last complete set, in the run folder
+    assert Path(run["summary"]["synthetic_path"]) == folder / "synthetic.pt"
+    snaps = store.snapshots(rid)
+    last = SyntheticSet.load(snaps[-1]["abs_path"])
+    assert last.meta["iteration"] == final.meta["iteration"] == run["summary"]["iterations"]
+    assert "SIGTERM" in out
+
+
+def test_finished_workers_do_not_stay_zombies(tiny_fashion, workers, store):
+    """The dashboard's process starts workers; once one has finished it must not linger as a zombie child."""
+    rid = submit(store, tiny_run("random", epochs=1))
+    assert wait_for(store, rid)["status"] == "done"
+    assert len(workers) == 1
+    pid = workers[0]
+    deadline = time.monotonic() + 20
+    while _proc_state(pid) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _proc_state(pid) is None, f"worker {pid} is still there, state {_proc_state(pid)!r} (Z = zombie)"

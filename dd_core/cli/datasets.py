@@ -39,12 +39,12 @@ def cmd_datasets(args) -> int:
     for name in DATASETS:
         st = dataset_status(name, path=args.data_path if name in ("mhist", "folder") else None)
         rows.append({"name": st.name, "status": st.status, "detail": st.detail, "fix": st.fix})
-    lines = [f"data home: {data_home()}  (set DD_HOME to change)"]
+    lines = [f"data home: {data_home(create=False)}  (set DD_HOME to change)"]
     for r in rows:
         lines.append(f"{r['name']:<14} {r['status']:<14} {r['detail']}")
         if r["fix"]:
             lines.append(f"{'':<14} fix: {r['fix']}")
-    emit(args, "\n".join(lines), {"data_home": str(data_home()), "datasets": rows})
+    emit(args, "\n".join(lines), {"data_home": str(data_home(create=False)), "datasets": rows})
     return 0
 
 

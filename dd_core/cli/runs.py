@@ -26,6 +26,11 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("runs", help="list the runs recorded in the run store (dashboard and CLI)")
     add_common(p)
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="back up a damaged run store (runs.sqlite3.corrupt-<time>) and rebuild it from the run folders",
+    )
 
     p = sub.add_parser("worker", help="background worker: execute queued runs (started by the dashboard)")
     add_common(p)
@@ -78,6 +83,8 @@ def cmd_bench(args) -> int:
 def cmd_runs(args) -> int:
     from ..runs.store import RunStore
 
+    if args.repair:
+        return cmd_repair(args)
     store = RunStore()
     store.reap()
     runs = []
@@ -115,9 +122,41 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_repair(args) -> int:
+    from ..runs.store import repair_store
+
+    res = repair_store()
+    if res["status"] == "healthy":
+        human = f"the run store {res['path']} is healthy; nothing to repair"
+    else:
+        lines = [
+            f"recovered {res['recovered']} runs from {res['runs_folder']} into a new run store {res['path']}"
+            + (
+                f"; the damaged file is kept as {res['backup']} ({res['salvaged']['metrics']} step-metric rows "
+                "could still be read from it)"
+                if res["backup"]
+                else ""
+            )
+        ]
+        lines += [f"  skipped {s['folder']}: {s['reason']}" for s in res["skipped"]]
+        human = "\n".join(lines)
+    emit(args, human, res)
+    return 0
+
+
 def cmd_worker(args) -> int:
-    from ..runs.worker import lower_priority, work
+    import signal
+    import sys
+
+    from ..runs.worker import lower_priority, stop_on_signals, work
 
     lower_priority()
-    work(args.run_id)
+    with stop_on_signals() as stop:
+        work(args.run_id, stop_event=stop)
+    if stop.is_set():  # SIGTERM / SIGINT: the run was stopped like a cancel; exit 128 + signal number
+        name = signal.Signals(stop.signum).name
+        print(
+            f"worker stopped by {name}: its run (if any) was cancelled, keeping its last complete set", file=sys.stderr
+        )
+        return 128 + int(stop.signum)
     return 0

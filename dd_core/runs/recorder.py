@@ -14,9 +14,11 @@ Events handled (dicts with a ``type``):
 * ``epoch`` {epoch, loss, test_acc, ...} (baseline training) -> a metrics row with ``iteration = epoch``;
 * ``status`` and unknown types -> ignored (the worker owns the run's status).
 
-``should_stop()`` asks the store at most every 0.5 s whether the run was cancelled (or is no longer active), and the
-writer heartbeats at least every 5 s while events arrive; ``start_heartbeat()`` adds a background thread that keeps
-heartbeating (and flushing) through long silent phases.
+``should_stop()`` asks the store at most every 0.5 s whether the run was cancelled (or is no longer active; a run
+marked interrupted while this process, its worker, was only paused goes on, and the next heartbeat makes it running
+again), and is True at once when ``stop_event`` is set (the worker's SIGTERM). The writer heartbeats at least every 5 s
+(a third of ``DD_HEARTBEAT_TIMEOUT_S`` when that is shorter) while events arrive; ``start_heartbeat()`` adds a
+background thread that keeps heartbeating (and flushing) through long silent phases.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .store import ACTIVE_STATUSES, RunStore
+from .store import ACTIVE_STATUSES, RunStore, heartbeat_timeout
 
 __all__ = ["RunRecorder"]
 
@@ -47,15 +49,19 @@ class RunRecorder:
         *,
         clock: Callable[[], float] = time.monotonic,
         cancel_check_every: float = 0.5,
-        heartbeat_every: float = 5.0,
+        heartbeat_every: float | None = None,
         progress_every: float = 0.5,
+        stop_event: threading.Event | None = None,
     ):
         self.store = store
         self.run_id = int(run_id)
         # "at most every flush_every s and at least once per second while steps arrive"
         self.flush_every = min(max(float(flush_every), 0.0), 1.0)
         self.cancel_check_every = float(cancel_check_every)
-        self.heartbeat_every = float(heartbeat_every)
+        self.heartbeat_every = (
+            float(heartbeat_every) if heartbeat_every is not None else min(5.0, heartbeat_timeout() / 3)
+        )
+        self.stop_event = stop_event
         self.progress_every = float(progress_every)
         self._clock = clock
         self._lock = threading.RLock()
@@ -174,14 +180,22 @@ class RunRecorder:
 
     # ------------------------------------------------------------------------------------------------- stopping
     def should_stop(self) -> bool:
-        """True once the run was cancelled, deleted or no longer active; asks the store at most every 0.5 s."""
+        """True once the run was cancelled, deleted or no longer active, or ``stop_event`` is set; asks the store at
+        most every 0.5 s. A run marked interrupted whose worker is this process goes on (and is running again)."""
         with self._lock:
             if self._stop:
+                return True
+            if self.stop_event is not None and self.stop_event.is_set():
+                self._stop = True
                 return True
             now = self._clock()
             if now - self._stop_checked >= self.cancel_check_every:
                 self._stop_checked = now
                 state = self.store.run_state(self.run_id)
+                if state is not None and state["status"] == "interrupted" and state["mine"]:
+                    self.store.heartbeat(self.run_id, iteration=self._iteration, seconds=self._seconds)  # resumes
+                    self._last_heartbeat = now
+                    state = {**state, "status": "running"}
                 self._stop = state is None or state["cancel_requested"] or state["status"] not in ACTIVE_STATUSES
             return self._stop
 

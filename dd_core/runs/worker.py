@@ -3,14 +3,22 @@ executes them through ``dd_core.jobs`` and streams events into the run store; th
 
 Pages call :func:`submit` (validate → queue → start a worker when none is running); the CLI calls
 :func:`run_recorded` (the run executes in the CLI's own process and is recorded in the same store).
+
+SIGTERM (or SIGINT) stops a worker like a Stop from the dashboard: the run ends ``cancelled`` at its next check,
+keeping its last complete set, no further run is claimed, and the worker exits 143 (130). Workers started here are
+waited for by a thread each, so a finished worker never stays a zombie of the dashboard's process.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -42,16 +50,54 @@ def lower_priority(increment: int = WORKER_NICE) -> None:
         pass
 
 
+_CHILDREN: dict[int, subprocess.Popen] = {}  # workers this process started and has not yet seen exit
+_CHILDREN_LOCK = threading.Lock()
+
+
+def _wait_for(proc: subprocess.Popen) -> None:
+    """Reaper thread body: wait for the worker to exit (so it does not stay a zombie), then forget it."""
+    try:
+        proc.wait()
+    finally:
+        with _CHILDREN_LOCK:
+            _CHILDREN.pop(proc.pid, None)
+
+
+def reap_children() -> list[int]:
+    """Collect the exit status of finished workers this process started; return the pids still running."""
+    with _CHILDREN_LOCK:
+        procs = list(_CHILDREN.values())
+    for proc in procs:
+        if proc.poll() is not None:
+            with _CHILDREN_LOCK:
+                _CHILDREN.pop(proc.pid, None)
+    with _CHILDREN_LOCK:
+        return sorted(_CHILDREN)
+
+
 def launch_worker(run_id: int | None = None) -> int:
-    """Start a detached worker process (its own session: it outlives the page's script run); return its pid."""
+    """Start a detached worker process (its own session: it outlives the page's script run); return its pid. A
+    thread waits for it, so a finished worker never stays a zombie of this (long-lived) process."""
+    reap_children()
     log = open(data_home() / "worker.log", "ab")
     cmd = [sys.executable, "-m", "dd_core", "worker"] + ([str(run_id)] if run_id is not None else [])
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, cwd=root, env=env
-    )
-    log.close()
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=root,
+            env=env,
+        )
+    finally:
+        log.close()
+    with _CHILDREN_LOCK:
+        _CHILDREN[proc.pid] = proc
+    threading.Thread(target=_wait_for, args=(proc,), name=f"dd-worker-reaper-{proc.pid}", daemon=True).start()
     return proc.pid
 
 
@@ -78,6 +124,7 @@ def submit(store: RunStore, cfg: RunConfig, *, source: str = "ui", start_worker:
 
 def ensure_worker(store: RunStore, device: str) -> int | None:
     """Start a worker when runs are queued and none is running on ``device`` (dead ones are reaped first)."""
+    reap_children()
     store.reap()
     if any(r["device"] == device for r in store.list_runs(status="running")):
         return None
@@ -86,12 +133,13 @@ def ensure_worker(store: RunStore, device: str) -> int | None:
     return launch_worker()
 
 
-def execute_run(store: RunStore, run: dict) -> str:
-    """Execute one claimed run to its final status; never raises for a failing job."""
+def execute_run(store: RunStore, run: dict, stop_event: threading.Event | None = None) -> str:
+    """Execute one claimed run to its final status; never raises for a failing job. ``stop_event`` set (SIGTERM)
+    stops the run like a cancel."""
     from ..jobs import execute
 
     run_id = run["id"]
-    writer = RunRecorder(store, run_id).start_heartbeat()
+    writer = RunRecorder(store, run_id, stop_event=stop_event).start_heartbeat()
     status, record, error = "failed", None, None
     try:
         cfg = RunConfig.from_dict(run["config"]).validate()
@@ -111,11 +159,12 @@ def execute_run(store: RunStore, run: dict) -> str:
     return status
 
 
-def work(run_id: int | None = None, store: RunStore | None = None) -> int:
-    """Worker main loop: claim ``run_id`` (or the oldest queued run), execute, repeat while runs are queued."""
+def work(run_id: int | None = None, store: RunStore | None = None, stop_event: threading.Event | None = None) -> int:
+    """Worker main loop: claim ``run_id`` (or the oldest queued run), execute, repeat while runs are queued and
+    ``stop_event`` is not set. Returns the number of runs executed."""
     store = store or RunStore()
     done = 0
-    while True:
+    while stop_event is None or not stop_event.is_set():
         first = run_id if done == 0 else None
         device = device_key(None)
         run = store.claim_next_queued(device, run_id=first, pid=os.getpid())
@@ -123,8 +172,33 @@ def work(run_id: int | None = None, store: RunStore | None = None) -> int:
             run = store.claim_next_queued(device, pid=os.getpid())
         if run is None:
             return done
-        execute_run(store, run)
+        execute_run(store, run, stop_event)
         done += 1
+    return done
+
+
+class StopSignal(threading.Event):
+    """Set by SIGTERM / SIGINT inside :func:`stop_on_signals`; ``signum`` says which."""
+
+    signum: int | None = None
+
+
+@contextmanager
+def stop_on_signals(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)) -> Iterator[StopSignal]:
+    """While inside, SIGTERM / SIGINT set the yielded event instead of killing the process: the running job stops at
+    its next check, as after a Stop in the dashboard. Main thread only."""
+    stop = StopSignal()
+
+    def handler(signum, frame) -> None:  # only a flag: no I/O inside a signal handler
+        stop.signum = signum
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield stop
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def run_recorded(
