@@ -170,7 +170,7 @@ def process_start(pid: int) -> float | None:
     if os.path.isdir("/proc/self"):  # Linux and the process is gone: nothing more to learn
         return None
     try:
-        import psutil  # type: ignore[import-not-found]
+        import psutil
     except ImportError:
         return None
     try:
@@ -813,7 +813,8 @@ class RunStore:
         limit: int | None = 200,
     ) -> list[dict]:
         """Runs, newest first. Each filter takes one value or a list of values."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         for col, val in (("kind", kind), ("status", status), ("dataset", dataset), ("method", method)):
             vals = _as_list(val)
             if vals is None:
@@ -829,7 +830,7 @@ class RunStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return [_run_row(r) for r in self._read(sql, params)]
+        return [row for r in self._read(sql, params) if (row := _run_row(r)) is not None]
 
     def run_state(self, run_id: int) -> dict | None:
         """Cheap poll: ``{"status", "cancel_requested", "iteration", "heartbeat", "mine"}`` (``mine``: this process is
@@ -868,7 +869,8 @@ class RunStore:
                     " (only its own worker process can take an interrupted run further)" if old == "interrupted" else ""
                 )
                 raise RunStoreError(f"run #{run_id} cannot go from {old!r} to {status!r}{why}")
-            sets, params = ["status = ?"], [status]
+            sets: list[str] = ["status = ?"]
+            params: list[Any] = [status]
             if status == "running":
                 sets += ["started_at = COALESCE(started_at, ?)", "heartbeat = ?", "finished_at = NULL"]
                 params += [now, now]
