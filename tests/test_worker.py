@@ -112,8 +112,7 @@ def test_queued_runs_whose_worker_died_are_picked_up_again(tiny_fashion, workers
     assert wait_for(store, rid)["status"] == "done"
 
 
-@pytest.mark.parametrize("status", ["queued"])
-def test_cancel_of_a_queued_run_is_immediate(store, status):
+def test_cancel_of_a_queued_run_is_immediate(store):
     rid = submit(store, tiny_run("dm"), start_worker=False)
     assert store.request_cancel(rid) == "cancelled"
     assert store.get_run(rid)["status"] == "cancelled"

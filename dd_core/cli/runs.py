@@ -153,7 +153,8 @@ def cmd_worker(args) -> int:
     lower_priority()
     with stop_on_signals() as stop:
         work(args.run_id, stop_event=stop)
-    if stop.is_set() and stop.signum is not None:  # SIGTERM / SIGINT: the run was stopped like a cancel; exit 128 + signal number
+    # SIGTERM / SIGINT: the run was stopped like a cancel; exit 128 + signal number
+    if stop.is_set() and stop.signum is not None:
         name = signal.Signals(stop.signum).name
         print(
             f"worker stopped by {name}: its run (if any) was cancelled, keeping its last complete set", file=sys.stderr
