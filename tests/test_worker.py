@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from dd_core.runs.worker import ensure_worker, submit
 from dd_core.synthetic import SyntheticSet
 from tests import app_support
