@@ -57,14 +57,28 @@ class EvalEvent(TypedDict):
 
 
 class ProgressEvent(TypedDict):
-    """Training inside a phase: ``eval`` (model m of n, epoch e of E) or ``experts`` (expert i, epoch e)."""
+    """Training inside a phase: ``eval`` (net, model m of n, epoch e of E) or ``experts`` (expert i of n, epoch e
+    of E, or a named ``step`` such as the difficulty scores); ``final`` marks a phase's last report."""
 
     type: Literal["progress"]
-    phase: str
-    iteration: NotRequired[int | None]
+    phase: Literal["eval", "experts"]
+    iteration: NotRequired[int | None]  # the distillation iteration an evaluation belongs to
     epoch: NotRequired[int]
     epochs: NotRequired[int]
+    loss: NotRequired[float]
+    lr: NotRequired[float]
+    test_acc: NotRequired[float | None]
+    seconds: NotRequired[float]
     final: NotRequired[bool]
+    net: NotRequired[str]  # eval
+    model: NotRequired[int]
+    n_models: NotRequired[int]
+    expert: NotRequired[int]  # experts
+    experts: NotRequired[int]
+    cached: NotRequired[bool]
+    step: NotRequired[str]
+    train_acc: NotRequired[float]
+    subset: NotRequired[int]
 
 
 class EpochEvent(TypedDict):
@@ -74,6 +88,7 @@ class EpochEvent(TypedDict):
     loss: NotRequired[float]
     lr: NotRequired[float]
     test_acc: NotRequired[float | None]
+    seconds: NotRequired[float]
 
 
 Event = StatusEvent | StepEvent | SnapshotEvent | EvalEvent | ProgressEvent | EpochEvent

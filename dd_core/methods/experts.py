@@ -19,7 +19,6 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from ..data import RealData
 from ..device import place, seeded
 from ..errors import ConfigError
 from ..evaluate import Stopped, TrainSpec, test_accuracy, train_network
-from ..events import EventFn, StopFn
+from ..events import EventFn, ProgressEvent, StopFn
 from ..nets import build_net
 from ..paths import data_home
 
@@ -258,28 +257,28 @@ def get_experts(
             check_expert_meta(loaded[1], meta, path)
             trajectories.append(loaded[0].to(device))
             emit(
-                {
-                    "type": "progress",
-                    "phase": "experts",
-                    "expert": i + 1,
-                    "experts": cfg.experts,
-                    "epoch": cfg.epochs,
-                    "epochs": cfg.epochs,
-                    "cached": True,
-                }
+                ProgressEvent(
+                    type="progress",
+                    phase="experts",
+                    expert=i + 1,
+                    experts=cfg.experts,
+                    epoch=cfg.epochs,
+                    epochs=cfg.epochs,
+                    cached=True,
+                )
             )
             continue
         if cfg.scheduler is not None and orders is None:
             emit(
-                {
-                    "type": "progress",
-                    "phase": "experts",
-                    "expert": 0,
-                    "experts": cfg.experts,
-                    "epoch": 0,
-                    "epochs": cfg.epochs,
-                    "step": "difficulty scores",
-                }
+                ProgressEvent(
+                    type="progress",
+                    phase="experts",
+                    expert=0,
+                    experts=cfg.experts,
+                    epoch=0,
+                    epochs=cfg.epochs,
+                    step="difficulty scores",
+                )
             )
             scores_path = folder / "scores.pt"
             scores = torch.load(scores_path, weights_only=True) if scores_path.is_file() else None
@@ -309,7 +308,7 @@ def train_expert(
     cfg: ExpertConfig,
     index: int,
     orders: list[Tensor] | None,
-    emit: Callable[[dict], None],
+    emit: EventFn,
     should_stop: StopFn | None,
 ) -> Tensor:
     """Train one expert; return its trajectory [T+1, P] (parameters at init and after every epoch), on CPU."""
@@ -339,31 +338,31 @@ def train_expert(
         res = train_network(net, images, labels, spec, generator=generator, optimizer=opt)
         snapshots.append(flat_params(net))
         emit(
-            {
-                "type": "progress",
-                "phase": "experts",
-                "expert": index + 1,
-                "experts": cfg.experts,
-                "epoch": epoch + 1,
-                "epochs": cfg.epochs,
-                "loss": res.train_loss,
-                "train_acc": res.train_acc,
-                "subset": len(labels),
-                "seconds": time.perf_counter() - start,
-            }
+            ProgressEvent(
+                type="progress",
+                phase="experts",
+                expert=index + 1,
+                experts=cfg.experts,
+                epoch=epoch + 1,
+                epochs=cfg.epochs,
+                loss=res.train_loss,
+                train_acc=res.train_acc,
+                subset=len(labels),
+                seconds=time.perf_counter() - start,
+            )
         )
     acc = test_accuracy(net, real.test_images, real.test_labels)
     emit(
-        {
-            "type": "progress",
-            "phase": "experts",
-            "expert": index + 1,
-            "experts": cfg.experts,
-            "epoch": cfg.epochs,
-            "epochs": cfg.epochs,
-            "test_acc": acc,
-            "final": True,
-            "seconds": time.perf_counter() - start,
-        }
+        ProgressEvent(
+            type="progress",
+            phase="experts",
+            expert=index + 1,
+            experts=cfg.experts,
+            epoch=cfg.epochs,
+            epochs=cfg.epochs,
+            test_acc=acc,
+            final=True,
+            seconds=time.perf_counter() - start,
+        )
     )
     return torch.stack(snapshots)

@@ -28,8 +28,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
+from ..events import EpochEvent, Event, ProgressEvent, SnapshotEvent, StepEvent
 from .store import ACTIVE_STATUSES, RunStore, heartbeat_timeout
 
 __all__ = ["RunRecorder"]
@@ -71,7 +72,7 @@ class RunRecorder:
         self._last_flush = -math.inf  # the first step is written at once: the page sees the run move quickly
         self._last_heartbeat = clock()
         self._progress_last: dict[str, float] = {}
-        self._progress_pending: dict[str, dict] = {}
+        self._progress_pending: dict[str, ProgressEvent] = {}
         self._stop = False
         self._stop_checked = -math.inf
         self._closed = False
@@ -80,25 +81,25 @@ class RunRecorder:
         self.flushes = 0  # number of metric transactions written (observability / tests)
 
     # ---------------------------------------------------------------------------------------------------- events
-    def __call__(self, event: dict) -> None:
+    def __call__(self, event: Event) -> None:
         kind = event.get("type") if isinstance(event, dict) else None
         with self._lock:
             if kind == "step":
-                self._on_step(event)
+                self._on_step(cast(StepEvent, event))
             elif kind == "epoch":
-                self._on_epoch(event)
+                self._on_epoch(cast(EpochEvent, event))
             elif kind == "eval":
                 self._flush()
                 self.store.add_eval(self.run_id, {k: v for k, v in event.items() if k != "type"})
             elif kind == "snapshot":
                 self._flush()
-                self._on_snapshot(event)
+                self._on_snapshot(cast(SnapshotEvent, event))
             elif kind == "progress":
-                self._on_progress(event)
+                self._on_progress(cast(ProgressEvent, event))
             # "status" and unknown kinds: ignored
             self.tick()
 
-    def _on_step(self, ev: dict) -> None:
+    def _on_step(self, ev: StepEvent) -> None:
         it = int(ev["iteration"])
         data = dict(ev.get("metrics") or {})
         for k, v in ev.items():  # e.g. "seconds" (work seconds so far): handy for time axes
@@ -109,7 +110,7 @@ class RunRecorder:
         if ev.get("seconds") is not None:
             self._seconds = ev["seconds"]
 
-    def _on_epoch(self, ev: dict) -> None:
+    def _on_epoch(self, ev: EpochEvent) -> None:
         it = int(ev["epoch"])
         data = {k: v for k, v in ev.items() if k not in _EPOCH_DROP}
         self._pending.append((it, data, time.time()))
@@ -117,7 +118,7 @@ class RunRecorder:
         if ev.get("seconds") is not None:
             self._seconds = ev["seconds"]
 
-    def _on_snapshot(self, ev: dict) -> None:
+    def _on_snapshot(self, ev: SnapshotEvent) -> None:
         it = int(ev["iteration"])
         rel = PurePosixPath("snapshots") / f"{it:06d}.pt"
         base = self.store.artifacts_dir(self.run_id, create=True)
@@ -131,7 +132,7 @@ class RunRecorder:
             pass
         self.store.add_snapshot(self.run_id, it, rel.as_posix())
 
-    def _on_progress(self, ev: dict) -> None:
+    def _on_progress(self, ev: ProgressEvent) -> None:
         phase = str(ev.get("phase") or "progress")
         now = self._clock()
         last = self._progress_last.get(phase, -math.inf)
@@ -140,8 +141,8 @@ class RunRecorder:
         else:
             self._progress_pending[phase] = ev
 
-    def _write_progress(self, phase: str, ev: dict, now: float) -> None:
-        self.store.set_progress(self.run_id, phase, ev)
+    def _write_progress(self, phase: str, ev: ProgressEvent, now: float) -> None:
+        self.store.set_progress(self.run_id, phase, dict(ev))
         self._progress_last[phase] = now
         self._progress_pending.pop(phase, None)
 

@@ -25,7 +25,7 @@ import torch
 
 from ..device import pick_device
 from ..errors import DDError
-from ..events import EventFn
+from ..events import Event, EventFn
 from ..paths import data_home
 from ..spec import RunConfig
 from .recorder import RunRecorder
@@ -228,7 +228,7 @@ def run_recorded(
     )
     writer = RunRecorder(store, run_id).start_heartbeat()
 
-    def both(event: dict) -> None:
+    def both(event: Event) -> None:
         writer(event)
         if on_event is not None:
             on_event(event)
