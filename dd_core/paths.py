@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import DDError
@@ -44,3 +47,17 @@ def datasets_dir() -> Path:
     except OSError:
         pass  # read-only data home: finding the files (or saying they are missing) still works
     return d
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write into; it replaces ``path`` when the block ends without an error (a
+    reader never sees half a file, a crash never leaves one) and is removed otherwise."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -15,7 +15,6 @@ import numbers
 import os
 import pickle
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch
 from torch import Tensor
 
 from .errors import SyntheticSetError
+from .paths import atomic_path
 
 FORMAT = "distilllab.synthetic/1"
 REQUIRED_META = ("method", "dataset", "ipc", "iteration", "num_classes", "channels", "image_size", "mean", "std")
@@ -150,14 +150,8 @@ class SyntheticSet:
             "soft_labels": syn.soft_labels,
             "lr": syn.lr,
         }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return path
 
     @classmethod

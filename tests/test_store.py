@@ -304,7 +304,7 @@ def test_threads_share_one_store(store):
             for i in range(20):
                 store.record_steps(rid, [(k * 100 + i, {"loss": 1.0})])
                 store.metrics(rid)
-        except Exception as e:  # pragma: no cover - reported below
+        except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
     ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]

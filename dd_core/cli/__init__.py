@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # an unexpected failure: still one line unless --debug
+    except Exception as err:  # noqa: BLE001 - an unexpected failure: still one line unless --debug
         if args.debug:
             traceback.print_exc()
         print(f"error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", file=sys.stderr)

@@ -17,7 +17,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from ..errors import ConfigError
 from ..evaluate import Stopped, TrainSpec, test_accuracy, train_network
 from ..events import EventFn, ProgressEvent, StopFn
 from ..nets import build_net
-from ..paths import data_home
+from ..paths import atomic_path, data_home
 
 FORMAT = "distilllab.expert/1"
 
@@ -183,14 +182,8 @@ def _checksum(t: Tensor) -> str:
 
 
 def save_expert(path: Path, trajectory: Tensor, meta: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save({"format": FORMAT, "trajectory": trajectory, "meta": meta, "sha256": _checksum(trajectory)}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_expert(path: Path) -> tuple[Tensor, dict] | None:
@@ -203,7 +196,7 @@ def load_expert(path: Path) -> tuple[Tensor, dict] | None:
         if payload.get("format") != FORMAT or _checksum(traj) != payload["sha256"]:
             raise ValueError("checksum mismatch")
         return traj, payload["meta"]
-    except Exception:
+    except Exception:  # noqa: BLE001 - a damaged cache file of any kind is rebuilt
         path.unlink(missing_ok=True)
         return None
 

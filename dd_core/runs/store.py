@@ -47,7 +47,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ..errors import DDError
-from ..paths import HOME_ENV, data_home, not_writable
+from ..paths import HOME_ENV, atomic_path, data_home, not_writable
 
 __all__ = [
     "RunStore",
@@ -715,12 +715,10 @@ class RunStore:
         record = self._run_record(c, run_id)
         if record is None:
             return
-        tmp = d / f".{RUN_JSON}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
-            tmp.write_text(json.dumps(to_jsonable(record), indent=1, allow_nan=False))
-            os.replace(tmp, d / RUN_JSON)
+            with atomic_path(d / RUN_JSON) as tmp:
+                tmp.write_text(json.dumps(to_jsonable(record), indent=1, allow_nan=False))
         except OSError as err:
-            tmp.unlink(missing_ok=True)
             if strict:
                 raise RunStoreError(not_writable(d, err.strerror or type(err).__name__)) from None
             log.warning("could not write %s (%s); the run store still has the run", d / RUN_JSON, err)

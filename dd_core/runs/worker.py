@@ -147,7 +147,7 @@ def execute_run(store: RunStore, run: dict, stop_event: threading.Event | None =
         status, record = execute(cfg, device, store.artifacts_dir(run_id), writer, writer.should_stop)
     except DDError as err:
         error = str(err)
-    except Exception as err:  # a crash: the message in the store, the traceback in the run's folder
+    except Exception as err:  # noqa: BLE001 - a crash: the message in the store, the traceback in the run's folder
         error = f"{type(err).__name__}: {err}"
         (store.artifacts_dir(run_id) / "error.txt").write_text(traceback.format_exc())
     finally:

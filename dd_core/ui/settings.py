@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dd_core.paths import data_home
+from dd_core.paths import atomic_path, data_home
 
 
 def settings_path() -> Path:
@@ -26,9 +26,8 @@ def save_setting(section: str, key: str, value) -> None:
     if data[section].get(key) == value:
         return
     data[section][key] = value
-    tmp = settings_path().with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(settings_path())
+    with atomic_path(settings_path()) as tmp:
+        tmp.write_text(json.dumps(data, indent=2))
 
 
 def dataset_path(name: str) -> str | None:
