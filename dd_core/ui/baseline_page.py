@@ -17,7 +17,7 @@ from .fmt import fmt_acc, fmt_flops, fmt_seconds
 from .helptext import BASELINE_LABELS, HELP
 from .live import run_panel
 from .messages import BASELINE_ALIASES
-from .run_actions import announce_deleted, auto_pick_allowed, picked
+from .run_actions import announce_deleted, default_run, picked
 from .store_access import list_runs, reap_now, submit_and_watch
 from .widgets import dataset_path_input, select_run_param, watch_picker
 
@@ -194,9 +194,7 @@ def render() -> None:
     deleted = announce_deleted()
     runs = list_runs(kind="baseline", limit=30)
     run_id = select_run_param()
-    if run_id is None and runs and auto_pick_allowed():  # the run watched last, else the active / latest one
-        active = [r for r in runs if r["status"] in ("queued", "running")]
-        run_id = st.session_state.get(f"{P}.last_run") or (active or runs)[0]["id"]
+    if run_id is None and (run_id := default_run(runs, f"{P}.last_run")) is not None:
         st.query_params["run"] = str(run_id)
     run_id = watch_picker(runs, run_id, f"{P}.watch")
     picked(run_id)

@@ -19,7 +19,7 @@ from .boundary import safe
 from .fmt import method_description, method_label
 from .helptext import HELP, LABELS
 from .live import run_panel
-from .run_actions import announce_deleted, auto_pick_allowed, picked
+from .run_actions import announce_deleted, default_run, picked
 from .store_access import list_runs, reap_now, submit_and_watch
 from .widgets import dataset_path_input, select_run_param, watch_picker
 
@@ -300,11 +300,8 @@ def render() -> None:
     deleted = announce_deleted()
     run_id = select_run_param()
     runs = list_runs(kind="distill", limit=30)
-    if run_id is None and auto_pick_allowed():  # back from another page: the run watched last, else the active one
-        active = [r for r in runs if r["status"] in ("running", "queued")]
-        run_id = st.session_state.get(_k("last_run")) or (active[-1]["id"] if active else None)
-        if run_id is not None:
-            st.query_params["run"] = str(run_id)
+    if run_id is None and (run_id := default_run(runs, _k("last_run"))) is not None:
+        st.query_params["run"] = str(run_id)
     run_id = watch_picker(runs, run_id, _k("watch"))
     picked(run_id)
     if run_id is None:

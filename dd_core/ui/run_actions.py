@@ -85,6 +85,18 @@ def auto_pick_allowed() -> bool:
     return not st.session_state.get(NO_PICK_KEY)
 
 
+def default_run(runs: list[dict], last_key: str) -> int | None:
+    """The run a page shows when the URL names none (one rule for every page): the run this session watched last
+    there, else the newest queued or running run, else the newest run; none right after a delete."""
+    if not runs or not auto_pick_allowed():
+        return None
+    last = st.session_state.get(last_key)
+    if last is not None:
+        return int(last)
+    active = [r for r in runs if r["status"] in ("queued", "running")]  # runs come newest first
+    return (active or runs)[0]["id"]
+
+
 def picked(run_id: int | None) -> None:
     """The user watches ``run_id`` (a pick, a start, a link): pages may pick runs for them again."""
     if run_id is not None:
