@@ -239,6 +239,8 @@ def test_two_tabs_start_runs_both_queued_both_finish_and_the_page_shows_them(tin
     configure_tiny(tab1, "dm")
     configure_tiny(tab2, "am")
     assert not texts(tab1.sidebar.error) and not texts(tab2.sidebar.error)
+    # the form shows the protocol the run will record (the overrides make it 'custom', not 'quick')
+    assert "Recorded as **custom · 3 ep × 1 model**" in texts(tab1.sidebar.caption)
     tab1.sidebar.button(key="distill.start").click().run()
     tab2.sidebar.button(key="distill.start").click().run()
     a, b = query_run(tab1), query_run(tab2)
@@ -261,7 +263,8 @@ def test_two_tabs_start_runs_both_queued_both_finish_and_the_page_shows_them(tin
     assert all(img.url.endswith(".png") for i in page.image for img in i.proto.imgs)  # lossless, not re-encoded
     evals_table = page.table[0].value
     assert set(evals_table["iteration"]) == {0, 4} and "ConvNet-2" in set(evals_table["net"])
-    assert all("±" in a for a in evals_table["accuracy (%)"])
+    # one evaluation model: it says so, never '± 0.00'
+    assert all("1 model (no spread)" in a and "±" not in a for a in evals_table["accuracy (%)"])
     evals = store.evals(b)
     assert {e["iteration"] for e in evals} == {0, 4}
     assert all(0 <= e["acc_mean"] <= 1 for e in evals)

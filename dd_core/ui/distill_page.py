@@ -16,7 +16,7 @@ from dd_core.spec import RunConfig
 
 from . import forms
 from .boundary import safe
-from .fmt import method_description, method_label
+from .fmt import method_description, method_label, protocol_text
 from .helptext import HELP, LABELS
 from .live import run_panel
 from .run_actions import announce_deleted, default_run, picked
@@ -192,6 +192,11 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
         )
     )
     slots["eval_models"] = c2.empty()
+    try:  # the protocol the run will record: a named one only when epochs and models are its own
+        recorded = EvalConfig.from_protocol(protocol, epochs=epochs, n_models=models)
+        sb.caption(f"Recorded as **{protocol_text(recorded.to_dict())}**")
+    except ConfigError:
+        pass  # the field errors below say why
 
     # ---- validation of the whole form: every error under its field, the rest under the Start button
     eval_at = validate_form(errors, method, values, dataset, info, iterative, iterations, eval_at_text, eval_nets)

@@ -121,10 +121,13 @@ def fmt_flops(n: float | None) -> str:
     return f"{n:.0f} FLOPs"
 
 
-def fmt_acc(mean: float | None, std: float | None = None) -> str:
-    """Accuracies are stored in [0, 1]; shown in percent."""
+def fmt_acc(mean: float | None, std: float | None = None, n_models: int | None = None) -> str:
+    """Accuracies are stored in [0, 1]; shown in percent, ± the std over models. One model has no spread: it says so
+    instead of printing '± 0.00'."""
     if mean is None:
         return "—"
+    if n_models == 1:
+        return f"{100 * mean:.2f} · 1 model (no spread)"
     return f"{100 * mean:.2f} ± {100 * std:.2f}" if std is not None else f"{100 * mean:.2f}"
 
 

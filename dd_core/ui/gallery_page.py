@@ -117,7 +117,7 @@ def run_view(run: dict) -> None:
                 {
                     "iteration": e.get("iteration"),
                     "net": net_label(e["net"]),
-                    "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std")),
+                    "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std"), e.get("n_models")),
                     "protocol": protocol_text(e),
                 }
                 for e in evals
@@ -263,7 +263,7 @@ def imported_view(path: str, where: str = "imp") -> None:
     for r in related:
         ev = store.evals(r["id"])
         acc = "; ".join(
-            f"{net_label(e['net'])} {fmt_acc(e.get('acc_mean'), e.get('acc_std'))} % ({protocol_text(e)})" for e in ev
+            f"{net_label(e['net'])} {fmt_acc(e.get('acc_mean'), e.get('acc_std'), e.get('n_models'))} % ({protocol_text(e)})" for e in ev
         )
         st.write(f"{run_title(r)} {acc}")
         if r.get("error"):

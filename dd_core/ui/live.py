@@ -109,7 +109,7 @@ def evals_block(run: dict, evals: list[dict]) -> None:
         {
             "iteration": e.get("iteration"),
             "net": net_label(e["net"]),
-            "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std")),
+            "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std"), e.get("n_models")),
             "protocol": protocol_text(e),
             "seconds": f"{e.get('seconds') or 0:.1f}",
         }
