@@ -131,6 +131,11 @@ def fmt_acc(mean: float | None, std: float | None = None, n_models: int | None =
     return f"{100 * mean:.2f} ± {100 * std:.2f}" if std is not None else f"{100 * mean:.2f}"
 
 
+def eval_acc(rec: dict) -> str:
+    """An evaluation record's accuracy as :func:`fmt_acc` writes it."""
+    return fmt_acc(rec.get("acc_mean"), rec.get("acc_std"), rec.get("n_models"))
+
+
 def protocol_text(rec: dict) -> str:
     """'quick · 300 ep × 2 models'."""
     return f"{rec.get('protocol') or '?'} · {rec.get('epochs')} ep × {rec.get('n_models')} model" + (

@@ -18,7 +18,7 @@ from dd_core.synthetic import SyntheticSet
 
 from . import charts
 from .boundary import safe
-from .fmt import PLOTLY_CONFIG, fmt_acc, net_label, protocol_text, run_title
+from .fmt import PLOTLY_CONFIG, eval_acc, net_label, protocol_text, run_title
 from .images import PNG, attention_tiles, load_set, png_bytes, snapshot_png
 from .messages import run_error, ui_message
 from .settings import dataset_options_for
@@ -117,7 +117,7 @@ def run_view(run: dict) -> None:
                 {
                     "iteration": e.get("iteration"),
                     "net": net_label(e["net"]),
-                    "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std"), e.get("n_models")),
+                    "accuracy (%)": eval_acc(e),
                     "protocol": protocol_text(e),
                 }
                 for e in evals
@@ -262,9 +262,7 @@ def imported_view(path: str, where: str = "imp") -> None:
     related = [r for r in list_runs(kind="evaluate", limit=100) if r["config"].get("synthetic_path") == path]
     for r in related:
         ev = store.evals(r["id"])
-        acc = "; ".join(
-            f"{net_label(e['net'])} {fmt_acc(e.get('acc_mean'), e.get('acc_std'), e.get('n_models'))} % ({protocol_text(e)})" for e in ev
-        )
+        acc = "; ".join(f"{net_label(e['net'])} {eval_acc(e)} % ({protocol_text(e)})" for e in ev)
         st.write(f"{run_title(r)} {acc}")
         if r.get("error"):
             st.error(run_error(r["error"], r["kind"]))

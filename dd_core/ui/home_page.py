@@ -16,7 +16,7 @@ from dd_core.paths import data_home
 from dd_core.runs.store import ACTIVE_STATUSES
 
 from .boundary import safe
-from .fmt import STATUS_ICON, fmt_acc, fmt_seconds, md_table, run_seconds, run_title
+from .fmt import STATUS_ICON, eval_acc, fmt_acc, fmt_seconds, md_table, run_seconds, run_title
 from .messages import run_error
 from .run_actions import announce_deleted, auto_pick_allowed, danger_zone, picked
 from .settings import dataset_path
@@ -46,7 +46,7 @@ def _last_accs(home: str, ids: tuple) -> dict:
         ev = store.evals(i)
         if ev:
             e = ev[-1]
-            out[i] = f"{fmt_acc(e.get('acc_mean'), e.get('acc_std'), e.get('n_models'))} % ({e.get('net')} @ {e.get('iteration')})"
+            out[i] = f"{eval_acc(e)} % ({e.get('net')} @ {e.get('iteration')})"
     return out
 
 

@@ -13,7 +13,7 @@ from dd_core.runs.store import ACTIVE_STATUSES
 
 from . import charts
 from .boundary import safe
-from .fmt import PLOTLY_CONFIG, fmt_acc, fmt_seconds, net_label, protocol_text, run_seconds, run_title
+from .fmt import PLOTLY_CONFIG, eval_acc, fmt_seconds, net_label, protocol_text, run_seconds, run_title
 from .images import PNG, snapshot_png
 from .messages import run_error
 from .run_actions import danger_zone, forget
@@ -109,7 +109,7 @@ def evals_block(run: dict, evals: list[dict]) -> None:
         {
             "iteration": e.get("iteration"),
             "net": net_label(e["net"]),
-            "accuracy (%)": fmt_acc(e.get("acc_mean"), e.get("acc_std"), e.get("n_models")),
+            "accuracy (%)": eval_acc(e),
             "protocol": protocol_text(e),
             "seconds": f"{e.get('seconds') or 0:.1f}",
         }
