@@ -1,7 +1,7 @@
 """DSA: differentiable siamese augmentation (Zhao & Bilen, ICML 2021), vectorised.
 
 Every transform is differentiable w.r.t. the pixels (grids and masks do not depend on pixel values), so gradients
-reach synthetic images. Parameters are explicit tensors (no RNG re-seeding tricks, ALGORITHMS.md §8.8):
+reach synthetic images. Parameters are explicit tensors (no RNG re-seeding tricks, docs/algorithms.md §8.8):
 
 * siamese:      ``p = dsa.sample(G)`` draws one parameter set per group (class); ``dsa.apply(x, p, groups)`` applies
                 group ``groups[i]``'s transform to image i. Calling ``apply`` on the real and the synthetic batch with

@@ -1,4 +1,4 @@
-"""The one training loop, and the train-on-synthetic / test-on-real evaluation protocol (ALGORITHMS.md §3).
+"""The one training loop, and the train-on-synthetic / test-on-real evaluation protocol (docs/algorithms.md §3).
 
 ``train_network`` trains any net on any labelled image tensor (a synthetic set or a whole dataset) with SGD and a
 ``step`` (×0.1 once at E/2: evaluation) or ``cosine`` (over all steps: whole-dataset baseline) schedule, optional

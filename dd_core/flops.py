@@ -1,4 +1,4 @@
-"""Forward FLOPs of the zoo's networks, counted with fvcore (ALGORITHMS.md §1).
+"""Forward FLOPs of the zoo's networks, counted with fvcore (docs/algorithms.md §1).
 
 Convention (fvcore's): one fused multiply-add = 1 FLOP (so a conv counts Cin·k·k·Cout·H·W, bias not counted);
 norm layers count 5 FLOPs per input element with affine (4 without; batch norm in eval mode counts 2), the

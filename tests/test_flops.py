@@ -1,4 +1,4 @@
-"""Tests for dd_core.flops: the ALGORITHMS.md §1 reference FLOP figures, params, training_flops."""
+"""Tests for dd_core.flops: the docs/algorithms.md §1 reference FLOP figures, params, training_flops."""
 
 import warnings
 

@@ -130,7 +130,7 @@ def test_convnet3_cifar_params_and_order():
     named = [k for k, _ in net.named_parameters()]
     assert named[:4] == ["blocks.0.conv.weight", "blocks.0.conv.bias", "blocks.0.norm.weight", "blocks.0.norm.bias"]
     assert named[-2:] == ["classifier.weight", "classifier.bias"]
-    # flat offsets of ALGORITHMS-DETAIL §1.1
+    # flat offsets of docs/algorithms.md §1.1
     offsets = torch.tensor([0] + [p.numel() for p in params]).cumsum(0).tolist()
     assert offsets[:5] == [0, 3456, 3584, 3712, 3840]
     assert offsets[12] == 299520 and offsets[13] == 320000

@@ -1,4 +1,4 @@
-"""AM: DataDAM attention matching (Sajedi et al., ICCV 2023), ALGORITHMS.md §5.
+"""AM: DataDAM attention matching (Sajedi et al., ICCV 2023), docs/algorithms.md §5.
 
 With a fresh random network and the same siamese DSA as DM, for each block l < D its activation A_l gives a spatial
 attention vector per image
@@ -9,7 +9,8 @@ attention vector per image
       + 100 · λ · Σ_c ‖ mean_{R_c} ψ(x) − mean_{S_c} ψ(s) ‖²                        (embedding / MMD term)
 
 p = 1 (the official code; its paper's table says 4 — selectable), λ = task_balance = 0.01, batch_real 64 per class.
-Instance norm by default (ALGORITHMS.md §8.1: the official script's ConvNet is batch norm; choose it with net norm).
+Instance norm by default (docs/algorithms.md §8.1: the official script's ConvNet is batch norm; choose it with
+the net's norm).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DM: Distribution Matching (Zhao & Bilen, WACV 2023), ALGORITHMS.md §4.
+"""DM: Distribution Matching (Zhao & Bilen, WACV 2023), docs/algorithms.md §4.
 
 Per iteration, with a freshly initialised (never trained) network ψ and one siamese DSA transform A_c per class:
 

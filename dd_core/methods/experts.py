@@ -1,6 +1,6 @@
 """Expert trajectories for trajectory matching (MTT/DATM/PAD), with PAD's difficulty-aware data scheduler.
 
-ALGORITHMS.md §6(a): score every training sample's difficulty (EL2N: ‖softmax(f(x)) − onehot(y)‖₂ averaged over a
+docs/algorithms.md §6(a): score every training sample's difficulty (EL2N: ‖softmax(f(x)) − onehot(y)‖₂ averaged over a
 few briefly trained networks; GraNd as an option), then train E experts (SGD lr 0.01, no momentum, batch 256, DSA)
 for T epochs on a per-epoch subset that starts with the easiest ``init_ratio`` of every class, grows to all data by
 ``add_end_epoch``, and drops the easiest fractions at ``rm_epoch_first`` / ``rm_epoch_second``. The parameters are

@@ -1,4 +1,4 @@
-"""PAD: Prioritize Alignment in Dataset Distillation (Li et al., 2024), ALGORITHMS.md §6, on top of MTT/DATM.
+"""PAD: Prioritize Alignment in Dataset Distillation (Li et al., 2024), docs/algorithms.md §6, on top of MTT/DATM.
 
 Per iteration: pick an expert and a start epoch t ∈ [min_start, U) (U grows from current_max_start to max_start over
 expansion_end iterations); start a student at θ_t, take N = syn_steps SGD steps on mini-batches of the (DSA-augmented)

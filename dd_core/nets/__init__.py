@@ -1,4 +1,4 @@
-"""The network zoo: ConvNet-D, LeNet, AlexNet, VGG11, ResNet18 and MLP (ALGORITHMS.md §1, ALGORITHMS-DETAIL §1).
+"""The network zoo: ConvNet-D, LeNet, AlexNet, VGG11, ResNet18 and MLP (docs/algorithms.md §1, docs/algorithms.md §1).
 
 Every network built by :func:`build_net` exposes the same interface:
 
@@ -13,7 +13,7 @@ Every network built by :func:`build_net` exposes the same interface:
 ``list(net.parameters())`` is in layer order, shallow first (conv1.w, conv1.b, norm1.w, norm1.b, conv2.w, ...,
 fc.w, fc.b), which PAD's depth masking relies on.
 
-Grayscale 28 px handling (ALGORITHMS-DETAIL §1.7) is keyed on ``image_size == 28`` (whatever the channel count):
+Grayscale 28 px handling (docs/algorithms.md §1.7) is keyed on ``image_size == 28`` (whatever the channel count):
 ConvNet and VGG use padding 3 in the first conv (28 -> 32), AlexNet padding 4 (k5, 28 -> 32), LeNet padding 2
 (28 -> 28); ResNet18 and MLP need nothing.
 

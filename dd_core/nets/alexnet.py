@@ -1,4 +1,4 @@
-"""AlexNet, the small CIFAR variant of the DC code (ALGORITHMS.md §1)."""
+"""AlexNet, the small CIFAR variant of the DC code (docs/algorithms.md §1)."""
 
 from __future__ import annotations
 

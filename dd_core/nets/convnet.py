@@ -1,4 +1,4 @@
-"""ConvNet-D, the distillation backbone (ALGORITHMS.md §1)."""
+"""ConvNet-D, the distillation backbone (docs/algorithms.md §1)."""
 
 from __future__ import annotations
 

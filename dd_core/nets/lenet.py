@@ -1,4 +1,4 @@
-"""LeNet as in the DC/DM code (ALGORITHMS.md §1)."""
+"""LeNet as in the DC/DM code (docs/algorithms.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A two-hidden-layer MLP (ALGORITHMS.md §1)."""
+"""A two-hidden-layer MLP (docs/algorithms.md §1)."""
 
 from __future__ import annotations
 

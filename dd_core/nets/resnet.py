@@ -1,4 +1,4 @@
-"""ResNet18, CIFAR style (ALGORITHMS.md §1)."""
+"""ResNet18, CIFAR style (docs/algorithms.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""VGG11, CIFAR variant (ALGORITHMS.md §1)."""
+"""VGG11, CIFAR variant (docs/algorithms.md §1)."""
 
 from __future__ import annotations
 

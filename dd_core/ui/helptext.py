@@ -1,5 +1,5 @@
 """Short help texts of the dashboard's widgets. Where the papers and their code disagree they say which choice
-DistillLab makes (ALGORITHMS.md §8)."""
+DistillLab makes (docs/algorithms.md §8)."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ HELP: dict[str, str] = {
     "standard normal (Gaussian) noise; **correct** (PAD) = real images that an expert network classifies "
     "correctly (the seed deck's best PAD setting).",
     "net": "The network the method distills with. *auto* = ConvNet-3 up to 32 px, ConvNet-4 at 64 px, ConvNet-7 at "
-    "128 px (ALGORITHMS.md §1). A `-bn` suffix (e.g. convnet-3-bn) uses batch norm.",
+    "128 px (docs/algorithms.md §1). A `-bn` suffix (e.g. convnet-3-bn) uses batch norm.",
     "seed": "Random seed of the initial set, the random networks and the real batches: a run is repeatable on the "
     "same device.",
     "preset": "Fills the fields below (edit any of them after): **cpu-demo** = a live demo sized for a 2-core CPU on "
@@ -100,7 +100,7 @@ HELP: dict[str, str] = {
     "iterations": "Outer iterations (one update of the synthetic set each). The papers use 20,000; on a 2-core CPU "
     "a few hundred already show the effect.",
     # DSA
-    "dsa": "Differentiable siamese augmentation (ALGORITHMS.md §2): within an iteration a class's real and "
+    "dsa": "Differentiable siamese augmentation (docs/algorithms.md §2): within an iteration a class's real and "
     "synthetic batches get the same random transform (one of the strategy's, 'single' mode).",
     "dsa_strategy": "Transforms to draw from, joined by `_` (color, crop, cutout, flip, scale, rotate). Empty = the "
     "dataset's strategy (digits: no flip — a flipped 2 is not a 2).",
@@ -115,14 +115,14 @@ HELP: dict[str, str] = {
     "power": "p in Σ_channels |A|^p, the spatial attention of a block. Default **1** = DataDAM's official code, "
     "which produced its numbers (an image learning rate of 1 is tuned for it); the paper's table says **p = 4** "
     "and the paper "
-    "discusses p > 1 (ALGORITHMS.md §8.2).",
+    "discusses p > 1 (docs/algorithms.md §8.2).",
     "task_balance": "λ, weight of the embedding (MMD) term relative to the attention term (official: 0.01).",
     "loss_weight": "Both DataDAM terms are multiplied by this factor (official: 100).",
     # herding
     "feature_epochs": "Epochs of training the feature ConvNet on real data before herding (0 = a random net).",
     "feature_train_size": "Stratified real training subset used for that training (0 = the whole training set).",
     "pool": "Candidate images per class herding chooses from (0 = every training image of the class).",
-    # PAD (ALGORITHMS.md §6)
+    # PAD (docs/algorithms.md §6)
     "experts": "Expert trajectories trained on the real data (PAD/MTT: several; each iteration matches one).",
     "trajectory_epochs": "Epochs each expert is trained, saving its parameters after every epoch (official: 100).",
     "expert_lr": "The experts' SGD learning rate (the official code's teacher learning rate, no momentum); also "
@@ -138,7 +138,7 @@ HELP: dict[str, str] = {
     "rm_easy_ratio_first": f"Fraction of the easiest samples removed at **{_L['rm_epoch_first']}** (official: 0.1).",
     "rm_easy_ratio_second": f"Fraction of the easiest samples removed at **{_L['rm_epoch_second']}** (official: 0.2).",
     "score": "Difficulty score: EL2N (default, cheap: ‖softmax − onehot‖ over briefly trained nets) or GraNd "
-    "(ALGORITHMS.md §8.5).",
+    "(docs/algorithms.md §8.5).",
     "score_models": "Networks averaged for the difficulty score.",
     "score_epochs": "Epochs those networks are trained before scoring.",
     "experts_path": "Reuse experts saved in this folder (checked against the run's dataset and net); empty: train "
@@ -158,18 +158,18 @@ HELP: dict[str, str] = {
     "momentum_y": "Momentum of the soft-label optimiser (official: 0.9).",
     "threshold": "Skip the update when the normalised matching loss exceeds this (official: 1.0).",
     "depth_ratio": "Fraction of the parameter vector (shallow layers first) left out of the matching loss; −1 = by "
-    "IPC (0 at IPC 1, 0.5 up to 10, 0.25 above: the CIFAR-10 configs; ALGORITHMS.md §8.4).",
+    "IPC (0 at IPC 1, 0.5 up to 10, 0.25 above: the CIFAR-10 configs; docs/algorithms.md §8.4).",
     "masking": f"**depth** (default): drop the shallow **{_L['depth_ratio']}** of the parameters; **loss**: drop "
     "the entries "
     "with the smallest loss (the official code's realisation).",
     "max_memory_fraction": "Refuse settings whose unrolled graph would need more than this fraction of memory.",
     # evaluation
     "eval_at": "When to evaluate: `0,500,1000`, `final`, `every:N` or `none`. 0 evaluates the initial set. Reported "
-    "accuracy is that of the set at that iteration, never the best over checkpoints (ALGORITHMS.md §8.3).",
+    "accuracy is that of the set at that iteration, never the best over checkpoints (docs/algorithms.md §8.3).",
     "eval_nets": "Architectures trained on the synthetic set (empty = the distillation net). Other nets measure "
     "cross-architecture generalisation.",
     "protocol": "**paper** = 1,000 epochs × 5 fresh models; **quick** = 300 epochs × 2 models; same SGD (lr 0.01, "
-    "momentum 0.9, ×0.1 at half), DSA on (ALGORITHMS.md §3). Default: quick on CPU, paper on GPU. "
+    "momentum 0.9, ×0.1 at half), DSA on (docs/algorithms.md §3). Default: quick on CPU, paper on GPU. "
     "Other epochs/models make it *custom*; every result records what it used.",
     "eval_epochs": "Training epochs of each evaluation model (lr × 0.1 at half).",
     "eval_models": "Fresh models trained per architecture; the result is their mean ± std.",
