@@ -1,6 +1,7 @@
 """Spatial attention maps of real and synthetic images, as AM (DataDAM) computes and matches them
 (docs/algorithms.md §5): for each block l of a fresh random network,
-``a_l(x) = normalize_L2(Σ_channels |A_l(x)|^p)`` reshaped to the block's H×W. A few images through one random net: cheap enough for the Gallery page.
+``a_l(x) = normalize_L2(Σ_channels |A_l(x)|^p)`` reshaped to the block's H×W. A few images through one
+random net: cheap enough for the Gallery page.
 """
 
 from __future__ import annotations
