@@ -1,8 +1,8 @@
 """What every command shares: the common flags, dataset/evaluation options, engine fields → flags, the output
-folder check, running a recorded job, and output.
+folder check, running a recorded job (stopped cleanly by SIGINT / SIGTERM), and output.
 
 Conventions: progress goes to stderr; ``--json`` prints one JSON object as the last line of stdout; a cancelled run
-keeps what it finished and exits 130.
+(Ctrl-C, SIGTERM, or the dashboard) keeps what it finished and exits 130.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -183,10 +185,63 @@ def load_real(args, device) -> RealData:
     return load_dataset(args.dataset, **dataset_options(args)).to(device)
 
 
+class StopSignals:
+    """While active (a ``with`` block in the main thread), SIGINT and SIGTERM set :attr:`event`, which the running job
+    reads as a cancel request (it stops at its next check and keeps its last complete result); a second signal
+    aborts at once (KeyboardInterrupt). The previous handlers come back on exit."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.received: str | None = None  # the name of the first signal, e.g. "SIGINT"
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self.handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def handle(self, signum: int, frame: object = None) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+        self.event.set()
+        # os.write, not print: a handler may run while the main thread is inside a write to stderr
+        os.write(2, f"\n{self.received}: stopping at the next check (again to abort now)\n".encode())
+
+
+class SignalAwareStore(RunStore):
+    """The run store as the CLI's recorded run sees it: once ``stop`` is set, the run this store created reads as
+    cancel-requested, so the recorder's ``should_stop()`` ends the job cooperatively (nothing is written from the
+    signal handler)."""
+
+    def __init__(self, stop: threading.Event, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop = stop
+        self.run_id: int | None = None
+
+    def create_run(self, *args, **kwargs) -> int:
+        self.run_id = super().create_run(*args, **kwargs)
+        return self.run_id
+
+    def run_state(self, run_id: int) -> dict | None:
+        state = super().run_state(run_id)
+        if state is not None and self.stop.is_set() and run_id == self.run_id:
+            state["cancel_requested"] = True
+        return state
+
+
 @dataclass
 class Recorded:
     """A finished CLI run: its id in the store, final status ('done' | 'cancelled'), JSON record and, when
-    cancelled, by what."""
+    cancelled, by what ('SIGINT', 'SIGTERM' or 'the dashboard')."""
 
     run_id: int
     status: str
@@ -199,11 +254,15 @@ class Recorded:
 
 
 def record_run(cfg: RunConfig, device, on_event, out_dir: Path | None = None) -> Recorded:
-    """Run ``cfg`` in this process, recorded in the run store (so it shows up in the dashboard)."""
+    """Run ``cfg`` in this process, recorded in the run store (so it shows up in the dashboard); SIGINT / SIGTERM
+    stop it cleanly (see :class:`StopSignals`)."""
     from ..runs.worker import run_recorded
 
-    run_id, status, record = run_recorded(RunStore(), cfg, device, on_event, out_dir)
-    return Recorded(run_id, status, record or {}, "the dashboard" if status == "cancelled" else None)
+    with StopSignals() as signals:
+        store = SignalAwareStore(signals.event)
+        run_id, status, record = run_recorded(store, cfg, device, on_event, out_dir)
+    by = (signals.received or "the dashboard") if status == "cancelled" else None
+    return Recorded(run_id, status, record or {}, by)
 
 
 def report_cancelled(args, rec: Recorded, what: str) -> int:
