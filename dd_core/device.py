@@ -12,14 +12,30 @@ from torch import nn
 
 
 def pick_device(name: str | None = None) -> torch.device:
-    """``name`` = 'cpu' | 'cuda' | 'cuda:N' | None (auto: CUDA when available, overridable with ``DD_DEVICE``)."""
+    """``name`` = 'cpu' | 'cuda' | 'cuda:N' | None (auto: CUDA when available, overridable with ``DD_DEVICE``).
+
+    A misspelt name, CUDA asked for where there is none, or a GPU index this machine lacks is a ConfigError
+    (field ``device``) naming the device and the valid choices."""
+    from .config import DEVICE_CHOICES, check_device_name
+    from .errors import ConfigError
+
     name = name or os.environ.get("DD_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    check_device_name(name)
     dev = torch.device(name)
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            from .errors import ConfigError
-
-            raise ConfigError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+            raise ConfigError(
+                f"device {name!r} needs CUDA, which is not available on this machine (only cpu is); "
+                f"devices: {DEVICE_CHOICES}",
+                field="device",
+            )
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(
+                f"device {name!r} does not exist: this machine has {count} CUDA device(s), "
+                f"cuda:0 to cuda:{count - 1}; devices: {DEVICE_CHOICES}",
+                field="device",
+            )
         torch.backends.cudnn.benchmark = True
     return dev
 

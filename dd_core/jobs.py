@@ -8,12 +8,12 @@ from pathlib import Path
 
 import torch
 
-from .config import BaselineConfig, EvalConfig
+from .config import BaselineConfig, EvalConfig, coerce_options
 from .data import RealData, load_dataset
 from .errors import ConfigError
 from .evaluate import Stopped
 from .events import EventFn, StopFn
-from .methods.pad import experts_options
+from .methods.pad import PADConfig, experts_options
 from .spec import RunConfig
 
 
@@ -103,7 +103,7 @@ def run_experts_job(cfg: RunConfig, device: torch.device, on_event: EventFn, sho
     from .methods.experts import get_experts
     from .nets import default_net_for
 
-    pcfg = method_config("pad", experts_options(cfg.method_options))
+    pcfg = method_config("pad", experts_options(coerce_options(PADConfig, cfg.method_options)))
     real = load_real(cfg, device)
     net = pcfg.net or default_net_for(real.meta.image_size)
     check_nets([net], real)
@@ -164,7 +164,10 @@ def run_evaluate_job(
     if cfg.synthetic_path:
         syn = SyntheticSet.load(cfg.synthetic_path)
         if syn.meta["dataset"] != cfg.dataset:
-            raise ConfigError(f"{cfg.synthetic_path} was distilled from {syn.meta['dataset']!r}, not {cfg.dataset!r}")
+            raise ConfigError(
+                f"{cfg.synthetic_path} was distilled from {syn.meta['dataset']!r}, not {cfg.dataset!r}",
+                field="dataset",
+            )
         real = load_real(cfg, device)
         syn.check_compatible(real.meta)
         images, labels, soft, lr, ipc = syn.images, syn.labels, syn.soft_labels, syn.lr, syn.ipc

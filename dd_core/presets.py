@@ -85,10 +85,11 @@ def preset_options(name: str | None, method: str) -> dict:
     if name is None:
         return {}
     if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}", field="preset")
     if method not in PRESETS[name]:
         raise ConfigError(
-            f"preset {name!r} has no settings for method {method!r}; it covers: {', '.join(PRESETS[name])}"
+            f"preset {name!r} has no settings for method {method!r}; it covers: {', '.join(PRESETS[name])}",
+            field="preset",
         )
     return dict(PRESETS[name][method])
 
@@ -98,7 +99,10 @@ def parse_eval_at(spec: str | list[int] | None, iterations: int) -> list[int]:
     if spec is None or spec == "none" or spec == "":
         return []
     if isinstance(spec, list):
-        return sorted(set(int(s) for s in spec))
+        wrong = [s for s in spec if isinstance(s, bool) or not isinstance(s, int)]
+        if wrong:
+            raise ConfigError(f"evaluation iterations must be whole numbers, got {wrong!r}", field="eval_at")
+        return sorted(set(spec))
     out: set[int] = set()
     for part in str(spec).split(","):
         part = part.strip()
@@ -108,9 +112,11 @@ def parse_eval_at(spec: str | list[int] | None, iterations: int) -> list[int]:
             try:
                 step = int(part.split(":", 1)[1])
             except ValueError:
-                raise ConfigError(f"bad evaluation schedule {part!r}: use every:N with a whole N") from None
+                raise ConfigError(
+                    f"bad evaluation schedule {part!r}: use every:N with a whole N", field="eval_at"
+                ) from None
             if step < 1:
-                raise ConfigError(f"bad evaluation schedule {part!r}: N must be >= 1")
+                raise ConfigError(f"bad evaluation schedule {part!r}: N must be >= 1", field="eval_at")
             out.update(range(step, iterations + 1, step))
             out.add(iterations)
         else:
@@ -118,6 +124,6 @@ def parse_eval_at(spec: str | list[int] | None, iterations: int) -> list[int]:
                 out.add(int(part))
             except ValueError:
                 raise ConfigError(
-                    f"bad evaluation iteration {part!r}: use whole numbers, 'final' or 'every:N'"
+                    f"bad evaluation iteration {part!r}: use whole numbers, 'final' or 'every:N'", field="eval_at"
                 ) from None
     return sorted(out)

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .config import RUN_KINDS, BaselineConfig, EvalConfig, check_choice, check_schedule
+from .config import (
+    RUN_KINDS,
+    BaselineConfig,
+    EvalConfig,
+    check_choice,
+    check_device_name,
+    check_schedule,
+    coerce_options,
+    config_from,
+)
 from .data import DATASETS
 from .errors import ConfigError
 
@@ -37,34 +46,50 @@ class RunConfig:
     label: str | None = None
 
     def validate(self) -> RunConfig:
-        """Everything checkable without loading data: names, numbers, schedule, method options."""
+        """Everything checkable without loading data: names, numbers, schedule, method options (converted in place
+        to their declared types, so the stored spec holds typed values). Returns ``self``."""
         # imported here so that building a RunConfig (the home page, the store) never imports PyTorch
-        from .methods import method_config
-        from .methods.pad import experts_options
+        from .methods import METHODS, method_config
+        from .methods.pad import PADConfig, experts_options
         from .nets import check_net_name
 
-        check_choice("run kind", self.kind, RUN_KINDS)
+        check_choice("run kind", self.kind, RUN_KINDS, field="kind")
         check_choice("dataset", self.dataset, DATASETS)
         unknown = set(self.dataset_options) - {"path", "image_size", "channels", "split_ratio"}
         if unknown:
             raise ConfigError(
-                f"unknown dataset option(s) {sorted(unknown)}; valid: path, image_size, channels, split_ratio"
+                f"unknown dataset option(s) {sorted(unknown)}; valid: path, image_size, channels, split_ratio",
+                field="dataset_options",
             )
+        check_device_name(self.device)
         if self.eval is not None:
-            EvalConfig(**self.eval)
+            config_from(EvalConfig, self.eval, "the evaluation")
         if self.kind == "distill":
             if not self.method:
                 raise ConfigError("a distill run needs a method", field="method")
             method_config(self.method, self.method_options)
+            self.method_options = coerce_options(METHODS[self.method].config_cls, self.method_options)
             check_schedule(self.iterations, list(self.eval_at))
         elif self.kind == "experts":
+            self.method_options = coerce_options(PADConfig, self.method_options)
             method_config("pad", experts_options(self.method_options))
         elif self.kind == "baseline":
-            BaselineConfig(dataset=self.dataset, **(self.baseline or {}))
-        elif self.kind == "evaluate" and not (self.synthetic_path or self.method_options.get("ipc")):
-            raise ConfigError("an evaluation needs a synthetic set (synthetic_path) or method 'random' with an ipc")
+            config_from(BaselineConfig, self.baseline or {}, "whole-dataset training", dataset=self.dataset)
+        elif self.kind == "evaluate":
+            if not self.synthetic_path and self.method_options.get("ipc") is None:
+                raise ConfigError(
+                    "an evaluation needs a synthetic set (synthetic_path) or method 'random' with an ipc",
+                    field="synthetic_path",
+                )
+            if self.method == "random":
+                method_config("random", self.method_options)
+                self.method_options = coerce_options(METHODS["random"].config_cls, self.method_options)
         for name in self.eval_nets or []:
-            check_net_name(name)
+            try:
+                check_net_name(name)
+            except ConfigError as err:
+                err.field = err.field or "eval_nets"
+                raise
         return self
 
     def to_dict(self) -> dict:
@@ -74,5 +99,5 @@ class RunConfig:
     def from_dict(cls, data: dict) -> RunConfig:
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ConfigError(f"unknown run option(s) {sorted(unknown)}")
+            raise ConfigError(f"unknown run option(s) {sorted(unknown)}", field=sorted(unknown)[0])
         return cls(**data)

@@ -264,3 +264,124 @@ def test_experts_and_pad_distill(capsys, tiny_fashion, tmp_path):
         "trajectory_epochs=3",
     )
     assert code == 2 and "beyond the trajectories" in err
+
+
+def store_runs() -> list[dict]:
+    from dd_core.runs.store import RunStore
+
+    return RunStore().list_runs()
+
+
+# keeps a run short where a check is missing (the test then fails quickly instead of training for minutes)
+CHEAP = {
+    "distill": ["--iterations", "0", "--eval-at", "none", "--net", "convnet-1"],
+    "baseline": ["--epochs", "1", "--net", "convnet-1"],
+    "evaluate": ["--epochs", "1", "--models", "1", "--nets", "convnet-1"],
+    "experts": ["--experts", "1", "--epochs", "2", "--score-models", "1", "--score-epochs", "1", "--net", "convnet-1"],
+}
+
+
+@pytest.mark.parametrize(
+    "argv, flag, message",
+    [
+        (["distill", "--method", "dm", "--lr-img", "inf"], "--lr-img", "lr_img' must be a finite number, got inf"),
+        (["distill", "--method", "dm", "--lr-img", "nan"], "--lr-img", "finite"),
+        (
+            ["distill", "--method", "am", "--option", "power=abc"],
+            "--option power",
+            "'power' must be a number, got 'abc'",
+        ),
+        (["distill", "--method", "dm", "--option", "momentum=abc"], "--option momentum", "'momentum' must be a number"),
+        (["distill", "--method", "dm", "--option", "chunk=abc"], "--option chunk", "'chunk' must be a whole number"),
+        (["distill", "--method", "dm", "--option", "chunk=2.5"], "--option chunk", "whole number, got '2.5'"),
+        (["distill", "--method", "dm", "--option", "dsa=maybe"], "--option dsa", "true or false"),
+        (["distill", "--method", "pad", "--option", "masking=x"], "--option masking", "choose one of: depth, loss"),
+        (["distill", "--method", "dm", "--ipc", "abc"], "--ipc", "whole number, got 'abc'"),
+        (["distill", "--method", "dm", "--ipc", "0"], "--ipc", "IPC must be a whole number >= 1"),
+        (["distill", "--method", "dm", "--batch-real", "1.5"], "--batch-real", "whole number"),
+        (["distill", "--method", "dm", "--device", "foo"], "--device", "'foo'; choose one of: cpu, cuda, cuda:N"),
+        (["distill", "--method", "dm", "--device", "cuda:7"], "--device", "'cuda:7'"),
+        (["distill", "--method", "dm", "--seed", "-1"], "--seed", "from 0 to"),
+        (["distill", "--method", "dm", "--seed", str(2**64)], "--seed", "from 0 to"),
+        (["distill", "--method", "dm", "--seed", "x"], "--seed", "whole number"),
+        (["baseline", "--seed", "-1"], "--seed", "from 0 to"),
+        (["baseline", "--lr", "nan"], "--lr", "finite"),
+        (["baseline", "--momentum", "inf"], "--momentum", "finite"),
+        (["baseline", "--device", "foo"], "--device", "cpu, cuda, cuda:N"),
+        (["evaluate", "--random-real", "--dataset", "mnist-5k", "--ipc", "0"], "--ipc", "IPC"),
+        (["evaluate", "--random-real", "--dataset", "mnist-5k", "--ipc", "2", "--seed", "-1"], "--seed", "0 to"),
+        (["experts", "--seed", str(2**63)], "--seed", "from 0 to"),
+        (["experts", "--lr", "inf"], "--lr", "finite"),
+    ],
+)
+def test_refused_before_any_work_naming_the_flag(capsys, argv, flag, message):
+    code, _, err = run_cli(capsys, argv[0], *CHEAP[argv[0]], *argv[1:])
+    assert code == 2 and err.startswith(f"error: {flag}") and message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert store_runs() == []  # nothing was recorded: no work started
+
+
+def test_out_under_a_regular_file_fails_at_once(capsys, tmp_path):
+    """(CI runs as root, where chmod does not stop writes: a path below a regular file cannot be created.)"""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    for argv in (
+        ["distill", "--method", "dm", "--out", str(blocker / "out")],
+        ["experts", "--out", str(blocker / "experts")],
+    ):
+        code, _, err = run_cli(capsys, argv[0], *CHEAP[argv[0]], *argv[1:])
+        assert code == 2 and err.startswith("error: --out: ") and str(blocker / argv[-1].rsplit("/", 1)[1]) in err
+        assert store_runs() == []
+
+
+def test_out_folder_is_created_before_work(capsys, tmp_path, monkeypatch):
+    from dd_core.cli import distill
+
+    class Reached(Exception):
+        pass
+
+    def stub(cfg, device, on_event, out_dir=None):
+        assert out_dir.is_dir()
+        raise Reached
+
+    monkeypatch.setattr(distill, "record_run", stub)
+    out = tmp_path / "a" / "b" / "c"
+    with pytest.raises(Reached):
+        distill.cmd_distill(build_args("distill", "--method", "dm", "--iterations", "1", "--out", str(out)))
+    assert out.is_dir()
+
+
+def build_args(*argv: str):
+    from dd_core.cli import build_parser
+
+    return build_parser().parse_args(list(argv))
+
+
+def test_field_to_flag_translation():
+    from dd_core.cli.common import cli_message
+    from dd_core.errors import ConfigError, DatasetError
+
+    assert cli_message(ConfigError("lr_img must be > 0", field="lr_img"), "distill") == "--lr-img: lr_img must be > 0"
+    assert cli_message(ConfigError("x", field="batch_real"), "distill") == "--batch-real: x"
+    assert cli_message(ConfigError("x", field="power"), "distill") == "--option power=...: x"
+    assert cli_message(ConfigError("x", field="lr"), "baseline") == "--lr: x"
+    assert cli_message(ConfigError("x", field="trajectory_epochs"), "experts") == "--epochs: x"
+    assert cli_message(ConfigError("x", field="max_start_epoch"), "experts") == "x"
+    assert cli_message(ConfigError("--ipc must be >= 1", field="ipc"), "flops") == "--ipc must be >= 1"
+    assert cli_message(ConfigError("x"), "distill") == "x"
+    assert cli_message(DatasetError("missing"), "distill") == "missing"
+
+
+def test_every_translated_flag_exists():
+    import argparse
+
+    from dd_core.cli import build_parser
+    from dd_core.cli.common import COMMAND_FLAGS, FIELD_FLAGS
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    flags = {name: set(p._option_string_actions) for name, p in sub.choices.items()}
+    for command, table in COMMAND_FLAGS.items():
+        for flag in table.values():
+            assert flag == "SYNTHETIC" or flag in flags[command], (command, flag)
+    for flag in FIELD_FLAGS.values():
+        assert any(flag in f for f in flags.values()), flag

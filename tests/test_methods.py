@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -111,16 +113,24 @@ def test_stop_keeps_last_complete_set(tiny_fashion):
     [
         ({"ipc": 0}, "IPC"),
         ({"ipc": 1000}, "larger than class"),
+        ({"ipc": "abc"}, "whole number"),
         ({"lr_img": 0}, "lr_img"),
         ({"lr_img": -1.0}, "lr_img"),
+        ({"lr_img": math.inf}, "finite"),
+        ({"momentum": "abc"}, "option 'momentum' must be a number"),
+        ({"chunk": "abc"}, "option 'chunk' must be a whole number"),
+        ({"dsa": "maybe"}, "true or false"),
+        ({"seed": -1}, "seed"),
         ({"init": "smart"}, "init"),
         ({"bogus": 1}, "no option"),
         ({"net": "resnet99"}, "resnet99"),
     ],
 )
 def test_bad_options_fail_before_work(tiny_fashion, opts, message):
-    with pytest.raises(ConfigError, match=message):
+    """One engine line naming the option (as ``err.field``, for the interfaces), no flag or widget."""
+    with pytest.raises(ConfigError, match=message) as info:
         build_method("dm", tiny_fashion, {"batch_real": 8, **opts}, CPU)
+    assert info.value.field == next(iter(opts)) and "--" not in str(info.value)
 
 
 def test_unknown_method_and_bad_schedule(tiny_fashion):

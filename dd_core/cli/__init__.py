@@ -2,7 +2,8 @@
 
 One module per command group; each adds its sub-parsers and holds its ``cmd_*`` functions. Conventions: progress
 goes to stderr; ``--json`` prints one JSON object as the last line of stdout; user errors exit 2 with one readable
-line (a traceback only with ``--debug``).
+line (a traceback only with ``--debug``) that names the flag at fault; a run cancelled by SIGINT / SIGTERM (or from
+the dashboard) keeps what it finished and exits 130.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import traceback
 
 from ..errors import DDError
 from . import datasets, distill, experts, runs, training
+from .common import EXIT_CANCELLED, cli_message
 
 COMMANDS = {
     "datasets": datasets.cmd_datasets,
@@ -47,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     except DDError as err:
         if args.debug:
             traceback.print_exc()
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {cli_message(err, args.command)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C (or one outside a recorded run): abort at once
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_CANCELLED
     except Exception as err:  # noqa: BLE001 - an unexpected failure: still one line unless --debug
         if args.debug:
             traceback.print_exc()

@@ -1,19 +1,126 @@
-"""What every command shares: the common flags, dataset/evaluation options, running a recorded job, and output.
+"""What every command shares: the common flags, dataset/evaluation options, engine fields → flags, the output
+folder check, running a recorded job (stopped cleanly by SIGINT / SIGTERM), and output.
 
-Conventions: progress goes to stderr; ``--json`` prints one JSON object as the last line of stdout.
+Conventions: progress goes to stderr; ``--json`` prints one JSON object as the last line of stdout; a cancelled run
+(Ctrl-C, SIGTERM, or the dashboard) keeps what it finished and exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DDError
+from ..runs.store import RunStore
 
 if TYPE_CHECKING:
     from ..config import EvalConfig
     from ..data import RealData
+    from ..spec import RunConfig
+
+EXIT_CANCELLED = 130  # 128 + SIGINT, the shell's convention for Ctrl-C
+
+# Engine field (ConfigError.field) → the flag that sets it. Shared by every command, then per command; a distill
+# method option without a flag of its own is set with ``--option NAME=...``.
+FIELD_FLAGS: dict[str, str] = {
+    "dataset": "--dataset",
+    "path": "--data-path",
+    "image_size": "--image-size",
+    "channels": "--channels",
+    "device": "--device",
+    "net": "--net",
+    "seed": "--seed",
+    "out": "--out",
+}
+COMMAND_FLAGS: dict[str, dict[str, str]] = {
+    "distill": {
+        "method": "--method",
+        "preset": "--preset",
+        "ipc": "--ipc",
+        "iterations": "--iterations",
+        "init": "--init",
+        "batch_real": "--batch-real",
+        "lr_img": "--lr-img",
+        "eval_at": "--eval-at",
+        "eval_nets": "--eval-nets",
+        "protocol": "--protocol",
+        "epochs": "--eval-epochs",
+        "n_models": "--eval-models",
+    },
+    "evaluate": {
+        "ipc": "--ipc",
+        "eval_nets": "--nets",
+        "protocol": "--protocol",
+        "epochs": "--epochs",
+        "n_models": "--models",
+        "synthetic_path": "SYNTHETIC",
+    },
+    "baseline": {
+        "epochs": "--epochs",
+        "lr": "--lr",
+        "momentum": "--momentum",
+        "weight_decay": "--weight-decay",
+        "batch_size": "--batch-size",
+    },
+    "experts": {
+        "experts": "--experts",
+        "trajectory_epochs": "--epochs",
+        "expert_lr": "--lr",
+        "init_ratio": "--init-ratio",
+        "add_end_epoch": "--add-end-epoch",
+        "rm_epoch_first": "--rm-epoch-first",
+        "rm_epoch_second": "--rm-epoch-second",
+        "rm_easy_ratio_first": "--rm-easy-first",
+        "rm_easy_ratio_second": "--rm-easy-second",
+        "score": "--score",
+        "score_models": "--score-models",
+        "score_epochs": "--score-epochs",
+        "experts_path": "--out",
+    },
+    "flops": {"ipc": "--ipc", "epochs": "--epochs"},
+}
+
+
+def flag_for(field: str | None, command: str | None) -> str | None:
+    """The flag of ``command`` that sets the engine field ``field`` (``--option NAME=...`` for other distill
+    method options), or None."""
+    if not field:
+        return None
+    flags = {**FIELD_FLAGS, **COMMAND_FLAGS.get(command or "", {})}
+    if field in flags:
+        return flags[field]
+    return f"--option {field}=..." if command == "distill" else None
+
+
+def cli_message(err: DDError, command: str | None) -> str:
+    """``err``'s one line in the CLI's words: prefixed with the flag of its field (unless it names it already)."""
+    text = str(err)
+    flag = flag_for(getattr(err, "field", None), command) if isinstance(err, ConfigError) else None
+    if flag is None or flag.split("=")[0] in text:
+        return text
+    return f"{flag}: {text}"
+
+
+def check_out_dir(path: Path, field: str = "out") -> Path:
+    """Create the output folder ``path`` (and its parents) and make sure a file can be written in it, before any
+    work; else ConfigError naming the folder."""
+    path = Path(path).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        where = f" ({err.filename})" if err.filename and Path(err.filename) != path else ""
+        raise ConfigError(f"cannot write the output folder {path}: {reason}{where}", field=field) from None
+    return path
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -78,15 +185,90 @@ def load_real(args, device) -> RealData:
     return load_dataset(args.dataset, **dataset_options(args)).to(device)
 
 
-def record_run(cfg, device, on_event, out_dir=None) -> dict:
-    """Run ``cfg`` in this process, recorded in the run store (so it shows up in the dashboard)."""
-    from ..runs.store import RunStore
+class StopSignals:
+    """While active (a ``with`` block in the main thread), SIGINT and SIGTERM set :attr:`event`, which the running job
+    reads as a cancel request (it stops at its next check and keeps its last complete result); a second signal
+    aborts at once (KeyboardInterrupt). The previous handlers come back on exit."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.received: str | None = None  # the name of the first signal, e.g. "SIGINT"
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self.handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def handle(self, signum: int, frame: object = None) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+        self.event.set()
+        # os.write, not print: a handler may run while the main thread is inside a write to stderr
+        os.write(2, f"\n{self.received}: stopping at the next check (again to abort now)\n".encode())
+
+
+class SignalAwareStore(RunStore):
+    """The run store as the CLI's recorded run sees it: once ``stop`` is set, the run this store created reads as
+    cancel-requested, so the recorder's ``should_stop()`` ends the job cooperatively (nothing is written from the
+    signal handler)."""
+
+    def __init__(self, stop: threading.Event, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop = stop
+        self.run_id: int | None = None
+
+    def create_run(self, *args, **kwargs) -> int:
+        self.run_id = super().create_run(*args, **kwargs)
+        return self.run_id
+
+    def run_state(self, run_id: int) -> dict | None:
+        state = super().run_state(run_id)
+        if state is not None and self.stop.is_set() and run_id == self.run_id:
+            state["cancel_requested"] = True
+        return state
+
+
+@dataclass
+class Recorded:
+    """A finished CLI run: its id in the store, final status ('done' | 'cancelled'), JSON record and, when
+    cancelled, by what ('SIGINT', 'SIGTERM' or 'the dashboard')."""
+
+    run_id: int
+    status: str
+    record: dict
+    cancelled_by: str | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+
+def record_run(cfg: RunConfig, device, on_event, out_dir: Path | None = None) -> Recorded:
+    """Run ``cfg`` in this process, recorded in the run store (so it shows up in the dashboard); SIGINT / SIGTERM
+    stop it cleanly (see :class:`StopSignals`)."""
     from ..runs.worker import run_recorded
 
-    _, status, record = run_recorded(RunStore(), cfg, device, on_event, out_dir)
-    if status == "cancelled":
-        raise ConfigError("the run was cancelled (from the dashboard)")
-    return record
+    with StopSignals() as signals:
+        store = SignalAwareStore(signals.event)
+        run_id, status, record = run_recorded(store, cfg, device, on_event, out_dir)
+    by = (signals.received or "the dashboard") if status == "cancelled" else None
+    return Recorded(run_id, status, record or {}, by)
+
+
+def report_cancelled(args, rec: Recorded, what: str) -> int:
+    """Say that ``what`` was cancelled (and that the run is recorded so); emit the record; return 130."""
+    emit(args, f"{what} cancelled by {rec.cancelled_by}; run #{rec.run_id} is recorded as cancelled", rec.record)
+    return EXIT_CANCELLED
 
 
 def format_evals(evals: list[dict]) -> str:

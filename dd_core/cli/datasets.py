@@ -68,10 +68,10 @@ def cmd_flops(args) -> int:
     channels = args.channels or info["channels"]
     net = args.net or default_net_for(size)
     if args.ipc < 1:
-        raise ConfigError(f"--ipc must be >= 1, got {args.ipc}")
+        raise ConfigError(f"--ipc must be >= 1, got {args.ipc}", field="ipc")
     epochs = args.epochs or PROTOCOLS[default_protocol(torch.device("cpu"))]["epochs"]
     if epochs < 1:
-        raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+        raise ConfigError(f"--epochs must be >= 1, got {epochs}", field="epochs")
     f = count_flops(net, channels, info["num_classes"], size)
     n_train = info["train_size"]
     n_syn = args.ipc * info["num_classes"]

@@ -9,15 +9,18 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .common import (
+    EXIT_CANCELLED,
     add_common,
     add_dataset,
     add_eval,
+    check_out_dir,
     csv_list,
     dataset_options,
     emit,
     eval_config_from,
     format_evals,
     record_run,
+    report_cancelled,
 )
 from .progress import ProgressPrinter
 
@@ -32,7 +35,8 @@ def add_parsers(sub) -> None:
     add_dataset(p, default=None)
     p.add_argument("--method", required=True, help="dm | am | pad | random | herding")
     p.add_argument("--preset", default=None, help="fills every option left unset (cpu-demo, paper)")
-    p.add_argument("--ipc", type=int, default=None, help="synthetic images per class (default 10)")
+    # method options are passed as typed text: the engine converts them by the config's declared types
+    p.add_argument("--ipc", default=None, help="synthetic images per class (default 10)")
     p.add_argument("--iterations", type=int, default=None, help="outer iterations (default 1000)")
     p.add_argument(
         "--net",
@@ -40,8 +44,8 @@ def add_parsers(sub) -> None:
         help="network the method distills with (default: convnet-3 up to 32 px, convnet-7 at 128 px)",
     )
     p.add_argument("--init", default=None, help="real | noise")
-    p.add_argument("--batch-real", type=int, default=None, help="real images per class per iteration")
-    p.add_argument("--lr-img", type=float, default=None, help="learning rate of the synthetic images")
+    p.add_argument("--batch-real", default=None, help="real images per class per iteration")
+    p.add_argument("--lr-img", default=None, help="learning rate of the synthetic images")
     p.add_argument(
         "--eval-at",
         default=None,
@@ -53,26 +57,22 @@ def add_parsers(sub) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="any other hyper-parameter of the method's config, e.g. --option power=4",
+        help="any other hyper-parameter of the method's config, e.g. --option power=4 (booleans: true/false/1/0)",
     )
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", default=None, help="random seed, 0 to 4294967295 (default 0)")
     p.add_argument("--out", default=None, help="output folder (default: <data home>/out/<method>-<dataset>-...)")
 
 
-def _parse_value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def resolve(args) -> tuple[dict, dict]:
-    """Merge preset < explicit flags; return (run options, method options)."""
+    """Merge preset < explicit flags; return (run options, method options). Method options given as text are
+    converted by the config's declared types (``coerce_options``, which ``method_config`` applies for the dashboard
+    and presets too); unknown ones are left for ``method_config`` to refuse."""
+    from ..config import coerce_options
     from ..methods import METHODS
     from ..presets import preset_options
 
     if args.method not in METHODS:
-        raise ConfigError(f"unknown method {args.method!r}; choose one of: {', '.join(METHODS)}")
+        raise ConfigError(f"unknown method {args.method!r}; choose one of: {', '.join(METHODS)}", field="method")
     merged = preset_options(args.preset, args.method)
     explicit = {
         "dataset": args.dataset,
@@ -93,18 +93,18 @@ def resolve(args) -> tuple[dict, dict]:
         if "=" not in item:
             raise ConfigError(f"--option {item!r}: use KEY=VALUE, e.g. --option power=4")
         key, value = item.split("=", 1)
-        explicit[key.strip().replace("-", "_")] = _parse_value(value)
+        explicit[key.strip().replace("-", "_")] = value.strip()
     merged.update({k: v for k, v in explicit.items() if v is not None})
     run_keys = ("dataset", "iterations", "eval_at", "eval_nets", "eval_models", "eval_epochs", "protocol")
     run = {k: merged.pop(k) for k in run_keys if k in merged}
     run.setdefault("dataset", "mnist-5k")
     run.setdefault("iterations", 1000)
     run.setdefault("eval_at", "final")
-    return run, merged
+    return run, coerce_options(METHODS[args.method].config_cls, merged)
 
 
 def cmd_distill(args) -> int:
-    from ..config import check_schedule
+    from ..config import check_schedule, coerce_value
     from ..device import pick_device
     from ..paths import data_home
     from ..presets import parse_eval_at
@@ -118,7 +118,7 @@ def cmd_distill(args) -> int:
         ),
         device,
     )
-    iterations = run["iterations"]
+    iterations = coerce_value("iterations", run["iterations"], int)
     check_schedule(iterations, [])
     eval_at = check_schedule(iterations, parse_eval_at(run["eval_at"], iterations))
     nets = csv_list(run["eval_nets"]) if isinstance(run.get("eval_nets"), str) else run.get("eval_nets")
@@ -135,17 +135,30 @@ def cmd_distill(args) -> int:
         eval=ecfg.to_dict(),
         device=args.device,
     ).validate()
-    out = (
+    ipc = cfg.method_options.get("ipc", 10)
+    out = check_out_dir(
         Path(args.out)
         if args.out
-        else data_home()
-        / "out"
-        / (f"{args.method}-{run['dataset']}-ipc{method_opts.get('ipc', 10)}-{datetime.now():%Y%m%d-%H%M%S}")
+        else data_home() / "out" / f"{args.method}-{run['dataset']}-ipc{ipc}-{datetime.now():%Y%m%d-%H%M%S}"
     )
     bar = ProgressPrinter(iterations)
-    record = record_run(cfg, device, bar, out_dir=out)
+    rec = record_run(cfg, device, bar, out_dir=out)
     bar.close()
+    record = rec.record
+    if rec.cancelled and not record.get("synthetic_path"):
+        return report_cancelled(args, rec, f"{args.method} on {run['dataset']} (before its first synthetic set)")
     (out / "result.json").write_text(json.dumps(record, indent=2))
+    if rec.cancelled:
+        emit(
+            args,
+            f"{args.method} on {run['dataset']}, IPC {record['ipc']}: stopped by {rec.cancelled_by} after "
+            f"{record['iterations']} of {iterations} iterations\n"
+            + (f"{format_evals(record['evals'])}\n" if record["evals"] else "")
+            + f"the last complete synthetic set is {record['synthetic_path']} (PNG grids in {out / 'png'}, "
+            f"result.json in {out}); run #{rec.run_id} is recorded as cancelled",
+            record,
+        )
+        return EXIT_CANCELLED
     spi = record["seconds_per_iteration"]
     experts = record.get("experts")
     if experts:

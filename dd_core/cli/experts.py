@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .common import (
     add_common,
     add_dataset,
+    check_out_dir,
     dataset_options,
     emit,
     record_run,
+    report_cancelled,
 )
 from .progress import ProgressPrinter
 
@@ -66,10 +70,14 @@ def cmd_experts(args) -> int:
         method_options=opts,
         device=args.device,
     ).validate()
-
+    if args.out:
+        check_out_dir(Path(args.out), field="experts_path")
     bar = ProgressPrinter()
-    record = record_run(cfg, device, bar)
+    rec = record_run(cfg, device, bar)
     bar.close()
+    if rec.cancelled:
+        return report_cancelled(args, rec, f"building experts on {args.dataset}")
+    record = rec.record
     spe = record["seconds_per_expert_epoch"]
     emit(
         args,

@@ -13,6 +13,7 @@ from .common import (
     eval_config_from,
     format_evals,
     record_run,
+    report_cancelled,
 )
 from .progress import ProgressPrinter
 
@@ -28,7 +29,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--dsa", action="store_true", help="augment training batches with DSA (off by default)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed, 0 to 4294967295")
 
     p = sub.add_parser("evaluate", help="train fresh nets on a small set and test them on the real test set")
     add_common(p)
@@ -65,10 +66,13 @@ def cmd_baseline(args) -> int:
         method=None,
         baseline=options,
         device=args.device,
-    )
+    ).validate()
     bar = ProgressPrinter()
-    record = record_run(cfg, device, bar)
+    rec = record_run(cfg, device, bar)
     bar.close()
+    if rec.cancelled:
+        return report_cancelled(args, rec, f"whole-dataset training on {args.dataset}")
+    record = rec.record
     emit(
         args,
         f"{record['net']} on {record['dataset']}, {record['epochs']} epochs: test accuracy "
@@ -85,17 +89,19 @@ def cmd_evaluate(args) -> int:
 
     device = pick_device(args.device)
     if args.random_real == (args.synthetic is not None):
-        raise ConfigError("give either a synthetic set file (SYN.pt) or --random-real --dataset D --ipc K")
+        raise ConfigError(
+            "give either a synthetic set file (SYN.pt) or --random-real --dataset D --ipc K", field="synthetic_path"
+        )
     if args.random_real:
         if not args.dataset or args.ipc is None:
-            raise ConfigError("--random-real needs --dataset and --ipc")
+            raise ConfigError("--random-real needs --dataset and --ipc", field="ipc")
         method_options = {"ipc": args.ipc, "seed": args.seed}
-        if args.ipc < 1:
-            raise ConfigError(f"--ipc must be >= 1, got {args.ipc}")
     else:
         syn = SyntheticSet.load(args.synthetic)
         if args.dataset and args.dataset != syn.meta["dataset"]:
-            raise ConfigError(f"{args.synthetic} was distilled from {syn.meta['dataset']!r}, not {args.dataset!r}")
+            raise ConfigError(
+                f"{args.synthetic} was distilled from {syn.meta['dataset']!r}, not {args.dataset!r}", field="dataset"
+            )
         args.dataset, method_options = syn.meta["dataset"], {"ipc": syn.ipc}
     ecfg = eval_config_from(args, device)
     cfg = RunConfig(
@@ -108,10 +114,13 @@ def cmd_evaluate(args) -> int:
         eval_nets=csv_list(args.nets),
         eval=ecfg.to_dict(),
         device=args.device,
-    )
+    ).validate()
     bar = ProgressPrinter()
-    record = record_run(cfg, device, bar)
+    rec = record_run(cfg, device, bar)
     bar.close()
+    if rec.cancelled:
+        return report_cancelled(args, rec, f"the evaluation on {args.dataset}")
+    record = rec.record
     emit(
         args,
         f"{record['source']} on {record['dataset']}, IPC {record['ipc']}:\n{format_evals(record['evals'])}"

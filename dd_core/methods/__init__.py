@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..config import coerce_options
 from ..errors import ConfigError
 from ..events import EventFn, StopFn
 from .am import AM
@@ -14,18 +15,18 @@ METHODS: dict[str, type[Method]] = {"dm": DM, "am": AM, "pad": PAD, "random": Ra
 
 
 def method_config(name: str, options: dict):
-    """The validated config of method ``name`` from ``options``; unknown names/options list the valid ones."""
+    """The validated config of method ``name`` from ``options`` (plain values or text, converted by each field's
+    declared type); unknown names/options list the valid ones. The CLI, the dashboard and presets all come here."""
     if name not in METHODS:
-        raise ConfigError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}")
+        raise ConfigError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}", field="method")
     cls = METHODS[name].config_cls
     valid = cls.fields()
     unknown = sorted(set(options) - set(valid))
     if unknown:
-        raise ConfigError(f"method {name!r} has no option(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
-    try:
-        cfg = cls(**options)
-    except TypeError as err:
-        raise ConfigError(f"bad options for method {name!r}: {err}") from None
+        raise ConfigError(
+            f"method {name!r} has no option(s) {', '.join(unknown)}; valid: {', '.join(valid)}", field=unknown[0]
+        )
+    cfg = cls(**coerce_options(cls, options))
     cfg.validate()
     return cfg
 

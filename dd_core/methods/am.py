@@ -40,7 +40,7 @@ class AMConfig(DMConfig):
         check_positive("power", self.power)
         check_positive("loss_weight", self.loss_weight)
         if self.task_balance < 0:
-            raise ConfigError(f"task_balance must be >= 0, got {self.task_balance}")
+            raise ConfigError(f"task_balance must be >= 0, got {self.task_balance}", field="task_balance")
 
 
 def attention(activation: Tensor, power: float) -> Tensor:

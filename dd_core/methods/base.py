@@ -14,10 +14,10 @@ import torch
 from torch import Tensor
 
 from ..augment import DSA
-from ..config import check_choice
+from ..config import check_choice, check_seed, coerce_fields
 from ..data import RealData
 from ..errors import ConfigError
-from ..nets import build_net, default_net_for
+from ..nets import build_net, check_net_name, default_net_for
 from ..synthetic import SyntheticSet
 
 
@@ -35,10 +35,24 @@ class MethodConfig:
     INITS: ClassVar[tuple[str, ...]] = ("real", "noise")
 
     def validate(self) -> None:
-        """Raise ConfigError on the first invalid option (called before any work)."""
-        if not isinstance(self.ipc, int) or self.ipc < 1:
-            raise ConfigError(f"IPC must be a whole number >= 1, got {self.ipc!r}")
+        """Raise ConfigError on the first invalid option (called before any work); values are first converted by
+        their declared types (:func:`config.coerce_options`), so a config built from text validates too."""
+        coerce_fields(self)
+        if self.ipc < 1:
+            raise ConfigError(f"IPC must be a whole number >= 1, got {self.ipc!r}", field="ipc")
         check_choice("init", self.init, self.INITS)
+        check_seed("seed", self.seed)
+        if self.net is not None:
+            try:
+                check_net_name(self.net)
+            except ConfigError as err:
+                err.field = err.field or "net"
+                raise
+
+    @classmethod
+    def choices(cls) -> dict[str, tuple[str, ...]]:
+        """{field: valid values} of the choice fields: ``init`` (``INITS``) and those in ``CHOICES``."""
+        return {"init": tuple(cls.INITS), **getattr(cls, "CHOICES", {})}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -136,15 +150,16 @@ def class_means(x: Tensor, groups: Tensor, num_classes: int) -> Tensor:
 
 def check_ipc(real: RealData, ipc: int) -> None:
     """IPC must be ≥ 1 and at most the size of the smallest class."""
-    if not isinstance(ipc, int) or ipc < 1:
-        raise ConfigError(f"IPC (images per class) must be a whole number >= 1, got {ipc!r}")
+    if not isinstance(ipc, int) or isinstance(ipc, bool) or ipc < 1:
+        raise ConfigError(f"IPC (images per class) must be a whole number >= 1, got {ipc!r}", field="ipc")
     counts = real.class_counts()
     smallest = min(counts)
     if ipc > smallest:
         c = counts.index(smallest)
         raise ConfigError(
             f"IPC {ipc} is larger than class {real.meta.class_names[c]!r} of {real.meta.name}, "
-            f"which has {smallest} training images; use --ipc {smallest} or less"
+            f"which has {smallest} training images; use an IPC of {smallest} or less",
+            field="ipc",
         )
 
 

@@ -43,8 +43,9 @@ class HerdingConfig(MethodConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.feature_epochs < 0 or self.feature_train_size < 0 or self.pool < 0:
-            raise ConfigError("feature_epochs, feature_train_size and pool must be >= 0")
+        for name in ("feature_epochs", "feature_train_size", "pool"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}", field=name)
 
 
 def herding_select(features: Tensor, k: int) -> Tensor:

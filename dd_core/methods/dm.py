@@ -33,9 +33,11 @@ class DMConfig(MethodConfig):
         check_positive("lr_img", self.lr_img)
         check_positive("batch_real", self.batch_real, integer=True)
         if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}", field="momentum")
         if self.chunk < -1:
-            raise ConfigError(f"chunk must be -1 (auto), 0 (one batch) or a positive size, got {self.chunk}")
+            raise ConfigError(
+                f"chunk must be -1 (auto), 0 (one batch) or a positive size, got {self.chunk}", field="chunk"
+            )
 
 
 class DM(Method):

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..config import check_positive
 from ..device import memory_format, place
 from ..errors import ConfigError
 from ..evaluate import soft_cross_entropy
@@ -71,31 +72,49 @@ class PADConfig(MethodConfig):
 
     def validate(self) -> None:
         super().validate()
-        for name in ("experts", "trajectory_epochs", "syn_steps", "expert_epochs", "expansion_end"):
+        for name in (
+            "experts",
+            "trajectory_epochs",
+            "syn_steps",
+            "expert_epochs",
+            "expansion_end",
+            "score_models",
+            "score_epochs",
+        ):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
-        for name in ("lr_img", "lr_lr", "lr_y", "expert_lr", "threshold"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.masking not in ("depth", "loss"):
-            raise ConfigError(f"unknown masking {self.masking!r}; choose depth or loss")
+            if value < 1:
+                raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}", field=name)
+        for name in ("lr_img", "lr_lr", "lr_y", "expert_lr", "threshold", "max_memory_fraction"):
+            check_positive(name, getattr(self, name))
+        for name in ("momentum_img", "momentum_y"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}", field=name)
+        if not 0 < self.init_ratio <= 1:
+            raise ConfigError(f"init_ratio must be in (0, 1], got {self.init_ratio}", field="init_ratio")
+        for name in ("rm_easy_ratio_first", "rm_easy_ratio_second"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}", field=name)
         if not (self.depth_ratio == -1 or 0 <= self.depth_ratio < 1):
-            raise ConfigError(f"depth_ratio must be in [0, 1) (or -1 for the IPC default), got {self.depth_ratio}")
+            raise ConfigError(
+                f"depth_ratio must be in [0, 1) (or -1 for the IPC default), got {self.depth_ratio}",
+                field="depth_ratio",
+            )
         if self.batch_syn < 0:
-            raise ConfigError(f"batch_syn must be >= 0 (0 = all), got {self.batch_syn}")
+            raise ConfigError(f"batch_syn must be >= 0 (0 = all), got {self.batch_syn}", field="batch_syn")
         if not 0 <= self.min_start_epoch <= self.current_max_start_epoch <= self.max_start_epoch:
             raise ConfigError(
                 "start epochs must satisfy 0 <= min_start_epoch <= current_max_start_epoch <= "
                 f"max_start_epoch, got {self.min_start_epoch}, {self.current_max_start_epoch}, "
-                f"{self.max_start_epoch}"
+                f"{self.max_start_epoch}",
+                field="current_max_start_epoch",
             )
         if self.max_start_epoch + self.expert_epochs > self.trajectory_epochs:
             raise ConfigError(
                 f"start epochs up to max_start_epoch {self.max_start_epoch} + expert_epochs "
                 f"{self.expert_epochs} reach beyond the trajectories ({self.trajectory_epochs} epochs): "
                 f"lower max_start_epoch to {self.trajectory_epochs - self.expert_epochs} or train "
-                f"longer experts"
+                f"longer experts",
+                field="max_start_epoch",
             )
         self.expert_config().validate()
 
