@@ -127,14 +127,29 @@ def test_second_signal_aborts_and_handlers_are_restored():
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
-def test_stop_flag_reads_as_a_cancel_request_of_this_run_only():
-    from dd_core.cli.common import SignalAwareStore
+def test_the_stop_flag_cancels_the_recorded_run_and_nothing_else(tiny_fashion):
+    """``run_recorded(..., should_stop=flag)``: the CLI's signal flag stops its own run (recorded ``cancelled``, its
+    set kept); another run in the store is untouched and no cancel request is written from a signal handler."""
+    import torch
 
-    stop = threading.Event()
-    store = SignalAwareStore(stop)
-    other = RunStore().create_run("distill", {}, status="running", source="cli")
-    mine = store.create_run("distill", {}, status="running", source="cli")
-    assert not store.run_state(mine)["cancel_requested"]
-    stop.set()
-    assert store.run_state(mine)["cancel_requested"] and not store.run_state(other)["cancel_requested"]
-    assert not RunStore().run_state(mine)["cancel_requested"]  # nothing written from a signal handler
+    from dd_core.runs.worker import run_recorded
+    from tests.app_support import tiny_run
+
+    store = RunStore()
+    other = store.create_run("distill", {}, status="running", source="cli")
+    steps: list[int] = []
+    flag = threading.Event()
+
+    def on_event(e: dict) -> None:
+        if e["type"] == "step":
+            steps.append(e["iteration"])
+            if e["iteration"] == 2:
+                flag.set()  # what the SIGINT handler does
+
+    run_id, status, record = run_recorded(
+        store, tiny_run("dm", iterations=1000, eval_at=[]), torch.device("cpu"), on_event, should_stop=flag.is_set
+    )
+    assert status == "cancelled" and record["stopped"] and record["iterations"] == 2 and max(steps) == 2
+    run = store.get_run(run_id)
+    assert run["status"] == "cancelled" and not store.run_state(run_id)["cancel_requested"]
+    assert store.get_run(other)["status"] == "running" and not store.run_state(other)["cancel_requested"]

@@ -217,27 +217,6 @@ class StopSignals:
         os.write(2, f"\n{self.received}: stopping at the next check (again to abort now)\n".encode())
 
 
-class SignalAwareStore(RunStore):
-    """The run store as the CLI's recorded run sees it: once ``stop`` is set, the run this store created reads as
-    cancel-requested, so the recorder's ``should_stop()`` ends the job cooperatively (nothing is written from the
-    signal handler)."""
-
-    def __init__(self, stop: threading.Event, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.stop = stop
-        self.run_id: int | None = None
-
-    def create_run(self, *args, **kwargs) -> int:
-        self.run_id = super().create_run(*args, **kwargs)
-        return self.run_id
-
-    def run_state(self, run_id: int) -> dict | None:
-        state = super().run_state(run_id)
-        if state is not None and self.stop.is_set() and run_id == self.run_id:
-            state["cancel_requested"] = True
-        return state
-
-
 @dataclass
 class Recorded:
     """A finished CLI run: its id in the store, final status ('done' | 'cancelled'), JSON record and, when
@@ -259,8 +238,7 @@ def record_run(cfg: RunConfig, device, on_event, out_dir: Path | None = None) ->
     from ..runs.worker import run_recorded
 
     with StopSignals() as signals:
-        store = SignalAwareStore(signals.event)
-        run_id, status, record = run_recorded(store, cfg, device, on_event, out_dir)
+        run_id, status, record = run_recorded(RunStore(), cfg, device, on_event, out_dir, signals.event.is_set)
     by = (signals.received or "the dashboard") if status == "cancelled" else None
     return Recorded(run_id, status, record or {}, by)
 

@@ -25,7 +25,7 @@ import torch
 
 from ..device import pick_device
 from ..errors import DDError
-from ..events import Event, EventFn
+from ..events import Event, EventFn, StopFn
 from ..paths import data_home
 from ..spec import RunConfig
 from .recorder import RunRecorder
@@ -207,9 +207,11 @@ def run_recorded(
     device: torch.device,
     on_event: EventFn | None = None,
     out_dir: Path | None = None,
+    should_stop: StopFn | None = None,
 ) -> tuple[int, str, dict]:
     """Run ``cfg`` in this process (the CLI) and record it in the store like a worker would; artifacts go to
-    ``out_dir`` (default: the run's folder in the store)."""
+    ``out_dir`` (default: the run's folder in the store). The job stops cooperatively when the dashboard cancels
+    the run or ``should_stop()`` (e.g. the CLI's SIGINT / SIGTERM flag) turns true; the run is then ``cancelled``."""
     from ..jobs import execute
 
     cfg.validate()
@@ -234,10 +236,15 @@ def run_recorded(
             on_event(event)
 
     try:
-        status, record = execute(cfg, device, out_dir or store.artifacts_dir(run_id), both, writer.should_stop)
+        stop = writer.should_stop if should_stop is None else lambda: should_stop() or writer.should_stop()
+        status, record = execute(cfg, device, out_dir or store.artifacts_dir(run_id), both, stop)
     except DDError as err:
         writer.close()
         store.set_status(run_id, "failed", error=str(err))
+        raise
+    except KeyboardInterrupt:  # a second Ctrl-C aborts at once: the run did not fail, it was cut short
+        writer.close()
+        store.set_status(run_id, "interrupted", error="aborted (a second Ctrl-C) before it could stop cleanly")
         raise
     except BaseException as err:
         writer.close()
