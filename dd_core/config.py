@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 RUN_KINDS = ("distill", "baseline", "evaluate", "experts")
 
-PROTOCOLS = {  # ALGORITHMS.md §3
+PROTOCOLS = {  # docs/algorithms.md §3
     "paper": {"epochs": 1000, "n_models": 5},
     "quick": {"epochs": 300, "n_models": 2},
 }
@@ -207,13 +207,13 @@ def coerce_fields(cfg: Any) -> None:
 
 
 def default_protocol(device: torch.device | str) -> str:
-    """``paper`` on a GPU, ``quick`` on CPU (ALGORITHMS.md §3)."""
+    """``paper`` on a GPU, ``quick`` on CPU (docs/algorithms.md §3)."""
     return "paper" if str(device).split(":")[0] == "cuda" else "quick"
 
 
 @dataclass
 class EvalConfig:
-    """How fresh networks are trained on a (small) labelled set and tested on the real test set (ALGORITHMS.md §3)."""
+    """Fresh networks trained on a small labelled set and tested on the real test set (docs/algorithms.md §3)"""
 
     protocol: str = "quick"
     epochs: int = 300

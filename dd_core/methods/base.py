@@ -1,6 +1,6 @@
-"""The method contract every distiller and coreset baseline follows (DESIGN.md "Methods").
+"""The method contract every distiller and coreset baseline follows (docs/design.md "The method contract").
 
-m = METHODS[name](real, cfg, device)   # builds its synthetic set from cfg.init
+m = METHODS[name](real, cfg, device)   # setup() (e.g. PAD's experts), then the synthetic set from cfg.init
 metrics = m.step(it)                   # one outer iteration -> {"loss": float, parts...}
 m.synthetic                            # the current SyntheticSet (after the updates done so far)
 """
@@ -87,7 +87,12 @@ class Method:
         self.iteration = 0
         k = self.meta.num_classes
         self.labels = torch.arange(k, device=self.device).repeat_interleave(cfg.ipc)
+        self.setup()
         self.images = self.init_images().to(self.device).requires_grad_(self.iterative)
+
+    def setup(self) -> None:
+        """What the method needs before its images exist, reported through ``on_event`` and stopped by
+        ``should_stop`` (PAD: its expert trajectories, built or loaded). Nothing by default."""
 
     def init_images(self) -> Tensor:
         """[K*IPC,C,H,W] class-major initial images: random real images or standard normal noise."""

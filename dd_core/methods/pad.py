@@ -207,9 +207,8 @@ class PAD(Method):
         self.order = torch.empty(0, dtype=torch.long)
 
     # ------------------------------------------------------------------------------------------ setup
-    def init_images(self) -> Tensor:
-        """Experts first (built or loaded), then the images: noise, random real, or real images that an expert
-        classifies correctly (``correct``, the seed deck's best setting)."""
+    def setup(self) -> None:
+        """The expert trajectories: loaded from their cache, or built (difficulty scores, then each expert)."""
         cfg = self.cfg
         self.experts = get_experts(
             self.real,
@@ -219,6 +218,11 @@ class PAD(Method):
             on_event=self.on_event,
             should_stop=self.should_stop,
         )
+
+    def init_images(self) -> Tensor:
+        """Noise, random real images, or real images that an expert classifies correctly (``correct``, the seed
+        deck's best setting)."""
+        cfg = self.cfg
         if cfg.init != "correct":
             return super().init_images()
         net = self.expert_net(self.experts.tensors[0][-1])
