@@ -14,7 +14,7 @@ import pandas as pd
 
 from dd_core.runs.store import RunStore
 
-from .fmt import method_label, net_label, net_order, protocol_text
+from .fmt import md_table, method_label, net_label, net_order, protocol_text
 
 
 @dataclass
@@ -201,18 +201,8 @@ def _round(v, nd):
 
 
 def to_markdown(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (no extra dependency)."""
-
-    def cell(v) -> str:
-        if v is None or (isinstance(v, float) and pd.isna(v)):
-            return ""
-        return str(v).replace("|", "\\|").replace("\n", " ")
-
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
-    for _, r in df.iterrows():
-        lines.append("| " + " | ".join(cell(v) for v in r.tolist()) + " |")
-    return "\n".join(lines) + "\n"
+    """The table as a Markdown file to download (every column kept; see :func:`fmt.md_table`)."""
+    return md_table(df.to_dict("records"), for_page=False) + "\n"
 
 
 def published_table(datasets_ipcs: set[tuple[str, int | None]], methods: set[str] | None = None) -> pd.DataFrame:

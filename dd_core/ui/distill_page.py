@@ -24,7 +24,6 @@ from .store_access import list_runs, reap_now, submit_and_watch
 from .widgets import dataset_path_input, select_run_param, watch_picker
 
 P = "distill"  # widget key prefix
-PERSIST = "session"  # keep the form across page switches
 
 
 def _k(*parts) -> str:

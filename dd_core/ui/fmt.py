@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from dd_core.runs.store import ACTIVE_STATUSES
@@ -89,15 +90,21 @@ def run_title(run: dict, *, with_status: bool = True) -> str:
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|$~#"})
 
 
-def md_table(rows: list[dict]) -> str:
-    """Rows with the same keys -> a Markdown table (cells escaped, one line each; columns empty in every row left
-    out). Drawn by ``st.markdown``: no pandas, so the home page needs neither pandas nor PyTorch for its tables."""
+def md_table(rows: list[dict], *, for_page: bool = True) -> str:
+    """Rows with the same keys → a Markdown table, one line per row (no pandas: the home page needs neither pandas
+    nor PyTorch for its tables). ``for_page``: drawn by ``st.markdown``, so every Markdown character is escaped and
+    columns empty in every row are left out; else a file to download (only ``|`` escaped, every column kept).
+    Missing values (None, NaN) are empty cells."""
     if not rows:
         return ""
-    cols = [c for c in rows[0] if any(str(r.get(c, "")).strip() for r in rows)]
-    cell = lambda v: " ".join(str(v).split()).translate(_MD_SPECIAL) or " "  # noqa: E731
-    lines = ["| " + " | ".join(cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in cols) + " |" for r in rows]
+
+    def text(v) -> str:
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else " ".join(str(v).split())
+
+    cols = [c for c in rows[0] if not for_page or any(text(r.get(c)) for r in rows)]
+    esc = (lambda s: s.translate(_MD_SPECIAL) or " ") if for_page else (lambda s: s.replace("|", "\\|"))
+    lines = ["| " + " | ".join(esc(str(c)) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(esc(text(r.get(c))) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
 
 
