@@ -125,10 +125,14 @@ def tiny_run(
 
 
 def finish_queued(store: RunStore) -> int:
-    """Execute every queued run in this process (what the worker would do, without its start-up time)."""
+    """Execute every queued run in this process (what the worker would do, without its start-up time). The pages'
+    run lists are cached for a second; a page opened right after must not see the runs as still queued."""
     from dd_core.runs.worker import work
+    from dd_core.ui.store_access import invalidate
 
-    return work(store=store)
+    done = work(store=store)
+    invalidate()
+    return done
 
 
 def wait_for(

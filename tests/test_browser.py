@@ -156,7 +156,12 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     _type(d, "Image learning rate", "1")
     _wait(d, lambda d: "Image learning rate must be > 0" not in _body(d), 10, "error gone")
     # done: the final evaluation arrives in the page by itself (the fragment polls the store)
-    _wait(d, lambda d: "±" in _body(d) and "iteration 20 / 20" in _body(d), 120, "evaluation of the final set")
+    _wait(
+        d,
+        lambda d: "1 model (no spread)" in _body(d) and "iteration 20 / 20" in _body(d),
+        120,
+        "evaluation of the final set",
+    )
     _wait(d, lambda d: "snapshot at iteration 20" in _body(d), 10, "last snapshot")
     # a refresh comes back to the same run (and shows the page from its top for the screenshot)
     d.refresh()
