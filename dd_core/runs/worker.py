@@ -101,22 +101,28 @@ def launch_worker(run_id: int | None = None) -> int:
     return proc.pid
 
 
-def submit(store: RunStore, cfg: RunConfig, *, source: str = "ui", start_worker: bool = True) -> int:
-    """Validate ``cfg``, queue it, and start a worker unless one is already running on that device."""
-    cfg.validate()
-    device = device_key(cfg.device)
-    run_id = store.create_run(
+def create_run_for(store: RunStore, cfg: RunConfig, *, status: str, source: str, device: str) -> int:
+    """A store row for the validated ``cfg``: the columns the pages list and filter by, and the whole spec."""
+    distill = cfg.kind == "distill"
+    return store.create_run(
         cfg.kind,
         cfg.to_dict(),
-        method=cfg.method if cfg.kind == "distill" else None,
+        method=cfg.method if distill else None,
         dataset=cfg.dataset,
         ipc=cfg.method_options.get("ipc"),
-        total_iterations=cfg.iterations if cfg.kind == "distill" else None,
-        status="queued",
+        total_iterations=cfg.iterations if distill else None,
+        status=status,
         source=source,
         device=device,
         label=cfg.label,
     )
+
+
+def submit(store: RunStore, cfg: RunConfig, *, source: str = "ui", start_worker: bool = True) -> int:
+    """Validate ``cfg``, queue it, and start a worker unless one is already running on that device."""
+    cfg.validate()
+    device = device_key(cfg.device)
+    run_id = create_run_for(store, cfg, status="queued", source=source, device=device)
     if start_worker:
         ensure_worker(store, device)
     return run_id
@@ -216,18 +222,7 @@ def run_recorded(
 
     cfg.validate()
     dev = f"cuda:{device.index or 0}" if device.type == "cuda" else "cpu"
-    run_id = store.create_run(
-        cfg.kind,
-        cfg.to_dict(),
-        method=cfg.method if cfg.kind == "distill" else None,
-        dataset=cfg.dataset,
-        ipc=cfg.method_options.get("ipc"),
-        total_iterations=cfg.iterations if cfg.kind == "distill" else None,
-        status="running",
-        source="cli",
-        device=dev,
-        label=cfg.label,
-    )
+    run_id = create_run_for(store, cfg, status="running", source="cli", device=dev)
     writer = RunRecorder(store, run_id).start_heartbeat()
 
     def both(event: Event) -> None:
