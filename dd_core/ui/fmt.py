@@ -128,19 +128,19 @@ def fmt_flops(n: float | None) -> str:
     return f"{n:.0f} FLOPs"
 
 
-def fmt_acc(mean: float | None, std: float | None = None, n_models: int | None = None) -> str:
-    """Accuracies are stored in [0, 1]; shown in percent, ± the std over models. One model has no spread: it says so
-    instead of printing '± 0.00'."""
+def fmt_acc(mean: float | None, std: float | None = None, n_models: int | None = None, unit: str = "") -> str:
+    """Accuracies are stored in [0, 1]; shown in percent (``unit`` after the numbers: " %" in running text, "" in a
+    column that says %), ± the std over models. One model has no spread: it says so instead of printing '± 0.00'."""
     if mean is None:
         return "—"
     if n_models == 1:
-        return f"{100 * mean:.2f} · 1 model (no spread)"
-    return f"{100 * mean:.2f} ± {100 * std:.2f}" if std is not None else f"{100 * mean:.2f}"
+        return f"{100 * mean:.2f}{unit} · 1 model (no spread)"
+    return f"{100 * mean:.2f} ± {100 * std:.2f}{unit}" if std is not None else f"{100 * mean:.2f}{unit}"
 
 
-def eval_acc(rec: dict) -> str:
+def eval_acc(rec: dict, unit: str = "") -> str:
     """An evaluation record's accuracy as :func:`fmt_acc` writes it."""
-    return fmt_acc(rec.get("acc_mean"), rec.get("acc_std"), rec.get("n_models"))
+    return fmt_acc(rec.get("acc_mean"), rec.get("acc_std"), rec.get("n_models"), unit)
 
 
 def protocol_text(rec: dict) -> str:

@@ -262,7 +262,7 @@ def imported_view(path: str, where: str = "imp") -> None:
     related = [r for r in list_runs(kind="evaluate", limit=100) if r["config"].get("synthetic_path") == path]
     for r in related:
         ev = store.evals(r["id"])
-        acc = "; ".join(f"{net_label(e['net'])} {eval_acc(e)} % ({protocol_text(e)})" for e in ev)
+        acc = "; ".join(f"{net_label(e['net'])} {eval_acc(e, ' %')} ({protocol_text(e)})" for e in ev)
         st.write(f"{run_title(r)} {acc}")
         if r.get("error"):
             st.error(run_error(r["error"], r["kind"]))

@@ -46,7 +46,7 @@ def _last_accs(home: str, ids: tuple) -> dict:
         ev = store.evals(i)
         if ev:
             e = ev[-1]
-            out[i] = f"{eval_acc(e)} % ({e.get('net')} @ {e.get('iteration')})"
+            out[i] = f"{eval_acc(e, ' %')} ({e.get('net')} @ {e.get('iteration')})"
     return out
 
 
