@@ -57,11 +57,12 @@ class EvalEvent(TypedDict):
 
 
 class ProgressEvent(TypedDict):
-    """Training inside a phase: ``eval`` (net, model m of n, epoch e of E) or ``experts`` (expert i of n, epoch e
-    of E, or a named ``step`` such as the difficulty scores); ``final`` marks a phase's last report."""
+    """Work inside a phase: ``setup`` (a distillation's start-up, a named ``step``: loading the dataset, building
+    the method), ``eval`` (net, model m of n, epoch e of E) or ``experts`` (expert i of n, epoch e of E, or a named
+    ``step`` such as the difficulty scores); ``final`` marks a phase's last report."""
 
     type: Literal["progress"]
-    phase: Literal["eval", "experts"]
+    phase: Literal["setup", "eval", "experts"]
     iteration: NotRequired[int | None]  # the distillation iteration an evaluation belongs to
     epoch: NotRequired[int]
     epochs: NotRequired[int]

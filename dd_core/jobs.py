@@ -12,7 +12,7 @@ from .config import BaselineConfig, EvalConfig, coerce_options
 from .data import RealData, load_dataset
 from .errors import ConfigError
 from .evaluate import Stopped
-from .events import EventFn, StopFn
+from .events import EventFn, ProgressEvent, StopFn
 from .methods.pad import PADConfig, experts_options
 from .spec import RunConfig
 
@@ -32,6 +32,15 @@ def check_nets(names: list[str] | None, real: RealData) -> None:
         build_net(name, real.meta.channels, real.meta.num_classes, real.meta.image_size)
 
 
+# what a method's set-up spends its time on (named on the page instead of "iteration 0")
+SETUP_STEP = {
+    "dm": "measuring the fastest real-batch chunk size",
+    "am": "measuring the fastest real-batch chunk size",
+    "pad": "difficulty scores and expert trajectories (built or loaded)",
+    "herding": "training the feature network",
+}
+
+
 def run_distill(
     cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn, should_stop: StopFn | None = None
 ) -> dict:
@@ -39,13 +48,16 @@ def run_distill(
     from .methods import build_method
     from .runner import last_and_best, run_distillation
 
+    on_event(ProgressEvent(type="progress", phase="setup", step="loading the dataset"))
     real = load_real(cfg, device)
     check_nets(cfg.eval_nets, real)
     ecfg = eval_config(cfg, device)
     t0 = time.perf_counter()
     assert cfg.method, "validated: a distill run has a method"
+    on_event(ProgressEvent(type="progress", phase="setup", step=SETUP_STEP.get(cfg.method, "building the method")))
     method = build_method(cfg.method, real, dict(cfg.method_options), device, on_event, should_stop)
     seconds_setup = time.perf_counter() - t0  # herding's feature net, PAD's scores and experts, chunk choice
+    on_event(ProgressEvent(type="progress", phase="setup", step="done", final=True))
     iterations, eval_at = (cfg.iterations, list(cfg.eval_at)) if method.iterative else (0, [0])
     summary = run_distillation(
         method,

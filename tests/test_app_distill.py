@@ -385,3 +385,29 @@ def test_delete_asks_for_confirmation_naming_the_run_and_then_picks_no_other_run
     # an explicit pick watches a run again
     at.selectbox(key="distill.watch.None").set_value(other).run()
     assert query_run(at) == other and at.button(key=f"live-del-{other}")
+
+
+def test_the_start_up_is_named_not_shown_as_iteration_0(store):
+    """Before the first iteration (data loading, the chunk-size measurement, PAD's experts) the page names the
+    start-up step instead of reading 'iteration 0 / N' (the issue-10 complaint); once steps arrive, the bar counts."""
+    rid = store.create_run(
+        "distill",
+        {"method": "dm", "dataset": "mnist-5k", "method_options": {}},
+        method="dm",
+        dataset="mnist-5k",
+        ipc=1,
+        total_iterations=100,
+        status="running",
+        source="cli",
+    )
+    step = "measuring the fastest real-batch chunk size"
+    store.set_progress(rid, "setup", {"type": "progress", "phase": "setup", "step": step})
+    at = app(PAGE, run=rid)
+    assert not at.exception
+    bars = [p.proto.text for p in at.get("progress")]
+    assert any(f"start-up: {step}" in t for t in bars) and not any("iteration 0 / 100" in t for t in bars), bars
+    store.set_progress(rid, "setup", {"type": "progress", "phase": "setup", "step": "done", "final": True})
+    store.record_steps(rid, [(1, {"loss": 1.0, "it_per_s": 2.0})])
+    at = app(PAGE, run=rid)
+    bars = [p.proto.text for p in at.get("progress")]
+    assert any("iteration 1 / 100" in t for t in bars) and not any("start-up" in t for t in bars), bars

@@ -25,6 +25,10 @@ class ProgressPrinter:
             eta = (self.total - it) / rate if rate > 0 else 0
             parts = " ".join(f"{k} {v:.4g}" for k, v in event["metrics"].items())
             self._line(f"iter {it}/{self.total}  {parts}  {rate:.2f} it/s  ETA {eta:.0f}s")
+        elif kind == "progress" and event.get("phase") == "setup":
+            if event.get("final"):
+                return
+            self._line(f"start-up: {event.get('step', '…')}")
         elif kind == "progress" and event.get("phase") == "experts":
             if event.get("cached"):
                 if event["expert"] == event["experts"]:
@@ -42,7 +46,7 @@ class ProgressPrinter:
                 f"experts: building expert {event['expert']}/{event['experts']} {what}{extra}",
                 newline=bool(event.get("final")),
             )
-        elif kind == "progress" and now - self.last > (0.2 if self.tty else 10.0):
+        elif kind == "progress" and event.get("phase") == "eval" and now - self.last > (0.2 if self.tty else 10.0):
             self._line(
                 f"eval @ {event['iteration']}: {event['net']} model {event['model']}/{event['n_models']} "
                 f"epoch {event['epoch']}/{event['epochs']}"

@@ -59,6 +59,10 @@ def progress_block(run: dict, rows: list[dict], phases: dict) -> None:
     elif rows and run.get("started_at") and len(rows) > 1:
         span = rows[-1]["t"] - rows[0]["t"]
         rate = (len(rows) - 1) / span if span > 0 else None
+    setup = phases.get("setup") if run["status"] == "running" and not rows else None
+    if setup is not None and not setup.get("final"):  # the start-up, named: not "iteration 0" for 20 s
+        st.progress(0.0, text=f"start-up: {setup.get('step', '…')} (the iterations start after it)")
+        return
     if total:
         frac = min(1.0, it / total) if total else 0.0
         eta = (total - it) / rate if rate and run["status"] == "running" else None
@@ -71,7 +75,7 @@ def progress_block(run: dict, rows: list[dict], phases: dict) -> None:
     if run["status"] != "running":
         return
     for phase, ev in phases.items():
-        if ev.get("final") or time.time() - ev.get("t", 0) > 30:
+        if phase == "setup" or ev.get("final") or time.time() - ev.get("t", 0) > 30:
             continue
         ep, eps = ev.get("epoch"), ev.get("epochs")
         frac = min(1.0, ep / eps) if isinstance(ep, (int, float)) and eps else 0.0
