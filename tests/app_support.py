@@ -24,7 +24,6 @@ __all__ = [
     "APP",
     "clean_streamlit",
     "workers",
-    "store",
     "app",
     "tiny_run",
     "finish_queued",
@@ -76,13 +75,6 @@ def workers(monkeypatch):
             os.waitpid(pid, 0)
         except ChildProcessError:
             pass
-
-
-@pytest.fixture
-def store():
-    s = RunStore()
-    yield s
-    s.close()
 
 
 def app(page: str | None = None, *, run: int | None = None, timeout: float = 60) -> AppTest:

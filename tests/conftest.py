@@ -25,6 +25,16 @@ def tiny_fashion(tmp_path, monkeypatch):
     clear_cache()
 
 
+@pytest.fixture
+def store():
+    """The run store of the test's own data home."""
+    from dd_core.runs import RunStore
+
+    s = RunStore()
+    yield s
+    s.close()
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """Small workloads: one intra-op thread is as fast when idle and far faster when the 2 shared cores are busy

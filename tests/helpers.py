@@ -37,3 +37,16 @@ def write_learnable_fashion(folder: Path, n_train: int = 200, n_test: int = 100)
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
     return folder
+
+
+def sql_rows(store_path, sql: str, params=()) -> list:
+    """Rows of ``sql`` on the store file through a plain sqlite3 connection (what a test reads or damages behind the
+    store's back)."""
+    import sqlite3
+
+    con = sqlite3.connect(store_path, timeout=10)
+    try:
+        with con:
+            return con.execute(sql, params).fetchall()
+    finally:
+        con.close()

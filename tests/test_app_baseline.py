@@ -11,7 +11,7 @@ from dd_core.ui.helptext import BASELINE_LABELS as L
 from tests import app_support
 from tests.app_support import ancestors, app, element_types, error_under, finish_queued, query_run, texts, widgets
 
-clean_streamlit, store = app_support.clean_streamlit, app_support.store  # fixtures
+clean_streamlit = app_support.clean_streamlit  # fixture
 
 PAGE = "pages/baseline.py"
 

@@ -16,7 +16,7 @@ from dd_core.ui.helptext import LABELS
 from tests import app_support
 from tests.app_support import all_text, ancestors, app, element_types, error_under, query_run, texts, wait_for, widgets
 
-clean_streamlit, store, workers = app_support.clean_streamlit, app_support.store, app_support.workers  # fixtures
+clean_streamlit, workers = app_support.clean_streamlit, app_support.workers  # fixtures
 
 PAGE = "pages/distill.py"
 

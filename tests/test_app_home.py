@@ -10,7 +10,7 @@ from dd_core.experiments import EXPERIMENTS, plan
 from tests import app_support
 from tests.app_support import ancestors, app, texts, widgets
 
-clean_streamlit, store = app_support.clean_streamlit, app_support.store  # fixtures
+clean_streamlit = app_support.clean_streamlit  # fixture
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -20,24 +19,9 @@ import torch
 from dd_core.errors import DDError
 from dd_core.paths import data_home
 from dd_core.runs import RunRecorder, RunStore, RunStoreError, to_jsonable
+from tests.helpers import sql_rows
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def store():
-    s = RunStore()
-    yield s
-    s.close()
-
-
-def _sql(store: RunStore, sql: str, params=()):
-    con = sqlite3.connect(store.path, timeout=10)
-    try:
-        with con:
-            return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def _python(code: str, *args: str) -> subprocess.Popen:
@@ -55,8 +39,8 @@ def test_default_location_wal_and_schema(store):
     assert store.path == data_home() / "runs.sqlite3"
     rid = store.create_run("distill", {"lr": 1.0})
     assert store.path.exists()
-    assert _sql(store, "PRAGMA journal_mode")[0][0] == "wal"
-    assert _sql(store, "PRAGMA user_version")[0][0] >= 1
+    assert sql_rows(store.path, "PRAGMA journal_mode")[0][0] == "wal"
+    assert sql_rows(store.path, "PRAGMA user_version")[0][0] >= 1
     conn = store._conn()
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
@@ -211,7 +195,7 @@ def test_metrics_evals_snapshots_progress(store):
     store.set_progress(rid, "experts", {"done": 1})
     prog = store.progress(rid)
     assert prog["eval"]["done"] == 4 and prog["experts"]["done"] == 1 and prog["eval"]["t"] > 0
-    assert _sql(store, "SELECT COUNT(*) FROM progress WHERE run_id = ?", (rid,))[0][0] == 2
+    assert sql_rows(store.path, "SELECT COUNT(*) FROM progress WHERE run_id = ?", (rid,))[0][0] == 2
 
 
 def test_cancel_queued_vs_running(store):
@@ -253,19 +237,19 @@ def test_reap_dead_pid_stale_heartbeat_live(store):
     dead, stale, live, queued = (store.create_run("distill", {}) for _ in range(4))
     for rid in (dead, stale, live):
         store.claim_next_queued("cpu", max_running=3, run_id=rid)
-    _sql(store, "UPDATE runs SET pid = ? WHERE id = ?", (p.pid, dead))
+    sql_rows(store.path, "UPDATE runs SET pid = ? WHERE id = ?", (p.pid, dead))
     # a run of another host is judged by its heartbeat only
-    _sql(store, "UPDATE runs SET heartbeat = ?, host = 'elsewhere' WHERE id = ?", (time.time() - 100, stale))
-    _sql(store, "UPDATE runs SET device = NULL WHERE id IN (?, ?, ?)", (dead, stale, live))
+    sql_rows(store.path, "UPDATE runs SET heartbeat = ?, host = 'elsewhere' WHERE id = ?", (time.time() - 100, stale))
+    sql_rows(store.path, "UPDATE runs SET device = NULL WHERE id IN (?, ?, ?)", (dead, stale, live))
     assert sorted(store.reap(stale_after=30)) == sorted([dead, stale])
     assert store.get_run(dead)["status"] == "interrupted" and str(p.pid) in store.get_run(dead)["error"]
     assert "heartbeat" in store.get_run(stale)["error"] and store.get_run(stale)["finished_at"]
     assert store.get_run(live)["status"] == "running" and store.get_run(queued)["status"] == "queued"
     assert store.reap() == []
     # a claim reaps first: the live run still blocks the cpu slot, a dead one would not
-    _sql(store, "UPDATE runs SET device = 'cpu' WHERE id = ?", (live,))
+    sql_rows(store.path, "UPDATE runs SET device = 'cpu' WHERE id = ?", (live,))
     assert store.claim_next_queued("cpu") is None
-    _sql(store, "UPDATE runs SET pid = ? WHERE id = ?", (p.pid, live))
+    sql_rows(store.path, "UPDATE runs SET pid = ? WHERE id = ?", (p.pid, live))
     assert store.claim_next_queued("cpu")["id"] == queued
     assert store.get_run(live)["status"] == "interrupted"
 
@@ -287,7 +271,7 @@ def test_delete_run(store):
     assert store.delete_run(rid) is True
     assert store.get_run(rid) is None and not f.parent.parent.exists()
     for table in ("metrics", "evals", "snapshots", "progress"):
-        assert _sql(store, f"SELECT COUNT(*) FROM {table} WHERE run_id = ?", (rid,))[0][0] == 0
+        assert sql_rows(store.path, f"SELECT COUNT(*) FROM {table} WHERE run_id = ?", (rid,))[0][0] == 0
     assert store.delete_run(rid) is False
     r2 = store.create_run("distill", {})
     store.set_status(r2, "running")

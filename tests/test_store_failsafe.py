@@ -24,13 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 REPAIR = "python -m dd_core runs --repair"
 
 
-@pytest.fixture
-def store():
-    s = RunStore()
-    yield s
-    s.close()
-
-
 def _fill(store: RunStore) -> int:
     rid = store.create_run("distill", {"n": 1}, status="running")
     store.record_steps(rid, [(i, {"loss": 1.0 / (i + 1), "pad": "x" * 200}) for i in range(2000)], iteration=1999)

@@ -12,13 +12,6 @@ from dd_core.runs import RunStore, RunStoreError
 from dd_core.runs import store as store_mod
 
 
-@pytest.fixture
-def store():
-    s = RunStore()
-    yield s
-    s.close()
-
-
 def _remove_store_file(store: RunStore) -> None:
     store.close()
     for suffix in ("", "-wal", "-shm"):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,26 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from dd_core.runs import RunRecorder, RunStore, RunStoreError
+from dd_core.runs import RunRecorder, RunStoreError
 from dd_core.runs import store as store_mod
+from tests.helpers import sql_rows
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def store():
-    s = RunStore()
-    yield s
-    s.close()
-
-
-def _sql(store: RunStore, sql: str, params=()):
-    con = sqlite3.connect(store.path, timeout=10)
-    try:
-        with con:
-            return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def _start_ticks(pid: int) -> float:
@@ -59,8 +43,9 @@ def test_same_host_a_live_process_is_never_reaped_a_reused_pid_is(store):
     try:
         paused, reused = (store.create_run("distill", {}, status="running", pid=sleeper.pid) for _ in range(2))
         os.kill(sleeper.pid, signal.SIGSTOP)
-        _sql(store, "UPDATE runs SET heartbeat = ?", (time.time() - 3600,))  # an hour without a heartbeat
-        _sql(store, "UPDATE runs SET pid_start = pid_start - 1 WHERE id = ?", (reused,))  # the pid now is another
+        sql_rows(store.path, "UPDATE runs SET heartbeat = ?", (time.time() - 3600,))  # an hour without a heartbeat
+        # the pid now is another process
+        sql_rows(store.path, "UPDATE runs SET pid_start = pid_start - 1 WHERE id = ?", (reused,))
         assert store.reap(stale_after=1) == [reused]
         assert store.get_run(paused)["status"] == "running"
         run = store.get_run(reused)
@@ -73,7 +58,7 @@ def test_same_host_a_live_process_is_never_reaped_a_reused_pid_is(store):
 
 def test_heartbeat_timeout_decides_for_other_hosts_and_comes_from_the_environment(store, monkeypatch):
     rid = store.create_run("distill", {}, status="running")
-    _sql(store, "UPDATE runs SET host = 'elsewhere', heartbeat = ? WHERE id = ?", (time.time() - 5, rid))
+    sql_rows(store.path, "UPDATE runs SET host = 'elsewhere', heartbeat = ? WHERE id = ?", (time.time() - 5, rid))
     assert store.reap() == []  # default 30 s
     monkeypatch.setenv("DD_HEARTBEAT_TIMEOUT_S", "2")
     assert store.reap() == [rid]
@@ -90,8 +75,8 @@ def test_only_the_runs_own_process_takes_an_interrupted_run_further(store):
     mine = store.create_run("distill", {}, status="running")
     theirs = store.create_run("distill", {}, status="running", pid=gone.pid)
     for rid in (mine, theirs):
-        _sql(
-            store,
+        sql_rows(
+            store.path,
             "UPDATE runs SET status = 'interrupted', error = 'no heartbeat', finished_at = 1 WHERE id = ?",
             (rid,),
         )
@@ -101,14 +86,14 @@ def test_only_the_runs_own_process_takes_an_interrupted_run_further(store):
     store.heartbeat(mine, iteration=3)
     run = store.get_run(mine)
     assert run["status"] == "running" and run["error"] is None and run["finished_at"] is None
-    _sql(store, "UPDATE runs SET status = 'interrupted' WHERE id = ?", (mine,))
+    sql_rows(store.path, "UPDATE runs SET status = 'interrupted' WHERE id = ?", (mine,))
     store.set_status(mine, "done", summary={"iterations": 3})
     run = store.get_run(mine)
     assert run["status"] == "done" and run["summary"] == {"iterations": 3} and run["error"] is None
     # the recorder of the owner does not stop for a spurious 'interrupted', the one of another run does
     other = store.create_run("distill", {}, status="running")
     w = RunRecorder(store, other)
-    _sql(store, "UPDATE runs SET status = 'interrupted' WHERE id = ?", (other,))
+    sql_rows(store.path, "UPDATE runs SET status = 'interrupted' WHERE id = ?", (other,))
     assert w.should_stop() is False and store.get_run(other)["status"] == "running"
     w.close()
     assert RunRecorder(store, theirs).should_stop() is True

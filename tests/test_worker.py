@@ -19,7 +19,7 @@ from tests import app_support
 from tests.app_support import ROOT, finish_queued, tiny_run, wait_for
 
 # the fixtures of app_support, used here by name
-clean_streamlit, store, workers = app_support.clean_streamlit, app_support.store, app_support.workers
+clean_streamlit, workers = app_support.clean_streamlit, app_support.workers
 
 
 def test_two_submits_in_a_row_both_finish_in_order(tiny_fashion, workers, store):
