@@ -340,7 +340,7 @@ def test_out_folder_is_created_before_work(capsys, tmp_path, monkeypatch):
     class Reached(Exception):
         pass
 
-    def stub(cfg, device, on_event, out_dir=None):
+    def stub(cfg, device, out_dir=None):
         assert out_dir.is_dir()
         raise Reached
 

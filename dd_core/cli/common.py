@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, DDError
 from ..runs.store import RunStore
+from .progress import ProgressPrinter
 
 if TYPE_CHECKING:
     from ..config import EvalConfig
@@ -232,13 +233,17 @@ class Recorded:
         return self.status == "cancelled"
 
 
-def record_run(cfg: RunConfig, device, on_event, out_dir: Path | None = None) -> Recorded:
-    """Run ``cfg`` in this process, recorded in the run store (so it shows up in the dashboard); SIGINT / SIGTERM
-    stop it cleanly (see :class:`StopSignals`)."""
+def record_run(cfg: RunConfig, device, out_dir: Path | None = None) -> Recorded:
+    """Run ``cfg`` in this process, recorded in the run store (so it shows up in the dashboard), with its progress on
+    stderr; SIGINT / SIGTERM stop it cleanly (see :class:`StopSignals`)."""
     from ..runs.worker import run_recorded
 
+    bar = ProgressPrinter(cfg.iterations if cfg.kind == "distill" else 0)
     with StopSignals() as signals:
-        run_id, status, record = run_recorded(RunStore(), cfg, device, on_event, out_dir, signals.event.is_set)
+        try:
+            run_id, status, record = run_recorded(RunStore(), cfg, device, bar, out_dir, signals.event.is_set)
+        finally:
+            bar.close()
     by = (signals.received or "the dashboard") if status == "cancelled" else None
     return Recorded(run_id, status, record or {}, by)
 

@@ -22,7 +22,6 @@ from .common import (
     record_run,
     report_cancelled,
 )
-from .progress import ProgressPrinter
 
 
 def add_parsers(sub) -> None:
@@ -141,9 +140,7 @@ def cmd_distill(args) -> int:
         if args.out
         else data_home() / "out" / f"{args.method}-{run['dataset']}-ipc{ipc}-{datetime.now():%Y%m%d-%H%M%S}"
     )
-    bar = ProgressPrinter(iterations)
-    rec = record_run(cfg, device, bar, out_dir=out)
-    bar.close()
+    rec = record_run(cfg, device, out_dir=out)
     record = rec.record
     if rec.cancelled and not record.get("synthetic_path"):
         return report_cancelled(args, rec, f"{args.method} on {run['dataset']} (before its first synthetic set)")

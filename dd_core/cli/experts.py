@@ -13,7 +13,6 @@ from .common import (
     record_run,
     report_cancelled,
 )
-from .progress import ProgressPrinter
 
 
 def add_parsers(sub) -> None:
@@ -72,9 +71,7 @@ def cmd_experts(args) -> int:
     ).validate()
     if args.out:
         check_out_dir(Path(args.out), field="experts_path")
-    bar = ProgressPrinter()
-    rec = record_run(cfg, device, bar)
-    bar.close()
+    rec = record_run(cfg, device)
     if rec.cancelled:
         return report_cancelled(args, rec, f"building experts on {args.dataset}")
     record = rec.record

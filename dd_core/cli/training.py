@@ -15,7 +15,6 @@ from .common import (
     record_run,
     report_cancelled,
 )
-from .progress import ProgressPrinter
 
 
 def add_parsers(sub) -> None:
@@ -67,9 +66,7 @@ def cmd_baseline(args) -> int:
         baseline=options,
         device=args.device,
     ).validate()
-    bar = ProgressPrinter()
-    rec = record_run(cfg, device, bar)
-    bar.close()
+    rec = record_run(cfg, device)
     if rec.cancelled:
         return report_cancelled(args, rec, f"whole-dataset training on {args.dataset}")
     record = rec.record
@@ -115,9 +112,7 @@ def cmd_evaluate(args) -> int:
         eval=ecfg.to_dict(),
         device=args.device,
     ).validate()
-    bar = ProgressPrinter()
-    rec = record_run(cfg, device, bar)
-    bar.close()
+    rec = record_run(cfg, device)
     if rec.cancelled:
         return report_cancelled(args, rec, f"the evaluation on {args.dataset}")
     record = rec.record
