@@ -191,11 +191,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
         )
     )
     slots["eval_models"] = c2.empty()
-    try:  # the protocol the run will record: a named one only when epochs and models are its own
-        recorded = EvalConfig.from_protocol(protocol, epochs=epochs, n_models=models)
-        sb.caption(f"Recorded as **{protocol_text(recorded.to_dict())}**")
-    except ConfigError:
-        pass  # the field errors below say why
+    recorded_slot = sb.empty()  # the protocol the run will record, once the fields validate (below)
 
     # ---- validation of the whole form: every error under its field, the rest under the Start button
     eval_at = validate_form(errors, method, values, dataset, info, iterative, iterations, eval_at_text, eval_nets)
@@ -210,6 +206,8 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
             ecfg = EvalConfig.from_protocol(protocol, epochs=epochs, n_models=models)
         except ConfigError as err:
             errors.add(err)
+    if ecfg is not None:  # a named protocol only when epochs and models are its own, else 'custom'
+        recorded_slot.caption(f"Recorded as **{protocol_text(ecfg.to_dict())}**")
     if ds_status.status == "missing":
         errors.general.append(f"Dataset {dataset}: {ds_status.detail}")
     cfg = None
