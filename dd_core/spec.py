@@ -44,6 +44,7 @@ class RunConfig:
     source_run: int | None = None  # kind 'evaluate': the run whose set is evaluated
     device: str | None = None
     label: str | None = None
+    reference: bool = True  # put the random-real reference beside every evaluation (docs/algorithms.md §3)
 
     def validate(self) -> RunConfig:
         """Everything checkable without loading data: names, numbers, schedule, method options (converted in place

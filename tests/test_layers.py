@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("nets",),
     ("evaluate", "flops"),
     ("methods",),
-    ("runner", "baseline", "bench"),
+    ("runner", "baseline", "bench", "reference"),
     ("spec",),
     ("presets", "experiments", "jobs"),
     ("runs",),

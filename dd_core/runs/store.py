@@ -72,7 +72,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_FILENAME = "runs.sqlite3"
 RUN_JSON = "run.json"
 BUSY_TIMEOUT_S = 10.0
@@ -345,6 +345,11 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reference_cache (
+    key TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    t REAL NOT NULL
+);
 """
 
 # schema 1 -> 2: the worker's host and start time (liveness), 'events' renamed 'progress' (the latest progress per
@@ -366,6 +371,15 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 INSERT OR REPLACE INTO meta (key, value) SELECT 'last_run_id', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM runs;
+"""
+
+# schema 2 -> 3: a cache of random-real references (dd_core/reference.py), keyed by their evaluation settings
+_MIGRATE_2_TO_3 = """
+CREATE TABLE IF NOT EXISTS reference_cache (
+    key TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    t REAL NOT NULL
+);
 """
 
 
@@ -583,10 +597,12 @@ class RunStore:
             if version == 0:
                 for stmt in _statements(_SCHEMA):
                     conn.execute(stmt)
-            elif version == 1:
-                for stmt in _statements(_MIGRATE_1_TO_2):
-                    conn.execute(stmt)
-                log.warning("run store %s migrated from schema 1 to %d", self.path, SCHEMA_VERSION)
+            else:
+                steps = {1: _MIGRATE_1_TO_2, 2: _MIGRATE_2_TO_3}
+                for v in range(version, SCHEMA_VERSION):
+                    for stmt in _statements(steps[v]):
+                        conn.execute(stmt)
+                log.warning("run store %s migrated from schema %d to %d", self.path, version, SCHEMA_VERSION)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
@@ -1113,6 +1129,22 @@ class RunStore:
                 d.setdefault("t", r["t"])
             out[r["kind"]] = d
         return out
+
+    # ------------------------------------------------------------------------------------------ reference cache
+    def get_reference(self, key: str) -> dict | None:
+        """A cached random-real reference (``dd_core/reference.py``) or None."""
+        rows = self._read("SELECT data FROM reference_cache WHERE key = ?", (str(key),))
+        value = _loads(rows[0]["data"]) if rows else None
+        return value if isinstance(value, dict) else None
+
+    def put_reference(self, key: str, value: dict) -> None:
+        """Cache a reference under ``key`` (overwrites: the same key means the same settings)."""
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO reference_cache (key, data, t) VALUES (?,?,?) "
+                "ON CONFLICT(key) DO UPDATE SET data = excluded.data, t = excluded.t",
+                (str(key), dumps(value), time.time()),
+            )
 
     # ----------------------------------------------------------------------------------------------------- repair
     def _rebuild(self, folders: list[tuple[int, dict]], salvaged: dict[str, list[tuple]] | None = None) -> None:
