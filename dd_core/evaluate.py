@@ -235,3 +235,45 @@ def evaluate_synthetic(
             }
         )
     return results
+
+
+def estimate_eval_seconds(n_images: int, real: RealData, net_name: str, cfg: EvalConfig, steps: int = 3) -> float:
+    """Seconds ``evaluate_synthetic`` will take for a set of ``n_images`` on one net: a few timed training steps
+    (after one warm-up) and one timed test batch, scaled to the protocol. An estimate for ETAs (±30 %)."""
+    meta = real.meta
+    device = real.train_images.device
+    batch = min(cfg.batch_size, n_images)
+    net = build_net(net_name, meta.channels, meta.num_classes, meta.image_size).to(device)
+    net = net.to(memory_format=memory_format(device))
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    dsa = DSA(cfg.dsa_strategy or meta.dsa_strategy, meta.image_size) if cfg.dsa else None
+    x = real.train_images[:batch].clone()
+    y = real.train_labels[:batch].clone()
+
+    def step() -> None:
+        out = net(dsa(x) if dsa is not None else x)
+        loss = F.cross_entropy(out, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step()
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    per_step = (time.perf_counter() - t0) / steps
+    n_test = len(real.test_images)
+    test_batch = real.test_images[: min(1024, n_test)]
+    t0 = time.perf_counter()
+    test_accuracy(net, test_batch, real.test_labels[: len(test_batch)])
+    _sync(device)
+    per_test = (time.perf_counter() - t0) * math.ceil(n_test / max(1, len(test_batch)))
+    steps_total = math.ceil(n_images / batch) * cfg.epochs
+    return cfg.n_models * (steps_total * per_step + per_test)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -9,7 +9,7 @@ the evaluation at 0 is of the initial set.
     step      {"iteration", "metrics", "seconds", "it_per_s"}                      runner, after every update
     snapshot  {"iteration", "synthetic": SyntheticSet}                             ≈ 50 per run, plus first and last
     eval      {"iteration", "net", "acc_mean", "acc_std", "accs", "n_models", "epochs", "protocol", ...}
-    progress  {"phase": "eval" | "experts", ...}                                   training inside a phase
+    progress  {"phase": "setup" | "eval" | "reference" | "experts", ...}          start-up, training inside a phase
     epoch     {"epoch", "epochs", "loss", "lr", "test_acc"}                        whole-dataset training
 """
 
@@ -58,11 +58,12 @@ class EvalEvent(TypedDict):
 
 class ProgressEvent(TypedDict):
     """Work inside a phase: ``setup`` (a distillation's start-up, a named ``step``: loading the dataset, building
-    the method), ``eval`` (net, model m of n, epoch e of E) or ``experts`` (expert i of n, epoch e of E, or a named
+    the method), ``eval`` (net, model m of n, epoch e of E), ``reference`` (the random-real reference: subset i of
+    n, then as ``eval``) or ``experts`` (expert i of n, epoch e of E, or a named
     ``step`` such as the difficulty scores); ``final`` marks a phase's last report."""
 
     type: Literal["progress"]
-    phase: Literal["setup", "eval", "experts"]
+    phase: Literal["setup", "eval", "reference", "experts"]
     iteration: NotRequired[int | None]  # the distillation iteration an evaluation belongs to
     epoch: NotRequired[int]
     epochs: NotRequired[int]
@@ -78,8 +79,11 @@ class ProgressEvent(TypedDict):
     experts: NotRequired[int]
     cached: NotRequired[bool]
     step: NotRequired[str]
+    plan: NotRequired[dict]  # setup's final report: evaluations ahead and their estimated seconds (jobs.py)
+    subset: NotRequired[int]  # reference: random subset i of n
+    subsets: NotRequired[int]
+    labels: NotRequired[str]  # eval: "hard" while a set with learned labels is evaluated with hard labels
     train_acc: NotRequired[float]
-    subset: NotRequired[int]
 
 
 class EpochEvent(TypedDict):

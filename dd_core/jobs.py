@@ -4,6 +4,7 @@ run from the dashboard and the same run from the command line take the same path
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -14,6 +15,7 @@ from .errors import ConfigError
 from .evaluate import Stopped
 from .events import EventFn, ProgressEvent, StopFn
 from .methods.pad import PADConfig, experts_options
+from .reference import ReferenceCache, References, evaluate_against_random
 from .spec import RunConfig
 
 
@@ -41,10 +43,65 @@ SETUP_STEP = {
 }
 
 
+def references_for(
+    cfg: RunConfig,
+    real: RealData,
+    ipc: int,
+    ecfg: EvalConfig,
+    cache: ReferenceCache | None,
+    on_event: EventFn,
+    should_stop: StopFn | None,
+    iteration: Callable[[], int | None] = lambda: None,
+) -> References:
+    """The job's random-real references (turned off by ``cfg.reference = False``), reporting ``reference`` progress."""
+    return References(
+        real,
+        ipc,
+        ecfg,
+        enabled=cfg.reference,
+        dataset_options=cfg.dataset_options,
+        cache=cache,
+        on_progress=lambda p: on_event({"type": "progress", "iteration": iteration(), **p}),
+        should_stop=should_stop,
+    )
+
+
+def evaluation_plan(method, nets: list[str], eval_at: list[int], ecfg: EvalConfig, refs: References) -> dict:
+    """What is left after the iterations, for an ETA that includes it: the estimated seconds of one evaluation (all
+    nets; twice for a set with learned labels, also evaluated with hard labels) and of the references to compute."""
+    from .evaluate import estimate_eval_seconds
+    from .reference import SUBSETS
+
+    syn = method.synthetic
+    n_images, ipc = len(syn.images), method.cfg.ipc
+    hard_too = syn.soft_labels is not None or syn.lr is not None
+    per_net = {net: estimate_eval_seconds(n_images, method.real, net, ecfg) for net in nets}
+    eval_seconds = sum(per_net.values()) * (2 if hard_too else 1)
+    ref_seconds = sum(
+        estimate_eval_seconds(ipc * method.real.meta.num_classes, method.real, net, ecfg) * SUBSETS
+        for net in nets
+        if not refs.cached(net)
+    )
+    return {
+        "eval_at": eval_at,
+        "nets": nets,
+        "eval_seconds": eval_seconds,
+        "reference_seconds": ref_seconds if eval_at else 0.0,
+        "hard_label_eval": hard_too,
+        "reference": refs.enabled,
+    }
+
+
 def run_distill(
-    cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn, should_stop: StopFn | None = None
+    cfg: RunConfig,
+    device: torch.device,
+    out_dir: Path,
+    on_event: EventFn,
+    should_stop: StopFn | None = None,
+    cache: ReferenceCache | None = None,
 ) -> dict:
-    """Distill with ``cfg``; save ``synthetic.pt`` and PNG grids into ``out_dir``; return the JSON record."""
+    """Distill with ``cfg``; save ``synthetic.pt`` and PNG grids into ``out_dir``; return the JSON record.
+    ``cache`` (the run store) keeps the random-real references."""
     from .methods import build_method
     from .runner import last_and_best, run_distillation
 
@@ -57,8 +114,13 @@ def run_distill(
     on_event(ProgressEvent(type="progress", phase="setup", step=SETUP_STEP.get(cfg.method, "building the method")))
     method = build_method(cfg.method, real, dict(cfg.method_options), device, on_event, should_stop)
     seconds_setup = time.perf_counter() - t0  # herding's feature net, PAD's scores and experts, chunk choice
-    on_event(ProgressEvent(type="progress", phase="setup", step="done", final=True))
     iterations, eval_at = (cfg.iterations, list(cfg.eval_at)) if method.iterative else (0, [0])
+    nets = cfg.eval_nets or [method.net_name]
+    refs = references_for(cfg, real, method.cfg.ipc, ecfg, cache, on_event, should_stop, lambda: method.iteration)
+    if eval_at:
+        on_event(ProgressEvent(type="progress", phase="setup", step="estimating the evaluation time"))
+    plan = evaluation_plan(method, nets, eval_at, ecfg, refs) if eval_at else {"eval_at": [], "nets": nets}
+    on_event(ProgressEvent(type="progress", phase="setup", step="done", final=True, plan=plan))
     summary = run_distillation(
         method,
         iterations,
@@ -68,15 +130,13 @@ def run_distill(
         on_event=on_event,
         should_stop=should_stop,
         eval_seed=method.cfg.seed,
+        references=refs,
     )
     syn = method.synthetic
     experts = getattr(method, "experts", None)
     path = syn.save(out_dir / "synthetic.pt")
     syn.export_pngs(out_dir / "png")
-    evals = [
-        {k: e[k] for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
-        for e in summary["evals"]
-    ]
+    evals = [{k: v for k, v in e.items() if k not in ("accs", "seconds")} for e in summary["evals"]]
     return {
         "method": cfg.method,
         "dataset": cfg.dataset,
@@ -165,10 +225,14 @@ def run_baseline_job(
 
 
 def run_evaluate_job(
-    cfg: RunConfig, device: torch.device, on_event: EventFn, should_stop: StopFn | None = None
+    cfg: RunConfig,
+    device: torch.device,
+    on_event: EventFn,
+    should_stop: StopFn | None = None,
+    cache: ReferenceCache | None = None,
 ) -> dict:
-    """Evaluate a saved synthetic set (or IPC random real images) on ``eval_nets``; ``eval`` events."""
-    from .evaluate import evaluate_synthetic
+    """Evaluate a saved synthetic set (or IPC random real images) on ``eval_nets``; ``eval`` events. A saved set
+    gets the random-real reference beside it; random real images are their own reference."""
     from .methods.base import random_real
     from .nets import default_net_for
     from .synthetic import SyntheticSet
@@ -193,15 +257,17 @@ def run_evaluate_job(
     nets = cfg.eval_nets or [default_net_for(real.meta.image_size)]
     check_nets(nets, real)
     ecfg = eval_config(cfg, device)
+    refs = references_for(cfg, real, ipc, ecfg, cache, on_event, should_stop) if cfg.synthetic_path else None
     start = time.perf_counter()
     evals = []
     for name in nets:  # one net at a time, so each result is stored as soon as it exists
-        rec = evaluate_synthetic(
+        rec = evaluate_against_random(
             images,
             labels,
             real,
             [name],
             ecfg,
+            refs,
             soft_labels=soft,
             lr=lr,
             on_progress=lambda p: on_event({"type": "progress", "iteration": iteration, **p}),
@@ -223,14 +289,22 @@ def run_evaluate_job(
 
 
 def execute(
-    cfg: RunConfig, device: torch.device, out_dir: Path, on_event: EventFn, should_stop: StopFn | None = None
+    cfg: RunConfig,
+    device: torch.device,
+    out_dir: Path,
+    on_event: EventFn,
+    should_stop: StopFn | None = None,
+    cache: ReferenceCache | None = None,
 ) -> tuple[str, dict]:
-    """Run the job of ``cfg.kind``; return (final status 'done' | 'cancelled', record)."""
+    """Run the job of ``cfg.kind``; return (final status 'done' | 'cancelled', record). ``cache``: where the
+    random-real references are kept (the run store)."""
     try:
         if cfg.kind == "distill":
-            record = run_distill(cfg, device, out_dir, on_event, should_stop)
+            record = run_distill(cfg, device, out_dir, on_event, should_stop, cache)
             return ("cancelled" if record["stopped"] else "done"), record
-        job = {"baseline": run_baseline_job, "evaluate": run_evaluate_job, "experts": run_experts_job}[cfg.kind]
+        if cfg.kind == "evaluate":
+            return "done", run_evaluate_job(cfg, device, on_event, should_stop, cache)
+        job = {"baseline": run_baseline_job, "experts": run_experts_job}[cfg.kind]
         return "done", job(cfg, device, on_event, should_stop)
     except Stopped:
         return "cancelled", {}

@@ -15,9 +15,10 @@ import time
 from collections.abc import Sequence
 
 from .config import EvalConfig, check_schedule
-from .evaluate import Stopped, evaluate_synthetic
+from .evaluate import Stopped
 from .events import EventFn, StopFn
 from .methods.base import Method
+from .reference import References, evaluate_against_random
 
 SNAPSHOTS_PER_RUN = 50
 
@@ -33,11 +34,13 @@ def run_distillation(
     should_stop: StopFn | None = None,
     snapshot_every: int | None = None,
     eval_seed: int = 0,
+    references: References | None = None,
 ) -> dict:
     """Run ``iterations`` updates of ``method`` (coresets: none), evaluating at ``eval_at``.
 
     Stops cooperatively when ``should_stop()`` is true (checked every iteration and every evaluation epoch); the
-    synthetic set then is the last complete one, with its true iteration count. Returns a summary dict.
+    synthetic set then is the last complete one, with its true iteration count. ``references`` puts the random-real
+    reference beside each evaluation (``dd_core/reference.py``). Returns a summary dict.
     """
     emit = on_event or (lambda e: None)
     stop = should_stop or (lambda: False)
@@ -52,12 +55,13 @@ def run_distillation(
 
     def evaluate(n: int) -> None:
         syn = method.synthetic
-        records = evaluate_synthetic(
+        records = evaluate_against_random(
             syn.images,
             syn.labels,
             method.real,
             nets,
             eval_cfg,
+            references,
             soft_labels=syn.soft_labels,
             lr=syn.lr,
             seed=eval_seed,

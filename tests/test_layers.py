@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # bottom → top; a module may import from its own layer or any layer below it
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "paths"),
+    ("errors", "paths", "labels"),
     ("config", "events", "reference_results", "data", "augment", "device", "synthetic"),
     ("nets",),
     ("evaluate", "flops"),

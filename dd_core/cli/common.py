@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, DDError
 from ..runs.store import RunStore
-from .progress import ProgressPrinter
+from .progress import ProgressPrinter, format_eval
 
 if TYPE_CHECKING:
     from ..config import EvalConfig
@@ -130,6 +130,15 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: CUDA when present)")
 
 
+def add_no_reference(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="skip the random-real reference (K random real images per class under the same evaluation, cached in "
+        "the run store) that is reported beside every evaluation",
+    )
+
+
 def add_dataset(p: argparse.ArgumentParser, default: str | None = "mnist-5k") -> None:
     p.add_argument("--dataset", default=default, help="dataset name (see `python -m dd_core datasets`)")
     p.add_argument("--data-path", default=None, help="folder for `mhist` and `folder` datasets")
@@ -235,17 +244,24 @@ class Recorded:
 
 def record_run(cfg: RunConfig, device, out_dir: Path | None = None) -> Recorded:
     """Run ``cfg`` in this process, recorded in the run store (so it shows up in the dashboard), with its progress on
-    stderr; SIGINT / SIGTERM stop it cleanly (see :class:`StopSignals`)."""
+    stderr; SIGINT / SIGTERM stop it cleanly (see :class:`StopSignals`). The record's evaluations come back with
+    their whole-dataset reference (``runs/references.py``) beside the random-real one the job put there."""
+    from ..runs.references import run_evals_with_references
     from ..runs.worker import run_recorded
 
+    store = RunStore()
     bar = ProgressPrinter(cfg.iterations if cfg.kind == "distill" else 0)
     with StopSignals() as signals:
         try:
-            run_id, status, record = run_recorded(RunStore(), cfg, device, bar, out_dir, signals.event.is_set)
+            run_id, status, record = run_recorded(store, cfg, device, bar, out_dir, signals.event.is_set)
         finally:
             bar.close()
     by = (signals.received or "the dashboard") if status == "cancelled" else None
-    return Recorded(run_id, status, record or {}, by)
+    record = dict(record or {})
+    run = store.get_run(run_id)
+    if record.get("evals") and run is not None:
+        record["evals"] = run_evals_with_references(store, run, record["evals"])
+    return Recorded(run_id, status, record, by)
 
 
 def report_cancelled(args, rec: Recorded, what: str) -> int:
@@ -254,13 +270,9 @@ def report_cancelled(args, rec: Recorded, what: str) -> int:
     return EXIT_CANCELLED
 
 
-def format_evals(evals: list[dict]) -> str:
-    return "\n".join(
-        f"  {'@ ' + str(e['iteration']) if 'iteration' in e else '':<8}{e['net']:<12} "
-        f"{100 * e['acc_mean']:.2f} ± {100 * e['acc_std']:.2f} %  "
-        f"({e['n_models']} models x {e['epochs']} epochs, {e['protocol']})"
-        for e in evals
-    )
+def format_evals(evals: list[dict], what: str = "") -> str:
+    """Every evaluation, one indented line each (:func:`format_eval`); ``what`` prefixes each, e.g. 'DM  IPC 1  '."""
+    return "\n".join("  " + format_eval(e, what) for e in evals)
 
 
 def emit(args, human: str, record: dict) -> None:

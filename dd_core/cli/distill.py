@@ -13,6 +13,7 @@ from .common import (
     add_common,
     add_dataset,
     add_eval,
+    add_no_reference,
     check_out_dir,
     csv_list,
     dataset_options,
@@ -51,6 +52,7 @@ def add_parsers(sub) -> None:
         help="iterations to evaluate at: '0,500,1000', 'final', 'every:N' or 'none' (default: final)",
     )
     add_eval(p)
+    add_no_reference(p)
     p.add_argument(
         "--option",
         action="append",
@@ -105,6 +107,7 @@ def resolve(args) -> tuple[dict, dict]:
 def cmd_distill(args) -> int:
     from ..config import check_schedule, coerce_value
     from ..device import pick_device
+    from ..methods import METHODS
     from ..paths import data_home
     from ..presets import parse_eval_at
     from ..spec import RunConfig
@@ -133,6 +136,7 @@ def cmd_distill(args) -> int:
         eval_nets=nets,
         eval=ecfg.to_dict(),
         device=args.device,
+        reference=not args.no_reference,
     ).validate()
     ipc = cfg.method_options.get("ipc", 10)
     out = check_out_dir(
@@ -145,12 +149,13 @@ def cmd_distill(args) -> int:
     if rec.cancelled and not record.get("synthetic_path"):
         return report_cancelled(args, rec, f"{args.method} on {run['dataset']} (before its first synthetic set)")
     (out / "result.json").write_text(json.dumps(record, indent=2))
+    what = f"{METHODS[args.method].label}  IPC {record['ipc']}  "
     if rec.cancelled:
         emit(
             args,
             f"{args.method} on {run['dataset']}, IPC {record['ipc']}: stopped by {rec.cancelled_by} after "
             f"{record['iterations']} of {iterations} iterations\n"
-            + (f"{format_evals(record['evals'])}\n" if record["evals"] else "")
+            + (f"{format_evals(record['evals'], what)}\n" if record["evals"] else "")
             + f"the last complete synthetic set is {record['synthetic_path']} (PNG grids in {out / 'png'}, "
             f"result.json in {out}); run #{rec.run_id} is recorded as cancelled",
             record,
@@ -166,8 +171,7 @@ def cmd_distill(args) -> int:
     human = (
         f"{args.method} on {run['dataset']}, IPC {record['ipc']}, {record['iterations']} iterations"
         + (f" ({spi:.3f} s/iteration)" if spi else "")
-        + f", setup {record['seconds_setup']:.1f} s\n{format_evals(record['evals'])}\n"
-        f"saved {record['synthetic_path']} and PNG grids in {out / 'png'}"
+        + f", setup {record['seconds_setup']:.1f} s\nsaved {record['synthetic_path']} and PNG grids in {out / 'png'}"
     )
     for c in record.get("checkpoints", []):
         last, best = c["last"], c["best"]
@@ -176,5 +180,10 @@ def cmd_distill(args) -> int:
             f"the {c['checkpoints']} evaluated checkpoints {100 * best['acc_mean']:.2f} % (@ {best['iteration']}, "
             f"picked on the test set: optimistic)"
         )
+    evals = record["evals"]
+    final = [e for e in evals if e["iteration"] == max(x["iteration"] for x in evals)] if evals else []
+    if len(final) < len(evals):
+        human += "\nevaluations:\n" + format_evals([e for e in evals if e not in final], what)
+    human += ("\n" + format_evals(final, what)) if final else "\n(no evaluation: --eval-at none)"
     emit(args, human, record)
     return 0

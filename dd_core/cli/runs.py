@@ -80,7 +80,27 @@ def cmd_bench(args) -> int:
     return 0
 
 
+EVAL_KEYS = (
+    "iteration",
+    "net",
+    "acc_mean",
+    "acc_std",
+    "n_models",
+    "epochs",
+    "protocol",
+    "random_acc_mean",
+    "random_acc_std",
+    "gain_over_random",
+    "gap_closed",
+    "whole_acc",
+    "whole_epochs",
+    "hard_label_acc_mean",
+    "reference_error",
+)
+
+
 def cmd_runs(args) -> int:
+    from ..runs.references import whole_baselines, with_whole_reference
     from ..runs.store import RunStore
 
     if args.repair:
@@ -88,13 +108,16 @@ def cmd_runs(args) -> int:
     store = RunStore()
     store.reap()
     runs = []
+    baselines: dict[str, list[dict]] = {}
     for r in store.list_runs(limit=args.limit):
         end = r["finished_at"] or r["heartbeat"]
         seconds = (end - r["started_at"]) if r["started_at"] and end else None
-        evals = [
-            {k: e.get(k) for k in ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")}
-            for e in store.evals(r["id"])
-        ]
+        evals = store.evals(r["id"])
+        if evals and r["dataset"]:
+            if r["dataset"] not in baselines:
+                baselines[r["dataset"]] = whole_baselines(store, r["dataset"])
+            evals = with_whole_reference(evals, baselines[r["dataset"]], r["config"].get("dataset_options"))
+        evals = [{k: e.get(k) for k in EVAL_KEYS} for e in evals]
         runs.append(
             {
                 "id": r["id"],

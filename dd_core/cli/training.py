@@ -7,6 +7,7 @@ from .common import (
     add_common,
     add_dataset,
     add_eval,
+    add_no_reference,
     csv_list,
     dataset_options,
     emit,
@@ -37,6 +38,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--random-real", action="store_true", help="evaluate IPC random real images per class")
     p.add_argument("--ipc", type=int, default=None)
     add_eval(p)
+    add_no_reference(p)
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -111,6 +113,7 @@ def cmd_evaluate(args) -> int:
         eval_nets=csv_list(args.nets),
         eval=ecfg.to_dict(),
         device=args.device,
+        reference=not args.no_reference and not args.random_real,  # random real is its own reference
     ).validate()
     rec = record_run(cfg, device)
     if rec.cancelled:

@@ -10,7 +10,7 @@ before PyTorch is loaded); ``load_dataset`` and ``RealData`` do.
 """
 
 from .base import DatasetMeta, DatasetStatus
-from .registry import DATASETS, clear_cache, dataset_info, dataset_status, load_dataset
+from .registry import DATASETS, clear_cache, dataset_fingerprint, dataset_info, dataset_status, load_dataset
 
 
 def __getattr__(name: str):
@@ -27,6 +27,7 @@ __all__ = [
     "DatasetStatus",
     "RealData",
     "clear_cache",
+    "dataset_fingerprint",
     "dataset_info",
     "dataset_status",
     "load_dataset",

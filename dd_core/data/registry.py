@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigError
@@ -87,6 +90,24 @@ def load_dataset(
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
         return copy.copy(data)
+
+
+def dataset_fingerprint(name: str, path: str | None = None) -> str:
+    """A short hash that changes when a user folder's files change (``mhist`` / ``folder``: class folders' and
+    files' stamps); ``"builtin"`` for the fixed public datasets, whose content never changes."""
+    if name not in PATH_DATASETS:
+        return "builtin"
+    loader = _loader(name)
+    root = loader.resolve_path(path)
+    digest = hashlib.sha256(repr(loader.fingerprint(path)).encode())
+    if root is not None and Path(root).is_dir():
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            for f in sorted(files):
+                file = os.path.join(folder, f)
+                st = os.stat(file)
+                digest.update(f"{os.path.relpath(file, root)}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
 
 
 def clear_cache() -> None:

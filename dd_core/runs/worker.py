@@ -150,7 +150,7 @@ def execute_run(store: RunStore, run: dict, stop_event: threading.Event | None =
     try:
         cfg = RunConfig.from_dict(run["config"]).validate()
         device = pick_device(cfg.device)
-        status, record = execute(cfg, device, store.artifacts_dir(run_id), writer, writer.should_stop)
+        status, record = execute(cfg, device, store.artifacts_dir(run_id), writer, writer.should_stop, store)
     except DDError as err:
         error = str(err)
     except Exception as err:  # noqa: BLE001 - a crash: the message in the store, the traceback in the run's folder
@@ -232,7 +232,7 @@ def run_recorded(
 
     try:
         stop = writer.should_stop if should_stop is None else lambda: should_stop() or writer.should_stop()
-        status, record = execute(cfg, device, out_dir or store.artifacts_dir(run_id), both, stop)
+        status, record = execute(cfg, device, out_dir or store.artifacts_dir(run_id), both, stop, store)
     except DDError as err:
         writer.close()
         store.set_status(run_id, "failed", error=str(err))

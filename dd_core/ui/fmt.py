@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 
+from dd_core.labels import net_label
 from dd_core.runs.store import ACTIVE_STATUSES
 
 STATUS_ICON = {"queued": "…", "running": "▸", "done": "✓", "failed": "✗", "cancelled": "■", "interrupted": "!"}
@@ -17,18 +18,6 @@ STATUS_COLOR = {
     "failed": "red",
     "cancelled": "orange",
     "interrupted": "orange",
-}
-
-
-NET_LABEL = {
-    "lenet": "LeNet",
-    "alexnet": "AlexNet",
-    "alexnet-bn": "AlexNet-BN",
-    "vgg11": "VGG11",
-    "vgg11-bn": "VGG11-BN",
-    "resnet18": "ResNet18",
-    "resnet18-bn": "ResNet18-BN",
-    "mlp": "MLP",
 }
 
 
@@ -51,14 +40,6 @@ def method_description(name: str) -> str:
 
     cls = METHODS.get(name)
     return cls.description if cls is not None else ""
-
-
-def net_label(name: str | None) -> str:
-    if not name:
-        return "?"
-    if name.startswith("convnet"):
-        return "ConvNet" + name[len("convnet") :]
-    return NET_LABEL.get(name, name)
 
 
 def net_order(name: str) -> tuple:
