@@ -9,11 +9,22 @@ import time
 
 import streamlit as st
 
+from dd_core.runs.references import run_evals_with_references
 from dd_core.runs.store import ACTIVE_STATUSES
 
 from . import charts
 from .boundary import safe
-from .fmt import PLOTLY_CONFIG, eval_acc, fmt_seconds, net_label, protocol_text, run_seconds, run_title
+from .fmt import (
+    PLOTLY_CONFIG,
+    eval_acc,
+    fmt_acc,
+    fmt_seconds,
+    method_label,
+    net_label,
+    protocol_text,
+    run_seconds,
+    run_title,
+)
 from .images import PNG, snapshot_png
 from .messages import run_error
 from .run_actions import danger_zone, forget
@@ -46,7 +57,34 @@ def queue_position(run: dict) -> tuple[int, list[dict]]:
     return pos + 1, running
 
 
-def progress_block(run: dict, rows: list[dict], phases: dict) -> None:
+def _phase_fraction(ev: dict | None) -> float:
+    """How far an evaluation-like phase is (models and epochs done), in [0, 1]."""
+    if not ev or ev.get("final"):
+        return 0.0
+    ep, eps = ev.get("epoch") or 0, ev.get("epochs") or 0
+    m, nm = ev.get("model") or 1, ev.get("n_models") or 1
+    subset, subsets = ev.get("subset") or 1, ev.get("subsets") or 1
+    per_model = ep / eps if eps else 0.0
+    return min(1.0, ((subset - 1) * nm + (m - 1) + per_model) / (subsets * nm))
+
+
+def remaining_after_iterations(phases: dict, evals: list[dict]) -> float:
+    """Estimated seconds of the evaluations (and random-real references) still ahead, from the job's plan."""
+    plan = (phases.get("setup") or {}).get("plan") or {}
+    per_eval = float(plan.get("eval_seconds") or 0.0)
+    done = {e.get("iteration") for e in evals}
+    pending = [i for i in plan.get("eval_at") or [] if i not in done]
+    left = len(pending) * per_eval
+    running = phases.get("eval")
+    if pending and running and running.get("iteration") in pending:
+        left -= _phase_fraction(running) * per_eval
+    if not evals and plan.get("reference_seconds"):
+        ref = phases.get("reference")
+        left += float(plan["reference_seconds"]) * (1.0 - _phase_fraction(ref) if ref else 1.0)
+    return max(0.0, left)
+
+
+def progress_block(run: dict, rows: list[dict], phases: dict, evals: list[dict] | None = None) -> None:
     """Progress bar with iteration (or epoch), it/s and ETA; the evaluation phase underneath while it trains."""
     total = run.get("total_iterations")
     if run["kind"] == "baseline":
@@ -66,11 +104,16 @@ def progress_block(run: dict, rows: list[dict], phases: dict) -> None:
     if total:
         frac = min(1.0, it / total) if total else 0.0
         eta = (total - it) / rate if rate and run["status"] == "running" else None
+        after = remaining_after_iterations(phases, evals or []) if run["status"] == "running" else 0.0
+        if eta is not None and after:  # the bar and the ETA include the evaluations still ahead
+            spent = it / rate if rate else 0.0
+            eta += after
+            frac = min(1.0, spent / (spent + eta)) if spent + eta > 0 else frac
         text = f"{unit} {it:,} / {total:,}"
         if rate:
             text += f" · {rate:.2f} {'it' if unit == 'iteration' else 'epochs'}/s"
         if eta is not None:
-            text += f" · ETA {fmt_seconds(eta)}"
+            text += f" · ETA {fmt_seconds(eta)}" + (" (evaluation included)" if after else "")
         st.progress(frac, text=text)
     if run["status"] != "running":
         return
@@ -83,6 +126,12 @@ def progress_block(run: dict, rows: list[dict], phases: dict) -> None:
             text = (
                 f"evaluating at iteration {ev.get('iteration')}: {net_label(ev.get('net'))} model "
                 f"{ev.get('model')}/{ev.get('n_models')}, epoch {ep}/{eps}"
+                + (" (hard labels)" if ev.get("labels") == "hard" else "")
+            )
+        elif phase == "reference":
+            text = (
+                f"random-real reference ({net_label(ev.get('net'))}): subset {ev.get('subset')}/{ev.get('subsets')}, "
+                f"model {ev.get('model')}/{ev.get('n_models')}, epoch {ep}/{eps} (computed once, then cached)"
             )
         else:
             parts = [
@@ -114,12 +163,56 @@ def evals_block(run: dict, evals: list[dict]) -> None:
             "iteration": e.get("iteration"),
             "net": net_label(e["net"]),
             "accuracy (%)": eval_acc(e),
+            "random real (%)": fmt_acc(e.get("random_acc_mean"), e.get("random_acc_std")),
+            "gain (points)": "–" if e.get("gain_over_random") is None else f"{100 * e['gain_over_random']:+.1f}",
             "protocol": protocol_text(e),
             "seconds": f"{e.get('seconds') or 0:.1f}",
         }
         for e in evals
     ]
     st.table(rows, hide_index=True)
+
+
+def headline_block(run: dict, evals: list[dict]) -> None:
+    """The lesson in three numbers, for the LAST evaluation of the run's own net: the distilled set, random real
+    images of the same size under the same evaluation (with the gain), and the whole dataset when trained."""
+    if not evals:
+        return
+    last_it = max(e.get("iteration") or 0 for e in evals)
+    e = next(x for x in evals if (x.get("iteration") or 0) == last_it)
+    ipc = run.get("ipc")
+    a, b, c = st.columns(3)
+    a.metric(
+        f"{method_label(run.get('method'))} · IPC {ipc} · {net_label(e.get('net'))}",
+        f"{100 * e['acc_mean']:.1f} %",
+        help=f"{eval_acc(e, ' %')}; {protocol_text(e)}; the last synthetic set (iteration {last_it})",
+    )
+    if e.get("random_acc_mean") is not None:
+        b.metric(
+            f"random real · IPC {ipc}",
+            f"{100 * e['random_acc_mean']:.1f} %",
+            delta=f"{100 * e['gain_over_random']:+.1f} points for the distilled set",
+            help=f"{e.get('random_subsets')} random real subsets, same evaluation: "
+            + fmt_acc(e["random_acc_mean"], e.get("random_acc_std"), None, " %"),
+        )
+    else:
+        b.metric(f"random real · IPC {ipc}", "–", help=e.get("reference_error") or "not measured for this run")
+    if e.get("whole_acc") is not None:
+        closed = e.get("gap_closed")
+        c.metric(
+            f"whole dataset · {e.get('whole_epochs')} epochs",
+            f"{100 * e['whole_acc']:.1f} %",
+            delta=None if closed is None else f"{100 * closed:.0f} % of the gap closed",
+            delta_color="off",
+            help=f"baseline run #{e.get('whole_run_id')} (the most complete one for this dataset and net)",
+        )
+    else:
+        c.metric("whole dataset", "–", help="no whole-dataset baseline yet: train one on the Baseline page")
+    if e.get("hard_label_acc_mean") is not None:
+        st.caption(
+            f"With hard labels and the protocol's lr instead of the learned ones, the same images reach "
+            f"{100 * e['hard_label_acc_mean']:.1f} %: what the images alone are worth."
+        )
 
 
 def gallery_block(run: dict, snaps: list[dict], max_per_class: int = 20) -> None:
@@ -212,7 +305,10 @@ def draw(run: dict) -> None:
     if run["status"] == "cancelled":
         st.info("Stopped on request; the last complete synthetic set is kept.")
     rows = metric_rows(run)
-    progress_block(run, rows, store.progress(run["id"]) if run["status"] == "running" else {})
+    evals = run_evals_with_references(store, run)
+    progress_block(run, rows, store.progress(run["id"]) if run["status"] == "running" else {}, evals)
+    if run["kind"] in ("distill", "evaluate"):
+        headline_block(run, evals)
     if run["kind"] == "baseline":
         if rows:
             st.plotly_chart(charts.baseline_figure(rows), key=f"base-{run['id']}", config=PLOTLY_CONFIG)
@@ -220,18 +316,18 @@ def draw(run: dict) -> None:
         if summary.get("test_acc") is not None:
             st.metric("Final test accuracy", f"{100 * summary['test_acc']:.2f} %")
         return
-    if run["kind"] == "distill" and rows:
-        st.plotly_chart(charts.loss_figure(rows), key=f"loss-{run['id']}", config=PLOTLY_CONFIG)
-    elif run["kind"] == "distill" and run["status"] == "running":
-        st.caption("Waiting for the first iteration (loading data, building the method)…")
-    left, right = st.columns([3, 2])
-    with left:
-        if run["kind"] == "distill":
+    if run["kind"] == "distill":  # the loss and the latest snapshot side by side, above the fold
+        left, right = st.columns([3, 2])
+        with left:
+            if rows:
+                st.plotly_chart(charts.loss_figure(rows), key=f"loss-{run['id']}", config=PLOTLY_CONFIG)
+            elif run["status"] == "running":
+                st.caption("Waiting for the first iteration (loading data, building the method)…")
+        with right:
             st.markdown("**Latest snapshot**")
             gallery_block(run, store.snapshots(run["id"]))
-    with right:
-        st.markdown("**Evaluations**")
-        evals_block(run, store.evals(run["id"]))
+    st.markdown("**Evaluations**")
+    evals_block(run, evals)
     summary = run.get("summary") or {}
     if summary.get("seconds_per_iteration"):
         st.caption(
