@@ -46,3 +46,18 @@ def test_eta_includes_the_pending_evaluation(tiny_fashion, store):
     bars = [p.proto.text for p in at.get("progress")]
     text = next(t for t in bars if "iteration 4 / 4" in t)
     assert "ETA" in text and "evaluation included" in text and "ETA 0.0 s" not in text, text
+
+
+def test_change_view_shows_what_moved(tiny_fashion, store):
+    from dd_core.ui.images import change_images, change_png, load_set
+
+    run_id = submit(store, tiny_run("dm", init="noise", iterations=4), start_worker=False)
+    finish_queued(store)
+    snaps = store.snapshots(run_id)
+    first, last = load_set(snaps[0]["abs_path"]), load_set(snaps[-1]["abs_path"])
+    change = change_images(first, last)
+    assert change.shape[1] == 1 and float(change.max()) == pytest.approx(1.0) and float(change.min()) >= 0.0
+    png = change_png(snaps[0]["abs_path"], snaps[-1]["abs_path"], 0)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    at = app("pages/distill.py", run=run_id)  # the page draws the images view by default, the toggle beside it
+    assert not at.exception and "change since iteration 0" in str(at)

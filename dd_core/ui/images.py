@@ -43,9 +43,33 @@ def labelled_grid(
     syn: SyntheticSet, classes: list[int] | None = None, max_per_class: int | None = None, upscale: int | None = None
 ) -> Image.Image:
     """One row per class (its name at the left), IPC images per row (at most ``max_per_class``)."""
+    return _labelled(syn, syn.denormalized(), classes, max_per_class, upscale)
+
+
+def change_images(first: SyntheticSet, last: SyntheticSet) -> torch.Tensor:
+    """|S_t − S_0| per image, averaged over channels and contrast-stretched to [0, 1] per image (its own maximum),
+    so that small changes are visible: [N,1,H,W]."""
+    diff = (last.images.float() - first.images.float()).abs().mean(1, keepdim=True)
+    peak = diff.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)
+    return diff / peak
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def change_png(first_path: str, last_path: str, mtime_ns: int, max_per_class: int | None = None) -> bytes:
+    """PNG of the labelled grid of :func:`change_images` between two snapshot files (cached per file version)."""
+    first, last = load_set(first_path), load_set(last_path)
+    return png_bytes(_labelled(last, change_images(first, last), None, max_per_class, None))
+
+
+def _labelled(
+    syn: SyntheticSet,
+    images: torch.Tensor,
+    classes: list[int] | None,
+    max_per_class: int | None,
+    upscale: int | None,
+) -> Image.Image:
     k = syn.num_classes
     classes = list(range(k)) if classes is None else classes
-    images = syn.denormalized()
     ipc = syn.ipc
     if max_per_class and max_per_class < ipc:
         images = images.view(k, ipc, *images.shape[1:])[:, :max_per_class].reshape(-1, *images.shape[1:])

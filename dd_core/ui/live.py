@@ -6,6 +6,7 @@ timer stops when the run ends (a last full rerun redraws it without a timer).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -25,7 +26,7 @@ from .fmt import (
     run_seconds,
     run_title,
 )
-from .images import PNG, snapshot_png
+from .images import PNG, change_png, snapshot_png
 from .messages import run_error
 from .run_actions import danger_zone, forget
 from .store_access import get_store, invalidate, kick_worker
@@ -220,12 +221,27 @@ def gallery_block(run: dict, snaps: list[dict], max_per_class: int = 20) -> None
         st.caption("No snapshot yet.")
         return
     snap = snaps[-1]
+    view = st.segmented_control(
+        "show",
+        ["images", "change since iteration 0"],
+        default="images",
+        key=f"view-{run['id']}",
+        label_visibility="collapsed",
+        help="The change |S_t − S_0| of each image since the first snapshot, stretched to its own maximum: "
+        "small changes become visible (white = most changed pixels of that image).",
+    )
     try:
-        png = snapshot_png(snap["abs_path"], max_per_class)
+        if view == "change since iteration 0" and len(snaps) > 1:
+            path = Path(snap["abs_path"])
+            png = change_png(snaps[0]["abs_path"], str(path), path.stat().st_mtime_ns, max_per_class)
+            caption = f"|S_{snap['iteration']} − S_0| per image, contrast-stretched"
+        else:
+            png = snapshot_png(snap["abs_path"], max_per_class)
+            caption = f"snapshot at iteration {snap['iteration']} ({len(snaps)} snapshots)"
     except Exception as err:  # noqa: BLE001 - a snapshot file removed meanwhile
         st.caption(f"snapshot unavailable: {err}")
         return
-    st.image(png, caption=f"snapshot at iteration {snap['iteration']} ({len(snaps)} snapshots)", output_format=PNG)
+    st.image(png, caption=caption, output_format=PNG)
 
 
 def controls(run: dict, *, where: str) -> None:
