@@ -134,3 +134,54 @@ def protocol_text(rec: dict) -> str:
 def run_seconds(run: dict) -> float | None:
     end = run.get("finished_at") or (time.time() if run["status"] in ACTIVE_STATUSES else run.get("heartbeat"))
     return end - run["started_at"] if run.get("started_at") and end else None
+
+
+def last_eval(evals: list[dict], net: str | None = None) -> dict | None:
+    """The evaluation a headline reports: one of the LAST iteration (DistillLab reports the last set, never the
+    best); ``net``'s record when that net was evaluated there, else the first recorded."""
+    if not evals:
+        return None
+    last_it = max(e.get("iteration") or 0 for e in evals)
+    last = [e for e in evals if (e.get("iteration") or 0) == last_it]
+    return next((e for e in last if net and e.get("net") == net), last[0])
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def random_text(rec: dict) -> str:
+    """'random real 61.2 % (+25.2 points)', or why there is none: 'random real: not measured'."""
+    rand = rec.get("random_acc_mean")
+    if rand is None:
+        return f"random real: {rec.get('reference_error') or 'not measured'}"
+    gain = rec.get("gain_over_random")
+    if gain is None and rec.get("acc_mean") is not None:
+        gain = rec["acc_mean"] - rand
+    return f"random real {_pct(rand)}" + ("" if gain is None else f" ({100 * gain:+.1f} points)")
+
+
+def whole_text(rec: dict) -> str | None:
+    """'whole dataset 98.9 % (20 epochs; 67 % of the gap closed)', or None without a whole-dataset baseline."""
+    if rec.get("whole_acc") is None:
+        return None
+    inside = [f"{rec['whole_epochs']} epochs"] if rec.get("whole_epochs") else []
+    if rec.get("gap_closed") is not None:
+        inside.append(f"{100 * rec['gap_closed']:.0f} % of the gap closed")
+    return f"whole dataset {_pct(rec['whole_acc'])}" + (f" ({'; '.join(inside)})" if inside else "")
+
+
+def headline_text(rec: dict, *, method: str | None = None, ipc: int | None = None) -> str:
+    """The lesson of one evaluation record in one line, for the Distill page, Compare and the report: 'DM IPC 1
+    ConvNet-3: 86.4 % · random real 61.2 % (+25.2 points) · whole dataset 98.9 % (20 epochs; 67 % of the gap
+    closed)'. Reads the reference keys of ``runs.references.run_evals_with_references``; missing ones degrade (no
+    reference: 'random real: not measured'; no baseline: no whole-dataset part)."""
+    who = " ".join(
+        p for p in (method_label(method) if method else "", f"IPC {ipc}" if ipc else "", net_label(rec.get("net"))) if p
+    )
+    acc = rec.get("acc_mean")
+    parts = [f"{who}: {'—' if acc is None else _pct(acc)}", random_text(rec)]
+    whole = whole_text(rec)
+    if whole:
+        parts.append(whole)
+    return " · ".join(parts)

@@ -20,6 +20,8 @@ from .fmt import (
     eval_acc,
     fmt_acc,
     fmt_seconds,
+    headline_text,
+    last_eval,
     method_label,
     net_label,
     protocol_text,
@@ -175,29 +177,35 @@ def evals_block(run: dict, evals: list[dict]) -> None:
 
 
 def headline_block(run: dict, evals: list[dict]) -> None:
-    """The lesson in three numbers, for the LAST evaluation of the run's own net: the distilled set, random real
-    images of the same size under the same evaluation (with the gain), and the whole dataset when trained."""
-    if not evals:
+    """The lesson in three numbers, for the LAST evaluation (the run's own net when it was evaluated there): the
+    distilled set, random real images of the same size under the same evaluation (with the gain), and the whole
+    dataset when trained; the same in one line underneath (:func:`fmt.headline_text`)."""
+    net = ((run.get("config") or {}).get("method_options") or {}).get("net")
+    e = last_eval(evals, net)
+    if e is None:
         return
-    last_it = max(e.get("iteration") or 0 for e in evals)
-    e = next(x for x in evals if (x.get("iteration") or 0) == last_it)
     ipc = run.get("ipc")
     a, b, c = st.columns(3)
     a.metric(
         f"{method_label(run.get('method'))} · IPC {ipc} · {net_label(e.get('net'))}",
-        f"{100 * e['acc_mean']:.1f} %",
-        help=f"{eval_acc(e, ' %')}; {protocol_text(e)}; the last synthetic set (iteration {last_it})",
+        "—" if e.get("acc_mean") is None else f"{100 * e['acc_mean']:.1f} %",
+        help=f"{eval_acc(e, ' %')}; {protocol_text(e)}; the last synthetic set (iteration {e.get('iteration')})",
     )
     if e.get("random_acc_mean") is not None:
+        gain = e.get("gain_over_random")
         b.metric(
             f"random real · IPC {ipc}",
             f"{100 * e['random_acc_mean']:.1f} %",
-            delta=f"{100 * e['gain_over_random']:+.1f} points for the distilled set",
-            help=f"{e.get('random_subsets')} random real subsets, same evaluation: "
+            delta=None if gain is None else f"{100 * gain:+.1f} points for the distilled set",
+            help=f"{e.get('random_subsets') or 'K'} random real subsets, same evaluation: "
             + fmt_acc(e["random_acc_mean"], e.get("random_acc_std"), None, " %"),
         )
     else:
-        b.metric(f"random real · IPC {ipc}", "–", help=e.get("reference_error") or "not measured for this run")
+        b.metric(
+            f"random real · IPC {ipc}",
+            "not measured",
+            help=e.get("reference_error") or "no random-real reference for this run (an older run, or turned off)",
+        )
     if e.get("whole_acc") is not None:
         closed = e.get("gap_closed")
         c.metric(
@@ -209,6 +217,7 @@ def headline_block(run: dict, evals: list[dict]) -> None:
         )
     else:
         c.metric("whole dataset", "–", help="no whole-dataset baseline yet: train one on the Baseline page")
+    st.caption(headline_text(e, method=run.get("method"), ipc=ipc))
     if e.get("hard_label_acc_mean") is not None:
         st.caption(
             f"With hard labels and the protocol's lr instead of the learned ones, the same images reach "
