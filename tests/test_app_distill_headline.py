@@ -117,3 +117,20 @@ def test_old_run_without_reference_or_plan(tiny_fashion, store):
     at = app("pages/distill.py", run=running)
     text = next(p.proto.text for p in at.get("progress") if "iteration 2 / 4" in p.proto.text)
     assert "ETA 1.0 s" in text and "evaluation included" not in text, text
+
+
+def test_the_reference_checkbox_sets_run_config_reference(tiny_fashion, store, monkeypatch):
+    from dd_core.runs import worker as worker_mod
+    from dd_core.ui.helptext import HELP, LABELS
+    from tests.test_app_distill import configure_tiny
+
+    monkeypatch.setattr(worker_mod, "ensure_worker", lambda *a, **k: None)  # queued only: no worker process
+    at = app("pages/distill.py")
+    configure_tiny(at, "dm")
+    box = at.sidebar.checkbox(key="distill.reference")
+    assert box.value is True and box.label == LABELS["reference"] and box.help == HELP["reference"]
+    box.uncheck().run()
+    at.sidebar.button(key="distill.start").click().run()
+    assert not at.exception
+    (run,) = store.list_runs(kind="distill", limit=None)
+    assert run["config"]["reference"] is False

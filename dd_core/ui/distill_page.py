@@ -192,14 +192,7 @@ def sidebar_form() -> tuple[RunConfig | None, list[str]]:
     )
     slots["eval_models"] = c2.empty()
     recorded_slot = sb.empty()  # the protocol the run will record, once the fields validate (below)
-    reference = sb.checkbox(
-        "random-real reference",
-        value=True,
-        key=_k("reference"),
-        help="Report every evaluation beside 3 random real subsets of the same IPC trained with exactly the same "
-        "evaluation (computed once per dataset, IPC, net and evaluation settings, then cached). Off: faster, but "
-        "nothing tells whether the distilled set beats random images.",
-    )
+    reference = sb.checkbox(LABELS["reference"], value=True, key=_k("reference"), help=HELP["reference"])
 
     # ---- validation of the whole form: every error under its field, the rest under the Start button
     eval_at = validate_form(errors, method, values, dataset, info, iterative, iterations, eval_at_text, eval_nets)
