@@ -73,20 +73,19 @@ def evaluation_plan(method, nets: list[str], eval_at: list[int], ecfg: EvalConfi
     from .reference import SUBSETS
 
     syn = method.synthetic
-    n_images, ipc = len(syn.images), method.cfg.ipc
+    n_images, n_random = len(syn.images), method.cfg.ipc * method.real.meta.num_classes
     hard_too = syn.soft_labels is not None or syn.lr is not None
     per_net = {net: estimate_eval_seconds(n_images, method.real, net, ecfg) for net in nets}
-    eval_seconds = sum(per_net.values()) * (2 if hard_too else 1)
     ref_seconds = sum(
-        estimate_eval_seconds(ipc * method.real.meta.num_classes, method.real, net, ecfg) * SUBSETS
+        (per_net[net] if n_random == n_images else estimate_eval_seconds(n_random, method.real, net, ecfg)) * SUBSETS
         for net in nets
         if not refs.cached(net)
     )
     return {
         "eval_at": eval_at,
         "nets": nets,
-        "eval_seconds": eval_seconds,
-        "reference_seconds": ref_seconds if eval_at else 0.0,
+        "eval_seconds": sum(per_net.values()) * (2 if hard_too else 1),
+        "reference_seconds": ref_seconds,
         "hard_label_eval": hard_too,
         "reference": refs.enabled,
     }

@@ -1,4 +1,5 @@
-"""Display names of the networks, one spelling for the CLI, the pages and the report (no PyTorch import)."""
+"""Display names of the networks and the accuracy spelling, one for the CLI, the pages and the report (no PyTorch
+import)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,8 @@ def net_label(name: str | None) -> str:
     if name.startswith("convnet"):
         return "ConvNet" + name[len("convnet") :]
     return NET_LABEL.get(name, name)
+
+
+def pct(fraction: float) -> str:
+    """An accuracy stored in [0, 1] as running text: 0.8642 → '86.4 %'."""
+    return f"{100 * fraction:.1f} %"

@@ -63,15 +63,19 @@ def random_reference(
     dataset_options: dict | None = None,
     cache: ReferenceCache | None = None,
     subsets: int = SUBSETS,
+    settings: dict | None = None,
     on_progress: EventFn | None = None,
     should_stop: StopFn | None = None,
 ) -> dict:
     """``{"random_acc_mean", "random_acc_std", "random_accs", "random_subsets", "random_seeds", "reference_cached",
     "reference_seconds"}``: one accuracy per subset (the mean over ``cfg.n_models`` nets trained on it), hard labels,
-    ``cfg.lr``. Raises ``ConfigError`` when a class has fewer than ``ipc`` images; ``Stopped`` on cancel."""
-    settings = reference_settings(
-        real.meta.name, dataset_options or {}, ipc, net, cfg, real.train_images.device, subsets
-    )
+    ``cfg.lr``. ``settings``: :func:`reference_settings` of these arguments when the caller already has them (the
+    files' fingerprint walks a user folder). Raises ``ConfigError`` when a class has fewer than ``ipc`` images;
+    ``Stopped`` on cancel."""
+    if settings is None:
+        settings = reference_settings(
+            real.meta.name, dataset_options or {}, ipc, net, cfg, real.train_images.device, subsets
+        )
     key = reference_key(settings)
     hit = cache.get_reference(key) if cache is not None else None
     if hit is not None:
@@ -145,15 +149,27 @@ class References:
         self.dataset_options, self.cache = dataset_options or {}, cache
         self.on_progress, self.should_stop = on_progress, should_stop
         self._done: dict[str, tuple[dict | None, str | None]] = {}
+        self._settings: dict[str, dict] = {}
+
+    def settings(self, net: str) -> dict:
+        """:func:`reference_settings` for ``net``, worked out once per job (the fingerprint walks a user folder)."""
+        if net not in self._settings:
+            self._settings[net] = reference_settings(
+                self.real.meta.name,
+                self.dataset_options,
+                self.ipc,
+                net,
+                self.cfg,
+                self.real.train_images.device,
+                SUBSETS,
+            )
+        return self._settings[net]
 
     def cached(self, net: str) -> bool:
         """Whether ``net``'s reference costs nothing now (known in this job, in the cache, or turned off)."""
         if not self.enabled or net in self._done:
             return True
-        settings = reference_settings(
-            self.real.meta.name, self.dataset_options, self.ipc, net, self.cfg, self.real.train_images.device, SUBSETS
-        )
-        return self.cache is not None and self.cache.get_reference(reference_key(settings)) is not None
+        return self.cache is not None and self.cache.get_reference(reference_key(self.settings(net))) is not None
 
     def get(self, net: str) -> tuple[dict | None, str | None]:
         if not self.enabled:
@@ -167,6 +183,7 @@ class References:
                     self.cfg,
                     dataset_options=self.dataset_options,
                     cache=self.cache,
+                    settings=self.settings(net),
                     on_progress=self.on_progress,
                     should_stop=self.should_stop,
                 )

@@ -1,8 +1,9 @@
-"""Writers of tiny datasets in the real on-disk formats, shared by the test modules."""
+"""Shared by the test modules: writers of tiny datasets in the real on-disk formats, the in-process CLI runner."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 from pathlib import Path
 
@@ -50,3 +51,17 @@ def sql_rows(store_path, sql: str, params=()) -> list:
             return con.execute(sql, params).fetchall()
     finally:
         con.close()
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """``python -m dd_core ARGV`` in this process: (exit code, stdout, stderr)."""
+    from dd_core.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def last_json(out: str) -> dict:
+    """The JSON record every ``--json`` command prints as its last stdout line."""
+    return json.loads(out.strip().splitlines()[-1])

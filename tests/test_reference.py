@@ -3,14 +3,13 @@ the run store, reused, and reported as gain = acc − random acc; the whole-data
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from dd_core import reference as ref_mod
 from dd_core.config import EvalConfig
 from dd_core.reference import References, random_reference, reference_key, reference_settings
 from dd_core.runs.references import best_baseline, gap_closed, run_evals_with_references
+from tests.helpers import last_json, run_cli
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -86,8 +85,6 @@ def test_gap_closed_and_the_most_complete_baseline():
 
 
 def test_distill_json_carries_the_reference(tiny_fashion, store, capsys):
-    from dd_core.__main__ import main
-
     args = [
         "distill",
         "--method",
@@ -106,17 +103,18 @@ def test_distill_json_carries_the_reference(tiny_fashion, store, capsys):
         "batch_real=8",
         "--json",
     ]
-    assert main(args) == 0
-    out = capsys.readouterr().out.strip().splitlines()
-    record = json.loads(out[-1])
-    (ev,) = record["evals"]
+    code, out, _ = run_cli(capsys, *args)
+    assert code == 0
+    (ev,) = last_json(out)["evals"]
     for key in ("random_acc_mean", "random_acc_std", "gain_over_random", "gap_closed"):
         assert key in ev
     assert ev["gain_over_random"] == ev["acc_mean"] - ev["random_acc_mean"]
-    assert "random real" in out[-2] and "points" in out[-2]  # the summary line before the JSON
+    summary = out.strip().splitlines()[-2]  # the summary line before the JSON
+    assert "random real" in summary and "points" in summary
     run = store.list_runs(kind="distill")[0]
     (stored,) = run_evals_with_references(store, run)
     assert stored["random_acc_mean"] == ev["random_acc_mean"]
-    assert main(args + ["--no-reference"]) == 0
-    (ev2,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["evals"]
+    code, out, _ = run_cli(capsys, *args, "--no-reference")
+    assert code == 0
+    (ev2,) = last_json(out)["evals"]
     assert ev2["random_acc_mean"] is None and ev2["gain_over_random"] is None

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 import time
 
+from ..labels import net_label, pct
+
 
 class ProgressPrinter:
     """Progress on stderr: iteration, loss, it/s, ETA (a rewriting line on a terminal, a line every 10 s else)."""
@@ -72,30 +74,24 @@ class ProgressPrinter:
             self.out.write("\n")
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
-
-
 def format_eval(e: dict, what: str = "") -> str:
     """One evaluation as a line: ``DM  IPC 1  ConvNet-3: 86.4 % (random real 61.2 %, +25.2 points; 1 model × 150
     epochs)``, then the whole-dataset reference and, for learned labels, the images' worth with hard labels."""
-    from ..labels import net_label
-
     n = e.get("n_models") or 0
-    acc = _pct(e["acc_mean"]) if n == 1 else f"{100 * e['acc_mean']:.1f} ± {100 * (e.get('acc_std') or 0):.1f} %"
+    acc = pct(e["acc_mean"]) if n == 1 else f"{100 * e['acc_mean']:.1f} ± {100 * (e.get('acc_std') or 0):.1f} %"
     at = f" @ {e['iteration']}" if e.get("iteration") is not None else ""
     models = f"{n} model{'' if n == 1 else 's'} × {e.get('epochs')} epochs, {e.get('protocol')}"
     if e.get("random_acc_mean") is not None:
-        inside = f"random real {_pct(e['random_acc_mean'])}, {100 * e['gain_over_random']:+.1f} points; {models}"
+        inside = f"random real {pct(e['random_acc_mean'])}, {100 * e['gain_over_random']:+.1f} points; {models}"
     elif e.get("reference_error"):
         inside = f"random real: {e['reference_error']}; {models}"
     else:
         inside = models
     line = f"{what}{net_label(e.get('net'))}{at}: {acc} ({inside})"
     if e.get("hard_label_acc_mean") is not None:
-        line += f"; with hard labels and the protocol's lr: {_pct(e['hard_label_acc_mean'])}"
+        line += f"; with hard labels and the protocol's lr: {pct(e['hard_label_acc_mean'])}"
     if e.get("whole_acc") is not None:
-        line += f"; whole dataset {_pct(e['whole_acc'])} ({e.get('whole_epochs')} epochs, run #{e.get('whole_run_id')})"
+        line += f"; whole dataset {pct(e['whole_acc'])} ({e.get('whole_epochs')} epochs, run #{e.get('whole_run_id')})"
         if e.get("gap_closed") is not None:
             line += f", {100 * e['gap_closed']:.0f} % of the gap closed"
     return line

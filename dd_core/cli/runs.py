@@ -100,7 +100,7 @@ EVAL_KEYS = (
 
 
 def cmd_runs(args) -> int:
-    from ..runs.references import whole_baselines, with_whole_reference
+    from ..runs.references import run_evals_with_references, whole_baselines
     from ..runs.store import RunStore
 
     if args.repair:
@@ -112,11 +112,9 @@ def cmd_runs(args) -> int:
     for r in store.list_runs(limit=args.limit):
         end = r["finished_at"] or r["heartbeat"]
         seconds = (end - r["started_at"]) if r["started_at"] and end else None
-        evals = store.evals(r["id"])
-        if evals and r["dataset"]:
-            if r["dataset"] not in baselines:
-                baselines[r["dataset"]] = whole_baselines(store, r["dataset"])
-            evals = with_whole_reference(evals, baselines[r["dataset"]], r["config"].get("dataset_options"))
+        if r["dataset"] and r["dataset"] not in baselines:  # read once per dataset, not once per run
+            baselines[r["dataset"]] = whole_baselines(store, r["dataset"])
+        evals = run_evals_with_references(store, r, baselines=baselines.get(r["dataset"]))
         evals = [{k: e.get(k) for k in EVAL_KEYS} for e in evals]
         runs.append(
             {

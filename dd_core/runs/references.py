@@ -69,10 +69,15 @@ def with_whole_reference(evals: list[dict], baselines: list[dict], dataset_optio
     return out
 
 
-def run_evals_with_references(store: RunStore, run: dict, evals: list[dict] | None = None) -> list[dict]:
-    """The evaluations of ``run`` (or the given ones) with the whole-dataset reference attached."""
+def run_evals_with_references(
+    store: RunStore, run: dict, evals: list[dict] | None = None, baselines: list[dict] | None = None
+) -> list[dict]:
+    """The evaluations of ``run`` (or the given ones) with the whole-dataset reference attached; ``baselines``:
+    ``whole_baselines(store, run["dataset"])`` when the caller already read them (a listing of many runs)."""
     evals = store.evals(run["id"]) if evals is None else evals
     if not evals or not run.get("dataset"):
         return [dict(e) for e in evals]
     options = (run.get("config") or {}).get("dataset_options") or {}
-    return with_whole_reference(evals, whole_baselines(store, run["dataset"]), options)
+    if baselines is None:
+        baselines = whole_baselines(store, run["dataset"])
+    return with_whole_reference(evals, baselines, options)

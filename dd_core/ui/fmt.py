@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from dd_core.labels import net_label
+from dd_core.labels import net_label, pct
 from dd_core.runs.store import ACTIVE_STATUSES
 
 STATUS_ICON = {"queued": "…", "running": "▸", "done": "✓", "failed": "✗", "cancelled": "■", "interrupted": "!"}
@@ -146,19 +146,13 @@ def last_eval(evals: list[dict], net: str | None = None) -> dict | None:
     return next((e for e in last if net and e.get("net") == net), last[0])
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
-
-
 def random_text(rec: dict) -> str:
     """'random real 61.2 % (+25.2 points)', or why there is none: 'random real: not measured'."""
     rand = rec.get("random_acc_mean")
     if rand is None:
         return f"random real: {rec.get('reference_error') or 'not measured'}"
-    gain = rec.get("gain_over_random")
-    if gain is None and rec.get("acc_mean") is not None:
-        gain = rec["acc_mean"] - rand
-    return f"random real {_pct(rand)}" + ("" if gain is None else f" ({100 * gain:+.1f} points)")
+    gain = rec.get("gain_over_random")  # filled by the engine, or by runs.references for older records
+    return f"random real {pct(rand)}" + ("" if gain is None else f" ({100 * gain:+.1f} points)")
 
 
 def whole_text(rec: dict) -> str | None:
@@ -168,7 +162,7 @@ def whole_text(rec: dict) -> str | None:
     inside = [f"{rec['whole_epochs']} epochs"] if rec.get("whole_epochs") else []
     if rec.get("gap_closed") is not None:
         inside.append(f"{100 * rec['gap_closed']:.0f} % of the gap closed")
-    return f"whole dataset {_pct(rec['whole_acc'])}" + (f" ({'; '.join(inside)})" if inside else "")
+    return f"whole dataset {pct(rec['whole_acc'])}" + (f" ({'; '.join(inside)})" if inside else "")
 
 
 def headline_text(rec: dict, *, method: str | None = None, ipc: int | None = None) -> str:
@@ -180,7 +174,7 @@ def headline_text(rec: dict, *, method: str | None = None, ipc: int | None = Non
         p for p in (method_label(method) if method else "", f"IPC {ipc}" if ipc else "", net_label(rec.get("net"))) if p
     )
     acc = rec.get("acc_mean")
-    parts = [f"{who}: {'—' if acc is None else _pct(acc)}", random_text(rec)]
+    parts = [f"{who}: {'—' if acc is None else pct(acc)}", random_text(rec)]
     whole = whole_text(rec)
     if whole:
         parts.append(whole)
