@@ -27,3 +27,22 @@ def net_label(name: str | None) -> str:
 def pct(fraction: float) -> str:
     """An accuracy stored in [0, 1] as running text: 0.8642 → '86.4 %'."""
     return f"{100 * fraction:.1f} %"
+
+
+# One colour per method on every chart of the pages, the report and the slide figures (Okabe-Ito, colour-blind safe);
+# the references (random real, the whole dataset) are greys and black, drawn as lines rather than bars.
+METHOD_COLOR = {
+    "dm": "#0072B2",
+    "am": "#E69F00",
+    "pad": "#009E73",
+    "herding": "#CC79A7",
+    "random": "#7F7F7F",
+    "whole": "#000000",
+    "imported set": "#56B4E9",
+}
+OTHER_COLOR = "#D55E00"
+
+
+def method_color(method: str | None) -> str:
+    """The fixed colour of ``method`` ('dm', 'am', 'pad', 'herding', 'random', 'whole', ...); others share one."""
+    return METHOD_COLOR.get(method or "", OTHER_COLOR)
