@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from dd_core.labels import net_label, pct
+from dd_core.labels import gap_text, net_label, pct
 from dd_core.runs.store import ACTIVE_STATUSES
 
 STATUS_ICON = {"queued": "…", "running": "▸", "done": "✓", "failed": "✗", "cancelled": "■", "interrupted": "!"}
@@ -161,7 +161,7 @@ def whole_text(rec: dict) -> str | None:
         return None
     inside = [f"{rec['whole_epochs']} epochs"] if rec.get("whole_epochs") else []
     if rec.get("gap_closed") is not None:
-        inside.append(f"{100 * rec['gap_closed']:.0f} % of the gap closed")
+        inside.append(gap_text(rec["gap_closed"]))
     return f"whole dataset {pct(rec['whole_acc'])}" + (f" ({'; '.join(inside)})" if inside else "")
 
 
