@@ -126,7 +126,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
             kind="baseline",
             dataset="mnist-5k",
             method=None,
-            baseline={"net": "mlp", "epochs": 3, "lr": 0.05, "batch_size": 64},
+            baseline={"net": "convnet-2", "epochs": 2, "lr": 0.05, "batch_size": 64},  # the DM run's net: a reference
         ),
     )
     # live: the loss chart and the snapshot gallery appear while the run goes

@@ -376,12 +376,18 @@ def render() -> None:
     for ref in references.values():
         for w in cd.reference_warnings(rows, ref):
             st.warning(w)
-    missing = [ds for ds in {r.dataset for r in rows} if ds not in references]
-    if missing:
-        st.caption(
-            "No whole-dataset baseline yet for " + ", ".join(sorted(missing)) + ": run one on the Baseline page "
-            "(20 epochs is the deck's protocol) to get the reference and the share of the gap closed."
-        )
+    for ds in sorted({r.dataset for r in rows}):
+        shown_nets = cd.nets_of([r for r in rows if r.dataset == ds])
+        covered = set(references[ds].acc) if ds in references else set()
+        lacking = [net_label(n) for n in shown_nets if n not in covered]
+        if lacking:
+            others = sorted({net_label(b["net"]) for b in baselines[ds]} - {net_label(n) for n in covered})
+            st.caption(
+                f"No whole-dataset baseline of {', '.join(lacking)} on {ds} yet"
+                + (f" (there is one of {', '.join(others)})" if others else "")
+                + ": run one on the Baseline page (20 epochs is the deck's protocol) to get the reference and the "
+                "share of the gap closed."
+            )
 
     st.subheader("Headline")
     headline(rows, present)
