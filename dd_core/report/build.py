@@ -193,10 +193,10 @@ def pictures(e: Entry) -> str:
         return ""
     out = []
     cells = []
-    if e.snapshots and e.snapshots[0]["abs_path"] != last:
-        png, it = grid_png(e.snapshots[0]["abs_path"])
-        cells.append(html.image(png, "image/png", f"run {e.id} initial set", f"initial (iteration {it})"))
     png, it = grid_png(last)
+    if e.snapshots and e.snapshots[0]["iteration"] != it:
+        first, first_it = grid_png(e.snapshots[0]["abs_path"])
+        cells.append(html.image(first, "image/png", f"run {e.id} initial set", f"initial (iteration {first_it})"))
     word = "final" if e.finished else f"latest ({e.status})"
     cells.append(html.image(png, "image/png", f"run {e.id} {word} set", f"{word} (iteration {it})"))
     out.append(f'<div class="pair">{"".join(cells)}</div>')

@@ -72,7 +72,7 @@ def accuracy_png(group: Group, items: list[Bar], path: Path) -> Path:
         fig, (ax,) = new_figure()
         xs = list(range(len(items)))
         for x, b in zip(xs, items, strict=True):
-            rect = ax.bar(
+            ax.bar(
                 x,
                 b.acc,
                 width=0.6,
@@ -83,7 +83,16 @@ def accuracy_png(group: Group, items: list[Bar], path: Path) -> Path:
                 hatch=None if b.status == "done" else "//",
                 edgecolor="white",
             )
-            ax.bar_label(rect, labels=[f"{b.acc:.1f} %"], padding=6, fontsize=18)
+            ax.annotate(  # above the error bar, not on it
+                f"{b.acc:.1f} %",
+                (x, b.acc + (b.std or 0)),
+                xytext=(0, 8),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=19,
+                fontweight="bold",
+            )
             if b.random is not None:
                 ax.hlines(
                     b.random,
@@ -107,8 +116,13 @@ def accuracy_png(group: Group, items: list[Bar], path: Path) -> Path:
 
 
 def group_title(group: Group, entries: list[Entry] | None = None) -> str:
+    """'method · dataset · IPC · protocol' of the group's runs, wrapped to fit the slide."""
     ens = entries if entries is not None else group.entries
-    return figure_title([e.method for e in ens], [group.dataset], [e.ipc for e in ens], [group.protocol])
+    return wrap(figure_title([e.method for e in ens], [group.dataset], [e.ipc for e in ens], [group.protocol]))
+
+
+def wrap(title: str) -> str:
+    return textwrap.fill(title, 90)
 
 
 def ipc_png(group: Group, path: Path) -> Path | None:
@@ -188,13 +202,17 @@ def grids_png(entry: Entry, path: Path) -> Path | None:
     if not first or not last:
         return None
     sets = [SyntheticSet.load(first), SyntheticSet.load(last)]
+    words = ["initial", "final" if entry.finished else f"latest ({entry.status})"]
+    if sets[0].meta.get("iteration") == sets[1].meta.get("iteration"):  # no iterations (a coreset): one set
+        sets, words = sets[1:], ["the set"]
     arrays = [grid_array(s, s.denormalized(), max_per_class=10) for s in sets]
     h, w = arrays[0].shape[:2]
     height = min(16.0, max(6.0, (WIDTH_IN / 2 - 1.2) * h / w + 2.2))
-    final_word = "final" if entry.finished else f"latest ({entry.status})"
     with rc_context(STYLE):
         fig, axes = new_figure(height, cols=2)
-        for ax, syn, arr, word in zip(axes, sets, arrays, ("initial", final_word), strict=True):
+        if len(sets) == 1:
+            axes[1].set_axis_off()
+        for ax, syn, arr, word in zip(axes, sets, arrays, words, strict=False):
             ax.imshow(arr, interpolation="nearest")
             rows = syn.num_classes
             ax.set_yticks(
@@ -205,7 +223,7 @@ def grids_png(entry: Entry, path: Path) -> Path | None:
                 ax.spines[side].set_visible(False)
             ax.tick_params(left=False)
             ax.set_title(f"{word} (iteration {syn.meta.get('iteration')})")
-        fig.suptitle(figure_title([entry.method], [entry.dataset], [entry.ipc], [entry.protocol]))
+        fig.suptitle(wrap(figure_title([entry.method], [entry.dataset], [entry.ipc], [entry.protocol])))
         return save(fig, path)
 
 
@@ -222,7 +240,7 @@ def write_figures(entries: list[Entry], group_list: list[Group], folder: Path) -
         out.append(loss_png(g, folder / f"loss-{name}.png"))
     for e in entries:
         out.append(grids_png(e, folder / f"grids-run{e.id}.png"))
-        if e.snapshots:
+        if len(e.snapshots) > 1:
             total = e.run.get("total_iterations") or e.config.get("iterations")
             gif = snapshots_gif([(s["iteration"], s["abs_path"]) for s in e.snapshots], total_iterations=total)
             (folder / f"snapshots-run{e.id}.gif").write_bytes(gif)

@@ -40,7 +40,7 @@ def accuracy_figure(items: list[Bar], title: str) -> go.Figure:
                 legendgroup=b.method,
                 showlegend=b.method not in seen,
                 marker_color=method_color(b.method),
-                error_y=dict(type="data", array=[b.std], visible=b.std is not None),
+                error_y=dict(type="data", array=[b.std or 0.0], visible=b.std is not None),
                 text=[f"{b.acc:.1f}"],
                 textposition="outside",
                 hovertemplate="%{x}: %{y:.2f} %<extra></extra>",

@@ -53,7 +53,7 @@ def joined(values: list) -> str:
     """Distinct values in order, joined with ' / ' (a title over several runs)."""
     seen: list = []
     for v in values:
-        if v not in seen:
+        if v is not None and v not in seen:
             seen.append(v)
     return " / ".join(str(v) for v in seen)
 
@@ -62,5 +62,5 @@ def figure_title(methods: list[str], datasets: list[str], ipcs: list, protocols:
     """'DM / Random real · fashion-mnist · IPC 1 · quick: 2 models × 300 epochs' (method · dataset · IPC ·
     protocol)."""
     return " · ".join(
-        (joined([method_label(m) for m in methods]), joined(datasets), f"IPC {joined(ipcs)}", joined(protocols))
+        (joined([method_label(m) for m in methods]), joined(datasets), f"IPC {joined(ipcs) or '?'}", joined(protocols))
     )
