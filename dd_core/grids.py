@@ -67,6 +67,16 @@ def grid_array(
     return np.repeat(grid, 3, axis=2) if grid.shape[2] == 1 else grid
 
 
+def class_columns_array(syn: SyntheticSet, images: torch.Tensor, max_per_class: int | None = None) -> np.ndarray:
+    """The grid with one COLUMN per class (the i-th image of every class on row i): wide rather than tall when the
+    set has few images per class. uint8 RGB [H, W, 3]."""
+    images, ipc = per_class(syn, images, max_per_class)
+    k = syn.num_classes
+    by_row = images.view(k, ipc, *images.shape[1:]).transpose(0, 1).reshape(-1, *images.shape[1:])
+    grid = image_grid(by_row, k).numpy()
+    return np.repeat(grid, 3, axis=2) if grid.shape[2] == 1 else grid
+
+
 def labelled(
     syn: SyntheticSet,
     images: torch.Tensor,

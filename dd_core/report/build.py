@@ -46,7 +46,7 @@ def render(entries: list[Entry], group_list: list[Group], env: dict) -> str:
     parts = [
         "<h1>DistillLab report</h1>",
         f'<p class="meta">{html.esc(env["date"])} · DistillLab {html.esc(env["version"])} · made on '
-        f"{html.esc(env['device'])}, {env['threads']} threads (PyTorch {html.esc(env['torch'])}) · "
+        f"{html.esc(device_text(env))} (PyTorch {html.esc(env['torch'])}) · "
         f"{len(entries)} run{'s' if len(entries) != 1 else ''}</p>",
         overview(entries, group_list),
     ]
@@ -58,6 +58,12 @@ def render(entries: list[Entry], group_list: list[Group], env: dict) -> str:
         f"<p>Group {i} ({html.esc(g.dataset)}): {html.esc(group_protocol(g))}.</p>" for i, g in enumerate(group_list, 1)
     ]
     return html.page("DistillLab report", "\n".join(parts), plotly_js=charts[0])
+
+
+def device_text(env: dict) -> str:
+    """'cpu (2 threads)', 'cuda:0 (NVIDIA H100), 16 CPU threads'."""
+    device = str(env["device"])
+    return device if "threads" in device else f"{device}, {env['threads']} CPU threads"
 
 
 def overview(entries: list[Entry], group_list: list[Group]) -> str:
@@ -181,9 +187,13 @@ def compute_row(e: Entry) -> dict:
     }
 
 
-def grid_png(path: str) -> tuple[bytes, int | None]:
+def grid_png(path: str) -> tuple[bytes, int | None, int]:
+    """(PNG of the set's labelled grid, its iteration, the width to show it at: small grids up to twice their
+    size)."""
     syn = SyntheticSet.load(path)
-    return png_bytes(labelled_grid(syn, max_per_class=10)), syn.meta.get("iteration")
+    grid = labelled_grid(syn, max_per_class=10)
+    zoom = min(2.0, max(1.0, 800 / grid.height)) if grid.width < 400 else 1.0
+    return png_bytes(grid), syn.meta.get("iteration"), round(grid.width * zoom)
 
 
 def pictures(e: Entry) -> str:
@@ -191,20 +201,20 @@ def pictures(e: Entry) -> str:
     last = e.final_set()
     if last is None:
         return ""
-    out = []
     cells = []
-    png, it = grid_png(last)
+    png, it, width = grid_png(last)
     if e.snapshots and e.snapshots[0]["iteration"] != it:
-        first, first_it = grid_png(e.snapshots[0]["abs_path"])
-        cells.append(html.image(first, "image/png", f"run {e.id} initial set", f"initial (iteration {first_it})"))
+        first, first_it, first_width = grid_png(e.snapshots[0]["abs_path"])
+        caption = f"initial (iteration {first_it})"
+        cells.append(html.image(first, "image/png", f"run {e.id} initial set", caption, width=first_width))
     word = "final" if e.finished else f"latest ({e.status})"
-    cells.append(html.image(png, "image/png", f"run {e.id} {word} set", f"{word} (iteration {it})"))
-    out.append(f'<div class="pair">{"".join(cells)}</div>')
+    cells.append(html.image(png, "image/png", f"run {e.id} {word} set", f"{word} (iteration {it})", width=width))
     if len(e.snapshots) > 1:
         total = e.run.get("total_iterations") or e.config.get("iterations")
         gif = snapshots_gif([(s["iteration"], s["abs_path"]) for s in e.snapshots], total, max_bytes=GIF_BYTES)
         caption = f"the {len(e.snapshots)} kept snapshots, one frame each"
-        out.append(html.image(gif, "image/gif", f"run {e.id} snapshots", caption))
+        cells.append(html.image(gif, "image/gif", f"run {e.id} snapshots", caption))
+    out = [f'<div class="pair">{"".join(cells)}</div>']
     if e.method == "am":
         out.append(attention_block(e))
     return "\n".join(out)

@@ -11,8 +11,10 @@ from typing import Any
 
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.patheffects import withStroke
+from matplotlib.ticker import MaxNLocator
 
-from ..grids import class_names, grid_array
+from ..grids import class_columns_array, class_names, grid_array
 from ..labels import method_color, net_label
 from ..synthetic import SyntheticSet
 from .data import Entry, Group
@@ -22,6 +24,7 @@ from .text import figure_title, method_label
 
 WIDTH_IN, DPI = 19.2, 100  # 1920 px wide
 GREY = "#7F7F7F"
+MAX_PER_CLASS = 10  # images per class on a slide
 DASHES = ["-", "--", ":", "-."]
 STYLE: Any = {  # matplotlib types rc keys as literals
     "font.size": 20,
@@ -98,15 +101,19 @@ def accuracy_png(group: Group, items: list[Bar], path: Path) -> Path:
                     b.random,
                     x - 0.38,
                     x + 0.38,
-                    colors=GREY,
+                    colors="#3A3A3A",
                     linestyles="--",
-                    linewidth=3,
+                    linewidth=3.5,
+                    zorder=3,  # over the bar
+                    path_effects=[withStroke(linewidth=6, foreground="white")],
                     label="random real (same IPC, same evaluation)",
                 )
         for net, (acc, epochs) in wholes(items).items():
             what = f"whole dataset · {net_label(net)}" + (f" · {epochs} epochs" if epochs else "")
             ax.axhline(acc, color="black", linestyle=":", linewidth=2.5, label=f"{what}: {acc:.1f} %")
         ax.set_xticks(xs, [textwrap.fill(b.label, 22) for b in items])
+        pad = max(0.0, (4 - len(items)) / 2)  # room for at least 4 bars: one bar is not a wall
+        ax.set_xlim(-0.5 - pad, len(items) - 0.5 + pad)
         top = max([b.acc + (b.std or 0) for b in items] + [w for w, _ in wholes(items).values()] + [1.0])
         ax.set_ylim(0, min(100.0, top * 1.15) if top < 87 else 105)
         ax.set_ylabel("test accuracy (%)")
@@ -150,7 +157,7 @@ def ipc_png(group: Group, path: Path) -> Path | None:
                 linewidth=2.5,
                 color=GREY,
                 linestyle="--",
-                label="random real",
+                label="random real (reference, same evaluation)",
             )
         for net, (acc, _) in wholes(bars(group)).items():
             ax.axhline(
@@ -188,6 +195,7 @@ def loss_png(group: Group, path: Path) -> Path | None:
             if all(v > 0 for c in runs for v in c.loss):
                 ax.set_yscale("log")
             ax.set_title(method_label(m))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("iteration")
             ax.set_ylabel("loss")
         fig.suptitle(group_title(group, [e for e in group.entries if e.method in curves]))
@@ -196,7 +204,8 @@ def loss_png(group: Group, path: Path) -> Path | None:
 
 
 def grids_png(entry: Entry, path: Path) -> Path | None:
-    """The run's initial and final (or latest) sets side by side, one row per class named at the left."""
+    """The run's initial and final (or latest) sets, class names beside them: side by side with one row per class,
+    or (few images per class) one above the other with one column per class."""
     first = entry.snapshots[0]["abs_path"] if entry.snapshots else None
     last = entry.final_set()
     if not first or not last:
@@ -205,26 +214,57 @@ def grids_png(entry: Entry, path: Path) -> Path | None:
     words = ["initial", "final" if entry.finished else f"latest ({entry.status})"]
     if sets[0].meta.get("iteration") == sets[1].meta.get("iteration"):  # no iterations (a coreset): one set
         sets, words = sets[1:], ["the set"]
-    arrays = [grid_array(s, s.denormalized(), max_per_class=10) for s in sets]
-    h, w = arrays[0].shape[:2]
-    height = min(16.0, max(6.0, (WIDTH_IN / 2 - 1.2) * h / w + 2.2))
+    titles = [f"{w} (iteration {s.meta.get('iteration')})" for w, s in zip(words, sets, strict=True)]
+    title = wrap(figure_title([entry.method], [entry.dataset], [entry.ipc], [entry.protocol]))
     with rc_context(STYLE):
-        fig, axes = new_figure(height, cols=2)
-        if len(sets) == 1:
-            axes[1].set_axis_off()
-        for ax, syn, arr, word in zip(axes, sets, arrays, words, strict=False):
-            ax.imshow(arr, interpolation="nearest")
-            rows = syn.num_classes
-            ax.set_yticks(
-                [(i + 0.5) * h / rows for i in range(rows)], class_names(syn), fontsize=16 if rows <= 12 else 11
-            )
-            ax.set_xticks([])
-            for side in ("left", "bottom"):
-                ax.spines[side].set_visible(False)
-            ax.tick_params(left=False)
-            ax.set_title(f"{word} (iteration {syn.meta.get('iteration')})")
-        fig.suptitle(wrap(figure_title([entry.method], [entry.dataset], [entry.ipc], [entry.protocol])))
+        if min(sets[0].ipc, MAX_PER_CLASS) * 2 < sets[0].num_classes:
+            fig = columns_figure(sets, titles)
+        else:
+            fig = rows_figure(sets, titles)
+        fig.suptitle(title)
         return save(fig, path)
+
+
+def rows_figure(sets: list[SyntheticSet], titles: list[str]) -> Figure:
+    """Sets side by side, one row per class named at its left."""
+    arrays = [grid_array(s, s.denormalized(), max_per_class=MAX_PER_CLASS) for s in sets]
+    h, w = arrays[0].shape[:2]
+    fig, axes = new_figure(min(16.0, max(6.0, (WIDTH_IN / 2 - 1.2) * h / w + 2.2)), cols=2)
+    for ax, syn, arr, title in zip(axes, sets, arrays, titles, strict=False):
+        ax.imshow(arr, interpolation="nearest")
+        rows = syn.num_classes
+        ax.set_yticks([(i + 0.5) * h / rows for i in range(rows)], class_names(syn), fontsize=16 if rows <= 12 else 11)
+        ax.set_xticks([])
+        bare(ax)
+        ax.set_title(title)
+    if len(sets) == 1:
+        axes[1].set_axis_off()
+    return fig
+
+
+def columns_figure(sets: list[SyntheticSet], titles: list[str]) -> Figure:
+    """Sets one above the other, one column per class named above it."""
+    arrays = [class_columns_array(s, s.denormalized(), max_per_class=MAX_PER_CLASS) for s in sets]
+    h, w = arrays[0].shape[:2]
+    panel = (WIDTH_IN - 1.0) * h / w + 1.2  # each panel's height in inches: the image, its title and names
+    fig = Figure(figsize=(WIDTH_IN, min(16.0, max(4.0, panel * len(sets) + 1.0))), dpi=DPI, layout="constrained")
+    axes = fig.subplots(len(sets), 1, squeeze=False)[:, 0]
+    for ax, syn, arr, title in zip(axes, sets, arrays, titles, strict=True):
+        ax.imshow(arr, interpolation="nearest")
+        k = syn.num_classes
+        ax.set_xticks([(i + 0.5) * w / k for i in range(k)], class_names(syn), fontsize=16 if k <= 12 else 11)
+        ax.xaxis.tick_top()
+        ax.set_yticks([])
+        bare(ax)
+        ax.set_title(title, pad=34)
+    return fig
+
+
+def bare(ax) -> None:
+    """No frame, no tick marks (the labels stay)."""
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.tick_params(left=False, top=False, bottom=False)
 
 
 def write_figures(entries: list[Entry], group_list: list[Group], folder: Path) -> list[Path]:

@@ -29,7 +29,7 @@ def frame(syn: SyntheticSet, iteration: int, total: int | None, scale: float = 1
         grid = grid.resize(size, Image.Resampling.NEAREST if scale > 0.5 else Image.Resampling.BOX)
     width = max(grid.width, MIN_WIDTH)
     canvas = Image.new("RGB", (width, grid.height + HEADER), "white")
-    canvas.paste(grid, (0, HEADER))
+    canvas.paste(grid, ((width - grid.width) // 2, HEADER))
     draw = ImageDraw.Draw(canvas)
     text = f"iteration {iteration}" + (f" / {total}" if total else "")
     draw.text((8, 5), text, fill=(20, 20, 20), font=font(18))

@@ -38,9 +38,12 @@ def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def image(data: bytes, mime: str, alt: str, caption: str | None = None, css: str = "grid") -> str:
-    """An inline image (a data URI: the file needs nothing else), with a caption."""
-    tag = f'<img class="{css}" alt="{esc(alt)}" src="{data_uri(data, mime)}">'
+def image(
+    data: bytes, mime: str, alt: str, caption: str | None = None, css: str = "grid", width: int | None = None
+) -> str:
+    """An inline image (a data URI: the file needs nothing else), with a caption; ``width``: shown that wide."""
+    size = f' width="{int(width)}"' if width else ""
+    tag = f'<img class="{css}" alt="{esc(alt)}"{size} src="{data_uri(data, mime)}">'
     return f"<figure>{tag}<figcaption>{esc(caption)}</figcaption></figure>" if caption else tag
 
 

@@ -55,7 +55,7 @@ def accuracy_figure(items: list[Bar], title: str) -> go.Figure:
                 y=[b.random for b in marks],
                 mode="markers",
                 name="random real (same IPC, same evaluation)",
-                marker=dict(symbol="line-ew", size=46, line=dict(width=3, color=GREY)),
+                marker=dict(symbol="line-ew", size=60, line=dict(width=4, color="#3A3A3A")),
                 hovertemplate="random real: %{y:.2f} %<extra></extra>",
             )
         )
@@ -67,6 +67,8 @@ def accuracy_figure(items: list[Bar], title: str) -> go.Figure:
                 x=[None], y=[None], mode="lines", name=f"{what}: {acc:.1f} %", line=dict(dash="dash", color="black")
             )
         )
+    pad = max(0.0, (4 - len(items)) / 2)  # room for at least 4 bars: one bar is not a wall
+    fig.update_xaxes(range=[-0.5 - pad, len(items) - 0.5 + pad])
     top = max([b.acc + (b.std or 0) for b in items] + [w for w, _ in wholes(items).values()] + [1.0])
     fig.update_yaxes(title="test accuracy (%)", range=[0, min(100.0, top * 1.15) if top < 87 else 105])
     return _layout(fig, title)
