@@ -11,7 +11,7 @@ Starts ``streamlit run app.py`` with a fresh data home, then measures:
 * ``home_first_content_s`` / ``home_full_s``: first visit after the server is up, until the recent-runs block
   shows / until every block (device, presets, datasets) is drawn; ``home_render_s``: later visits (new browser
   session each), median of 5;
-* with a DM run on mnist-5k going in the background worker (the cpu-demo settings, ``--iterations`` long):
+* with a DM run on mnist-5k going in the background worker (the cpu-ipc10 settings, ``--iterations`` long):
   ``live_update_s``: for every iteration the page shows, the time from the worker's write reaching the store (this
   process polls the store every 10 ms) to the page showing it (the DOM is polled every 50 ms); median and max;
 * ``interaction_s``: a form field set to an invalid value until its error shows, and back (``--rounds`` times), then
@@ -111,7 +111,7 @@ def measure(iterations: int, seconds: float, rounds: int = 5) -> dict:
         from dd_core.spec import RunConfig
 
         store = RunStore(home / "runs.sqlite3")
-        opts = preset_options("cpu-demo", "dm")
+        opts = preset_options("cpu-ipc10", "dm")
         method_options = {k: opts[k] for k in ("ipc", "batch_real")}
         cfg = RunConfig(
             kind="distill",

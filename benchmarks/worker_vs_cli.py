@@ -3,7 +3,7 @@ same config (no UI overhead on the hot path)".
 
     python benchmarks/worker_vs_cli.py [--method dm] [--iterations 100] [--repeats 2] [--json]
 
-Each repeat runs ``python -m dd_core distill --method M --preset cpu-demo --iterations N --eval-at none`` in a fresh
+Each repeat runs ``python -m dd_core distill --method M --preset cpu-ipc10 --iterations N --eval-at none`` in a fresh
 data home, takes the configuration the CLI recorded in its run store, queues exactly that configuration in another
 fresh data home as the pages do and runs it with ``python -m dd_core worker RUN_ID`` (the process a page starts: it
 streams metrics, snapshots and heartbeats to the store, at ``nice`` 10). Reported: seconds per iteration of each (the
@@ -48,7 +48,7 @@ def run_cli(method: str, iterations: int) -> tuple[dict, float]:
             "--method",
             method,
             "--preset",
-            "cpu-demo",
+            "cpu-ipc10",
             "--iterations",
             str(iterations),
             "--eval-at",
@@ -111,7 +111,7 @@ def main() -> int:
         method=args.method,
         iterations=args.iterations,
         repeats=args.repeats,
-        preset="cpu-demo",
+        preset="cpu-ipc10",
         dataset=cli_run["dataset"],
     )
     print(json.dumps(out) if args.json else "\n".join(f"{k:18} {v}" for k, v in out.items()))

@@ -63,3 +63,9 @@ OTHER_COLOR = "#D55E00"
 def method_color(method: str | None) -> str:
     """The fixed colour of ``method`` ('dm', 'am', 'pad', 'herding', 'random', 'whole', ...); others share one."""
     return METHOD_COLOR.get(method or "", OTHER_COLOR)
+
+
+def gap_text(gap_closed: float) -> str:
+    """The share of the random → whole-dataset gap a set closed, in words: '67 % of the gap closed'; a set below
+    random real closed none of it (the ratio would read '-1354 %'): 'below random real'."""
+    return "below random real" if gap_closed < 0 else f"{100 * gap_closed:.0f} % of the gap closed"

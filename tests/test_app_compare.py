@@ -13,7 +13,7 @@ from dd_core.runs.worker import submit
 from dd_core.spec import RunConfig
 from dd_core.ui import compare_data as cd
 from tests import app_support
-from tests.app_support import app, element_types, enter_world, finish_queued, make_world, texts, tiny_run
+from tests.app_support import app, enter_world, finish_queued, make_world, texts, tiny_run
 
 clean_streamlit = app_support.clean_streamlit  # fixture
 
@@ -53,8 +53,10 @@ def test_rows_use_the_final_evaluation_and_the_baseline_reference(world, store):
     assert set(row.acc) == {"convnet-2"}
     assert row.records["convnet-2"]["iteration"] == 4  # the last evaluated iteration, not 0
     assert row.iterations == 4 and row.seconds_per_iteration > 0 and row.init == "real"
-    base = cd.baseline_row(store, "fashion-mnist")
+    base = cd.baseline_row(store, "fashion-mnist", ["convnet-2"])
     assert base.reference and base.acc["convnet-2"][1] is None
+    assert "1 epochs" in base.name and f"#{world.runs['baseline']}" in base.name
+    assert cd.baseline_row(store, "fashion-mnist", ["lenet"]) is None  # no baseline of that net
     df = cd.table([row, base], numeric=True)
     assert list(df["run"]) == [dm["id"], world.runs["baseline"]]
     assert "ConvNet-2 acc (%)" in df.columns and "ConvNet-2 std (%)" in df.columns
@@ -75,25 +77,87 @@ def test_published_numbers_are_data_with_source_and_protocol():
     assert all(pub["protocol"]) and all(pub["source"])
 
 
+def frame_with(at, column: str):
+    """The first dataframe on the page that has ``column``."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def chart_titles(at) -> list[str]:
+    import json
+
+    out = []
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        title = (spec.get("layout") or {}).get("title") or {}
+        out.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return out
+
+
 def test_compare_page_table_flags_protocols_and_exports(world, store):
     at = app(PAGE)
     assert not at.exception and not texts(at.error), texts(at.error)
     picked = at.multiselect(key="compare.runs").value
     assert set(picked) == {world.runs["dm"], world.runs["random"]}
-    table = at.dataframe[0].value
+    headline = frame_with(at, "gain (points)")
+    assert {"accuracy (%)", "random real (%)", "whole dataset (%)", "gap closed"} <= set(headline.columns)
+    assert not headline.isin(["None", "nan"]).any().any()
+    dm = headline[headline["run"].str.startswith(f"#{world.runs['dm']} ")].iloc[0]
+    assert dm["random real (%)"] != "–" and dm["whole dataset (%)"].endswith("(1 ep)")
+    table = frame_with(at, "ConvNet-2 (%)")
     assert "whole dataset" in set(table["method"])  # the reference row
-    assert "ConvNet-2 (%)" in table.columns and all("." in v for v in table["ConvNet-2 (%)"])
-    assert "different evaluation protocols" in texts(at.warning)
-    published = at.dataframe[1].value
+    assert not table.isin(["None", ""]).any().any()  # empty cells read "–"
+    warnings = texts(at.warning)
+    assert "different evaluation protocols" in warnings
+    assert "fewer than the 20-epoch protocol" in warnings  # the 1-epoch baseline is no upper bound
+    published = frame_with(at, "source")
     assert "accuracy (%)" in published.columns and "ConvNet-2 (%)" not in published.columns
     labels = [d.label for d in at.get("download_button")]
-    assert "CSV" in labels and "Markdown" in labels
-    assert element_types(at).count("plotly_chart") >= 3  # bars, loss curves, accuracy vs iteration
-    flops = at.dataframe[2].value
-    assert flops["FLOPs / image (forward)"].str.contains("FLOPs").all()
-    # filters
-    at.multiselect(key="compare.method").set_value(["dm"]).run()
-    assert at.multiselect(key="compare.runs").value == [world.runs["dm"]]
+    assert "CSV" in labels and "Markdown" in labels and "Headline CSV" in labels
+    titles = chart_titles(at)
+    assert any(t.startswith("Test accuracy") for t in titles) and "Accuracy vs iteration" in titles
+    assert any(t.startswith("Loss") for t in titles)
+    compute = frame_with(at, "distillation (wall · FLOPs estimate)")
+    assert compute["train on the set"].str.contains("FLOPs").all()
+    assert compute["set vs whole"].str.contains("× less").all()
+    dm_compute = compute[compute["run"].str.startswith(f"#{world.runs['dm']} ")].iloc[0]
+    assert " on cpu · ≈ " in dm_compute["distillation (wall · FLOPs estimate)"]
+    # filters; with one evaluated iteration only, no accuracy-vs-iteration chart
+    at.multiselect(key="compare.method").set_value(["random"]).run()
+    assert at.multiselect(key="compare.runs").value == [world.runs["random"]]
+    assert "Accuracy vs iteration" not in chart_titles(at)
+
+
+def test_presentation_mode_lives_in_the_url_and_survives_reruns(world, store):
+    at = app(PAGE)
+    assert at.toggle(key="compare.present").value is False
+    at.toggle(key="compare.present").set_value(True).run()
+    assert at.query_params.get("present") in ("1", ["1"])
+    css = [m.value for m in at.markdown if "stSidebar" in m.value]
+    assert css, "presentation mode hides the sidebar and enlarges the type"
+    assert at.table, "the headline is a large-type table in presentation mode"
+    at.run()
+    assert at.toggle(key="compare.present").value is True and at.table
+    at.toggle(key="compare.present").set_value(False).run()
+    assert "present" not in at.query_params and not [m for m in at.markdown if "stSidebar" in m.value]
+
+
+def test_the_reference_row_is_trusted_only_when_it_is_one():
+    base = cd.Row(9, "whole", "baseline", "whole", "mnist-5k", "all", reference=True)
+    base.acc["convnet-3"] = (0.89, None)
+    base.records["convnet-3"] = {"epochs": 2, "acc_mean": 0.89, "run_id": 9, "n_models": 1}
+    dm = cd.Row(1, "#1 DM", "distill", "dm", "mnist-5k", 10)
+    dm.acc["convnet-3"] = (0.94, 0.0)
+    warnings = cd.reference_warnings([dm, base], base)
+    assert any("2 epochs, fewer than the 20-epoch protocol" in w for w in warnings)
+    assert any("scores below #1 DM (94.0 %)" in w for w in warnings)
+    base.records["convnet-3"].update(epochs=20, acc_mean=0.97)
+    base.acc["convnet-3"] = (0.97, None)
+    assert cd.reference_warnings([dm, base], base) == []
+    assert cd.ratio_text(1.0, 5.3) == "5.3× less" and cd.ratio_text(2.0, 1.0) == "2× more"
+    assert cd.ratio_text(None, 1.0) == "–"
+    from dd_core.labels import gap_text
+
+    assert gap_text(0.674) == "67 % of the gap closed" and gap_text(-13.54) == "below random real"
 
 
 def test_evaluate_on_more_architectures_joins_the_row(world, store, monkeypatch):
@@ -112,7 +176,25 @@ def test_evaluate_on_more_architectures_joins_the_row(world, store, monkeypatch)
     assert store.get_run(ev["id"])["status"] == "done", store.get_run(ev["id"])["error"]
     st.cache_data.clear()  # the page caches run lists for a second
     at = app(PAGE)
-    table = at.dataframe[0].value
+    table = frame_with(at, "ConvNet-2 (%)")
     assert "MLP (%)" in table.columns
-    row = table[table["run"] == world.runs["dm"]].iloc[0]
+    row = table[table["run"] == str(world.runs["dm"])].iloc[0]
     assert row["MLP (%)"] and row["ConvNet-2 (%)"]
+
+
+def test_add_herding_at_this_ipc_queues_a_job_evaluated_like_the_run(world, store, monkeypatch):
+    from dd_core.runs import worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "launch_worker", lambda run_id=None: 0)
+    dm = store.get_run(world.runs["dm"])
+    at = app(PAGE)
+    key = f"compare.herding.{dm['dataset']}.{dm['ipc']}"
+    at.button(key=key).click().run()
+    assert not at.exception and not texts(at.error), texts(at.error)
+    queued = [r for r in store.list_runs(kind="distill", status="queued") if r["method"] == "herding"]
+    assert len(queued) == 1
+    cfg = queued[0]["config"]
+    assert cfg["method_options"]["ipc"] == dm["ipc"] and cfg["eval"] == dm["config"]["eval"]
+    assert queued[0]["id"] in at.multiselect(key="compare.runs").value  # it joins the comparison
+    assert "Updating live" in texts(at.info)  # and the page watches it
+    store.delete_run(queued[0]["id"], force=True)  # the module's other tests see the world unchanged

@@ -43,15 +43,15 @@ def test_form_has_every_option_with_defaults(tmp_path):
     sb = at.sidebar
     assert sb.selectbox(key="distill.dataset").value == "mnist-5k"
     assert sb.selectbox(key="distill.method").value == "dm"
-    assert sb.number_input(key="distill.dm.ipc").value == 10
-    assert sb.selectbox(key="distill.dm.init").value == "real"
+    assert sb.number_input(key="distill.dm.ipc").value == 1  # cpu-demo: IPC 1 from noise
+    assert sb.selectbox(key="distill.dm.init").value == "noise"
     assert sb.selectbox(key="distill.dm.net").value == "auto"
     assert sb.number_input(key="distill.dm.lr_img").value == 1.0
     assert sb.number_input(key="distill.dm.momentum").value == 0.5
     assert sb.selectbox(key="distill.preset").value == "cpu-demo"  # CPU default preset
     assert sb.number_input(key="distill.dm.batch_real").value == 64  # from cpu-demo
     assert sb.checkbox(key="distill.dm.dsa").value is True
-    assert sb.number_input(key="distill.iterations").value == 100  # cpu-demo
+    assert sb.number_input(key="distill.iterations").value == 200  # cpu-demo
     assert sb.text_input(key="distill.eval_at").value == "final"
     assert sb.selectbox(key="distill.protocol").value == "quick"  # CPU default protocol
     assert sb.number_input(key="distill.eval_epochs.quick").value == 150  # cpu-demo: 1 model x 150 epochs
@@ -109,7 +109,7 @@ FLAG = re.compile(r"(?<![\w-])--[a-z]")
 def test_ipc_is_capped_by_the_smallest_class_and_refused_next_to_the_field(store):
     at = app(PAGE)
     ipc = at.sidebar.number_input(key="distill.dm.ipc")
-    assert ipc.max == 400 and ipc.value == 10  # mnist-5k: 400 training images per class
+    assert ipc.max == 400 and ipc.value == 1  # the cpu-demo preset; mnist-5k: 400 training images per class
     assert ipc.label == LABELS["ipc"]
     ipc.set_value(100000).run()
     message = error_under(at, "distill.dm.ipc")
@@ -167,7 +167,7 @@ def test_pad_preset_passes_and_a_combination_error_sits_under_a_field_it_names()
     at.sidebar.number_input(key="distill.pad.lr_y").set_value(-2.0)
     at.run()
     window = error_under(at, "distill.pad.current_max_start_epoch")
-    assert LABELS["max_start_epoch"] in window and "got 0, 30, 4" in window, texts(at.sidebar.error)
+    assert LABELS["max_start_epoch"] in window and "got 0, 30, 3" in window, texts(at.sidebar.error)
     assert f"{LABELS['lr_y']} must be > 0" in error_under(at, "distill.pad.lr_y")
     errors = texts(at.sidebar.error)
     assert not CODE_NAME.search(errors), errors

@@ -76,7 +76,11 @@ def test_preset_click_queues_its_runs_and_recent_runs_show_cli_runs(no_launch, s
     assert not at.exception
     queued = store.list_runs(status="queued")
     assert sorted(r["method"] for r in queued) == ["am", "dm"]
-    assert all(r["dataset"] == "mnist-5k" and r["total_iterations"] == 100 for r in queued)
+    from dd_core.presets import PRESETS
+
+    demo = PRESETS["cpu-demo"]
+    assert {r["method"]: r["total_iterations"] for r in queued} == {m: demo[m]["iterations"] for m in ("dm", "am")}
+    assert all(r["dataset"] == "mnist-5k" and r["ipc"] == 1 for r in queued)
     assert "Queued" in texts(at.success)
     runs_table = md_rows(at, "run")
     assert {"run": f"#{cli}", "source": "cli"}.items() <= next(r for r in runs_table if r["run"] == f"#{cli}").items()

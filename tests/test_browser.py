@@ -99,7 +99,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     # distill: configure a 20-iteration DM run with ConvNet-2 on mnist-5k (IPC 3, 16 real images per class) and
     # start it
     d.get(url + "/distill")
-    _wait(d, lambda d: _input(d, "Iterations").get_attribute("value") == "100", 30, "distill form")
+    _wait(d, lambda d: _input(d, "Iterations").get_attribute("value") == "200", 30, "distill form")
     _set(d, "Network", "convnet-2", select=True)
     for label, value in (
         ("Images per class (IPC)", "3"),
@@ -182,7 +182,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     for name, path, marker in (
         ("baseline", f"/baseline?run={base_id}", "Final test accuracy"),
         ("gallery", f"/gallery?run={run_id}", "Initial vs final"),
-        ("compare", "/compare", "Reference row: the latest whole-dataset baseline"),
+        ("compare", "/compare", "The last evaluated set of each run"),
         ("home", "/", "Recent runs"),
     ):
         d.get(url + path)
@@ -198,6 +198,17 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
             _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"), 20, "compare charts")
         time.sleep(1.0)
         shots.append(_shot(d, name, out))
+    # presentation mode (from its URL) on a projector and on a laptop: no sidebar, the headline first
+    for name, size in (("compare-present-1920", (1920, 1080)), ("compare-present-1280", (1280, 720))):
+        d.set_window_size(*size)
+        d.get(url + "/compare?present=1")
+        _wait(d, lambda d: "The last evaluated set of each run" in _body(d), 60, name)
+        _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"), 20, "compare charts")
+        assert not [e for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"]') if e.is_displayed()]
+        assert d.find_elements(By.CSS_SELECTOR, '[data-testid="stTable"]'), "the headline as a large-type table"
+        time.sleep(1.0)
+        shots.append(_shot(d, name, out))
+    d.set_window_size(1400, 1300)
     timings["total_s"] = time.perf_counter() - t0
     print("\nDASHBOARD TIMINGS " + json.dumps({k: round(v, 3) for k, v in timings.items()}))
     assert timings["home_first_visit_s"] < 3 and timings["home_render_s"] < 3

@@ -34,7 +34,7 @@ def add_parsers(sub) -> None:
     add_common(p)
     add_dataset(p, default=None)
     p.add_argument("--method", required=True, help="dm | am | pad | random | herding")
-    p.add_argument("--preset", default=None, help="fills every option left unset (cpu-demo, paper)")
+    p.add_argument("--preset", default=None, help="fills every option left unset (cpu-demo, cpu-ipc10, paper)")
     # method options are passed as typed text: the engine converts them by the config's declared types
     p.add_argument("--ipc", default=None, help="synthetic images per class (default 10)")
     p.add_argument("--iterations", type=int, default=None, help="outer iterations (default 1000)")

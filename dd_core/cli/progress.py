@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ..labels import net_label, pct
+from ..labels import gap_text, net_label, pct
 
 
 class ProgressPrinter:
@@ -93,5 +93,5 @@ def format_eval(e: dict, what: str = "") -> str:
     if e.get("whole_acc") is not None:
         line += f"; whole dataset {pct(e['whole_acc'])} ({e.get('whole_epochs')} epochs, run #{e.get('whole_run_id')})"
         if e.get("gap_closed") is not None:
-            line += f", {100 * e['gap_closed']:.0f} % of the gap closed"
+            line += f", {gap_text(e['gap_closed'])}"
     return line

@@ -167,10 +167,17 @@ def headline_rows(e: Entry) -> list[dict]:
                 "whole dataset": (
                     f"{percent(whole)} ({r.get('whole_epochs')} epochs)" if whole is not None else "no baseline trained"
                 ),
-                "gap closed": percent(r.get("gap_closed"), 0),
+                "gap closed": gap_cell(r.get("gap_closed")),
             }
         )
     return out
+
+
+def gap_cell(gap: float | None) -> str:
+    """'67 %'; a set below random real closed none of the gap (the ratio would read '-1354 %')."""
+    if gap is None:
+        return "—"
+    return "below random real" if gap < 0 else percent(gap, 0)
 
 
 def compute_row(e: Entry) -> dict:

@@ -8,13 +8,17 @@ architectures"); for a net measured more than once the latest record wins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from dd_core.runs.store import RunStore
 
-from .fmt import md_table, method_label, net_label, net_order, protocol_text
+from .fmt import eval_acc, fmt_flops, fmt_seconds, md_table, method_label, net_label, net_order, protocol_text
+
+DASH = "–"  # an empty cell: a number that does not exist (never "None")
+DECK_EPOCHS = 20  # the ECE1512 deck's whole-dataset protocol: 20 epochs
 
 
 @dataclass
@@ -66,7 +70,13 @@ def run_records(store: RunStore, run: dict, evaluate_runs: list[dict] | None = N
     return recs
 
 
-def make_row(store: RunStore, run: dict, evaluate_runs: list[dict] | None = None) -> Row:
+def make_row(
+    store: RunStore, run: dict, evaluate_runs: list[dict] | None = None, baselines: list[dict] | None = None
+) -> Row:
+    """The row of ``run``: its last evaluated set per net (plus its 'evaluate on more architectures' runs), each
+    record with its random-real and whole-dataset references (``runs.references``)."""
+    from dd_core.runs.references import run_evals_with_references
+
     summary = run.get("summary") or {}
     cfg = run.get("config") or {}
     mopts = cfg.get("method_options") or {}
@@ -102,7 +112,8 @@ def make_row(store: RunStore, run: dict, evaluate_runs: list[dict] | None = None
             row.seconds_per_iteration = row.seconds_distill / row.iterations
     if not row.name.startswith("#"):
         row.name = f"#{run['id']} {row.name}"
-    for rec in sorted(run_records(store, run, evaluate_runs), key=lambda r: r.get("t") or 0):
+    records = run_evals_with_references(store, run, run_records(store, run, evaluate_runs), baselines)
+    for rec in sorted(records, key=lambda r: r.get("t") or 0):
         if rec.get("acc_mean") is None:
             continue
         row.acc[rec["net"]] = (rec["acc_mean"], rec.get("acc_std"))
@@ -110,42 +121,102 @@ def make_row(store: RunStore, run: dict, evaluate_runs: list[dict] | None = None
     return row
 
 
-def baseline_row(store: RunStore, dataset: str, baselines: list[dict] | None = None) -> Row | None:
-    """The latest finished whole-dataset baseline of ``dataset`` as a reference row (single model: no std)."""
-    runs = baselines if baselines is not None else store.list_runs(kind="baseline", status="done", dataset=dataset)
-    runs = [r for r in runs if r["dataset"] == dataset and r["status"] == "done" and r.get("summary")]
-    if not runs:
+def baseline_row(
+    store: RunStore,
+    dataset: str,
+    nets: list[str],
+    dataset_options: dict | None = None,
+    baselines: list[dict] | None = None,
+) -> Row | None:
+    """The whole-dataset reference row of ``dataset``: for each of ``nets`` the most complete finished baseline
+    (most epochs, then the newest; ``runs.references.best_baseline``, the chooser the Distill headline and the
+    report use too), trained on the same dataset options. Single models: no std. None without any baseline."""
+    from dd_core.runs.references import best_baseline, whole_baselines
+
+    baselines = whole_baselines(store, dataset) if baselines is None else baselines
+    chosen = {n: b for n in nets if (b := best_baseline(baselines, n, dataset_options))}
+    if not chosen:
         return None
-    run = max(runs, key=lambda r: r["created_at"])
-    s = run["summary"]
-    net = s.get("net") or (run["config"].get("baseline") or {}).get("net")
+    epochs = sorted({b["epochs"] for b in chosen.values()})
+    first = next(iter(chosen.values()))
     row = Row(
-        run["id"],
-        f"#{run['id']} whole {dataset} (baseline)",
+        first["run_id"],
+        f"whole {dataset} · {'/'.join(map(str, epochs))} epochs (baseline #"
+        + ", #".join(str(b["run_id"]) for b in chosen.values())
+        + ")",
         "baseline",
-        "whole dataset",
+        "whole",
         dataset,
         "all",
-        iterations=None,
-        seconds_distill=None,
-        device=s.get("device") or run.get("device"),
-        status=run["status"],
+        status="done",
         reference=True,
     )
-    if s.get("test_acc") is not None and net:
-        row.acc[net] = (s["test_acc"], None)
-        cfg = s.get("config") or {}
+    for net, b in chosen.items():
+        row.acc[net] = (b["acc"], None)
         row.records[net] = {
             "protocol": "whole dataset",
-            "epochs": s.get("epochs"),
+            "epochs": b["epochs"],
             "n_models": 1,
             "net": net,
-            "acc_mean": s["test_acc"],
+            "acc_mean": b["acc"],
             "acc_std": None,
-            "seconds": s.get("seconds"),
-            "detail": f"SGD lr {cfg.get('lr')} momentum {cfg.get('momentum')}, cosine, batch {cfg.get('batch_size')}",
+            "seconds": b["seconds"],
+            "run_id": b["run_id"],
         }
     return row
+
+
+def reference_warnings(rows: list[Row], reference: Row | None, protocol_epochs: int = DECK_EPOCHS) -> list[str]:
+    """Why a whole-dataset row may not be the upper bound it claims: trained for fewer epochs than the protocol,
+    or scoring below a distilled set on the same net."""
+    if reference is None:
+        return []
+    out = []
+    for net, rec in reference.records.items():
+        if (rec.get("epochs") or 0) < protocol_epochs:
+            out.append(
+                f"The whole-dataset baseline #{rec['run_id']} ({net_label(net)}, {reference.dataset}) trained "
+                f"{rec.get('epochs')} epochs, fewer than the {protocol_epochs}-epoch protocol: it may not be an upper "
+                "bound. Train a longer one on the Baseline page."
+            )
+        beaten = [r for r in rows if not r.reference and r.dataset == reference.dataset and net in r.acc]
+        beaten = [r for r in beaten if r.acc[net][0] > rec["acc_mean"]]
+        if beaten:
+            out.append(
+                f"The whole-dataset baseline #{rec['run_id']} ({100 * rec['acc_mean']:.1f} % on {net_label(net)}) "
+                "scores below " + ", ".join(f"{r.name} ({100 * r.acc[net][0]:.1f} %)" for r in beaten) + ": "
+                "it is not an upper bound here (too few epochs or a different setting)."
+            )
+    return out
+
+
+def headline_table(rows: list[Row]) -> pd.DataFrame:
+    """The slide table: one line per run and evaluation net, with random real, the gain, the whole dataset and the
+    share of the gap closed (from each record's references); '–' where a number does not exist."""
+    out = []
+    for r in rows:
+        if r.reference:
+            continue
+        for net, rec in r.records.items():
+            rand, gain, whole, gap = (
+                rec.get(k) for k in ("random_acc_mean", "gain_over_random", "whole_acc", "gap_closed")
+            )
+            out.append(
+                {
+                    "run": r.name,
+                    "method": method_label(r.method),
+                    "dataset": r.dataset,
+                    "IPC": str(r.ipc) if r.ipc is not None else DASH,
+                    "net": net_label(net),
+                    "accuracy (%)": eval_acc(rec),
+                    "random real (%)": DASH if rand is None else f"{100 * rand:.1f}",
+                    "gain (points)": DASH if gain is None else f"{100 * gain:+.1f}",
+                    "whole dataset (%)": DASH if whole is None else f"{100 * whole:.1f} ({rec.get('whole_epochs')} ep)",
+                    "gap closed": DASH if gap is None else ("below random" if gap < 0 else f"{100 * gap:.0f} %"),
+                    "protocol": protocol_text(rec),
+                }
+            )
+    return pd.DataFrame(out)
 
 
 def nets_of(rows: list[Row]) -> list[str]:
@@ -177,11 +248,7 @@ def table(rows: list[Row], nets: list[str] | None = None, *, numeric: bool = Fal
                 d[f"{net_label(n)} acc (%)"] = None if m is None else round(100 * m[0], 2)
                 d[f"{net_label(n)} std (%)"] = None if m is None or m[1] is None else round(100 * m[1], 2)
             else:
-                d[f"{net_label(n)} (%)"] = (
-                    ""
-                    if m is None
-                    else (f"{100 * m[0]:.2f} ± {100 * m[1]:.2f}" if m[1] is not None else f"{100 * m[0]:.2f}")
-                )
+                d[f"{net_label(n)} (%)"] = DASH if m is None else eval_acc(r.records[n])
         d.update(
             {
                 "protocol": "; ".join(r.protocols),
@@ -193,7 +260,10 @@ def table(rows: list[Row], nets: list[str] | None = None, *, numeric: bool = Fal
             }
         )
         out.append(d)
-    return pd.DataFrame(out)
+    df = pd.DataFrame(out)
+    if not numeric and len(df):
+        df = df.astype(object).where(df.notna(), DASH).replace("", DASH).map(str)  # one type per column (Arrow)
+    return df
 
 
 def _round(v, nd):
@@ -259,3 +329,78 @@ def data_shape(store: RunStore, run: dict) -> dict | None:
         except Exception:  # noqa: BLE001
             return None
     return shape if all(shape.get(k) for k in ("channels", "image_size", "num_classes")) else None
+
+
+def ratio_text(part: float | None, whole: float | None) -> str:
+    """How ``part`` compares with ``whole`` in words: '5.3× less', '1.9× more', 'the same'; '–' when unknown."""
+    if not part or not whole:
+        return DASH
+    r = whole / part
+    if abs(r - 1) < 0.05:
+        return "about the same"
+    return f"{r:.3g}× less" if r > 1 else f"{1 / r:.3g}× more"
+
+
+def compute_rows(
+    rows: list[Row],
+    runs_by_id: dict[int, dict],
+    references: dict[str, Row],
+    shape_of: Callable[[dict], dict | None],
+    forward_flops: Callable[[str, dict], float | None],
+) -> list[dict]:
+    """The compute table: per run and evaluation net, what producing the set cost (wall seconds on its device and an
+    estimate in FLOPs, ``methods.cost``), what training on it costs, and training on the whole dataset for the
+    epochs of the reference baseline (else the deck's 20). ``shape_of(run)``: :func:`data_shape`;
+    ``forward_flops(net, shape)``: forward FLOPs per image (None when it cannot be counted)."""
+    from dd_core.flops import training_flops
+    from dd_core.methods.cost import distillation_flops
+
+    out = []
+    for r in rows:
+        run = runs_by_id.get(r.run_id)
+        shape = shape_of(run) if run and not r.reference else None
+        if not run or not shape:
+            continue
+        k, n_train = int(shape["num_classes"]), int(shape.get("train_size") or 0)
+        ipc = r.ipc if isinstance(r.ipc, int) else None
+        summary, cfg = run.get("summary") or {}, run.get("config") or {}
+        distill_text, distill = DASH, None
+        if r.kind == "distill" and r.method:
+            net = summary.get("net") or (cfg.get("method_options") or {}).get("net")
+            fpi = forward_flops(net, shape) if net else None
+            if fpi and n_train:
+                try:
+                    distill = distillation_flops(
+                        r.method, cfg.get("method_options") or {}, fpi, k, n_train, int(r.iterations or 0)
+                    ).total
+                except Exception:  # noqa: BLE001 - an old run's options the config no longer accepts
+                    distill = None
+            seconds = (r.seconds_setup or 0) + (r.seconds_distill or 0)
+            distill_text = f"{fmt_seconds(seconds)} on {r.device or '?'}" + (
+                f" · ≈ {fmt_flops(distill)}" if distill else ""
+            )
+        ref = references.get(r.dataset)
+        for net, rec in r.records.items():
+            fpi = forward_flops(net, shape)
+            if not fpi:
+                continue
+            n_models = int(rec.get("n_models") or 1)
+            syn = training_flops(int(fpi), k * ipc, int(rec.get("epochs") or 0)) * n_models if ipc else None
+            base_epochs = int((ref.records.get(net) or {}).get("epochs") or DECK_EPOCHS) if ref else DECK_EPOCHS
+            whole = training_flops(int(fpi), n_train, base_epochs) if n_train else None
+            out.append(
+                {
+                    "run": r.name,
+                    "net": net_label(net),
+                    "distillation (wall · FLOPs estimate)": distill_text,
+                    "train on the set": DASH
+                    if syn is None or ipc is None
+                    else f"{fmt_flops(syn)} ({k * ipc} images × {rec.get('epochs')} ep × {n_models})",
+                    "train on the whole dataset": DASH
+                    if whole is None
+                    else f"{fmt_flops(whole)} ({n_train:,} images × {base_epochs} ep)",
+                    "set vs whole": ratio_text(syn, whole),
+                    "distill + set vs whole": ratio_text((distill or 0) + syn, whole) if distill and syn else DASH,
+                }
+            )
+    return out

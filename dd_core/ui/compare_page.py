@@ -9,11 +9,13 @@ import streamlit as st
 from dd_core.errors import DDError
 from dd_core.nets import NET_NAMES
 from dd_core.paths import data_home
+from dd_core.runs.store import ACTIVE_STATUSES
 
 from . import charts
+from . import compare_charts as cc
 from . import compare_data as cd
 from .boundary import safe
-from .fmt import PLOTLY_CONFIG, fmt_flops, method_label, net_label, run_title
+from .fmt import PLOTLY_CONFIG, method_label, net_label, run_title
 from .messages import ui_message
 from .store_access import get_store, invalidate, list_runs, reap_now
 
@@ -53,54 +55,82 @@ def filters(runs: list[dict]) -> list[dict]:
     ]
 
 
-def flops_block(rows: list[cd.Row], runs_by_id: dict, baselines: dict) -> None:
-    from dd_core.flops import CONVENTION, training_flops
+def pick_runs(runs: list[dict]) -> list[int]:
+    """The filters and the run picker (the finished runs by default, else the newest one while it goes)."""
+    shown = filters(runs)
+    labels = {r["id"]: run_title(r, with_status=r["status"] != "done") for r in shown}
+    default = [r["id"] for r in shown if r["status"] == "done"][:6] or [r["id"] for r in shown][:1]
+    pending = st.session_state.pop(f"{P}.pending", None)
+    if pending is not None:  # a run this page just queued joins the picked ones
+        st.session_state[f"{P}.runs"] = [i for i in pending if i in labels]
+    return st.multiselect("Runs", list(labels), default=default, format_func=lambda i: labels[i], key=f"{P}.runs")
 
-    out = []
+
+def compute_block(rows: list[cd.Row], runs_by_id: dict, references: dict) -> None:
+    from dd_core.flops import CONVENTION
+
     store = get_store()
-    for r in rows:
-        if r.reference:
-            continue
-        shape = cd.data_shape(store, runs_by_id[r.run_id])
-        if not shape:
-            continue
-        k, ipc = shape["num_classes"], r.ipc if isinstance(r.ipc, int) else None
-        base = baselines.get(r.dataset)
-        base_epochs = (base.records[next(iter(base.records))].get("epochs") if base and base.records else None) or 20
-        for net, rec in r.records.items():
-            f = flops_of(net, int(shape["channels"]), int(k), int(shape["image_size"]))
-            if not f:
-                continue
-            fpi = f["flops_per_image"]
-            syn = (
-                training_flops(fpi, k * ipc, int(rec.get("epochs") or 0)) * int(rec.get("n_models") or 1)
-                if ipc
-                else None
-            )
-            n_train = shape.get("train_size")
-            whole = training_flops(fpi, int(n_train), int(base_epochs)) if n_train else None
-            out.append(
-                {
-                    "run": r.run_id,
-                    "net": net_label(net),
-                    "dataset": r.dataset,
-                    "FLOPs / image (forward)": fmt_flops(fpi),
-                    "params": f"{f['params']:,}",
-                    "train on synthetic set": fmt_flops(syn)
-                    + (f" ({k * ipc} images × {rec.get('epochs')} ep × {rec.get('n_models')} models)" if syn else ""),
-                    "train on whole dataset": fmt_flops(whole)
-                    + (f" ({n_train:,} images × {base_epochs} ep)" if whole else ""),
-                    "synthetic / whole": f"{syn / whole:.2e}" if syn and whole else "—",
-                }
-            )
-    if out:
-        st.dataframe(out, hide_index=True)
-        st.caption(
-            f"FLOPs counted by fvcore ({CONVENTION}); training ≈ 3 × forward FLOPs × images × epochs. "
-            "The whole-dataset column uses the epochs of the latest baseline run (else 20, the seed's)."
-        )
-    else:
+
+    def forward(net: str, shape: dict) -> float | None:
+        f = flops_of(net, int(shape["channels"]), int(shape["num_classes"]), int(shape["image_size"]))
+        return f["flops_per_image"] if f else None
+
+    out = cd.compute_rows(rows, runs_by_id, references, lambda run: cd.data_shape(store, run), forward)
+    if not out:
         st.caption("No evaluated run selected.")
+        return
+    st.dataframe(out, hide_index=True, width="stretch")
+    st.caption(
+        f"FLOPs counted by fvcore ({CONVENTION}); training ≈ 3 × forward FLOPs × images × epochs × models. "
+        "Distillation: its wall time (set-up + iterations) on its device and an estimate of its FLOPs "
+        "(dd_core/methods/cost.py: DM/AM real forward + synthetic forward and backward per iteration; PAD its "
+        "experts and the unrolled student steps). The whole dataset: the reference baseline's epochs (else 20)."
+    )
+
+
+def herding_block(rows: list[cd.Row], by_id: dict) -> None:
+    """One click adds the herding coreset at each (dataset, IPC) on screen that has none, evaluated like the
+    first run there; it runs as a job (its progress shows above, and the page refreshes when it ends)."""
+    from dd_core.runs.worker import submit
+    from dd_core.spec import RunConfig
+
+    have = {(r.dataset, r.ipc) for r in rows if r.method == "herding"}
+    missing: dict[tuple[str, int], dict] = {}
+    for r in sorted(rows, key=lambda r: r.method not in ("dm", "am", "pad")):  # evaluated like a distiller's run
+        run = by_id.get(r.run_id)
+        if r.reference or r.kind != "distill" or not isinstance(r.ipc, int) or (r.dataset, r.ipc) in have or not run:
+            continue
+        missing.setdefault((r.dataset, r.ipc), run)
+    for (dataset, ipc), run in sorted(missing.items()):
+        cfg = run.get("config") or {}
+        if st.button(
+            f"Add herding at IPC {ipc} ({dataset}, evaluated like #{run['id']})",
+            key=f"{P}.herding.{dataset}.{ipc}",
+            icon=":material/add:",
+            help="Herding picks the real images whose features' running mean "
+            "tracks the class mean: the coreset baseline every paper reports beside random real.",
+        ):
+            rc = RunConfig(
+                kind="distill",
+                dataset=dataset,
+                dataset_options=cfg.get("dataset_options") or {},
+                method="herding",
+                method_options={"ipc": ipc},
+                iterations=0,
+                eval_at=[0],
+                eval_nets=cfg.get("eval_nets"),
+                eval=cfg.get("eval") or (run.get("summary") or {}).get("eval_config"),
+                label=f"herding · IPC {ipc} (for #{run['id']})",
+            )
+            try:
+                rid = submit(get_store(), rc)
+            except DDError as err:
+                st.error(ui_message(str(err)))
+                continue
+            invalidate()
+            picked = list(st.session_state.get(f"{P}.runs") or [])
+            st.session_state[f"{P}.pending"] = picked + [rid]
+            st.rerun()
 
 
 def evaluate_more(runs: list[dict]) -> None:
@@ -147,58 +177,220 @@ def evaluate_more(runs: list[dict]) -> None:
             )
 
 
+PRESENT_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
+.block-container {padding-top: 1.2rem; max-width: 100%;}
+h1 {font-size: 2.4rem;} h2, h3 {font-size: 1.9rem;}
+[data-testid="stTable"] table, [data-testid="stMarkdownContainer"] p,
+[data-testid="stCaptionContainer"] {font-size: 1.35rem;}
+[data-testid="stTable"] td, [data-testid="stTable"] th {padding: 0.45rem 0.8rem;}
+</style>"""
+
+
+def presentation_toggle() -> bool:
+    """The presentation-mode toggle, remembered in the URL (``?present=1``): sidebar hidden, large type, less
+    padding, the headline numbers first."""
+    on = st.toggle(
+        "Presentation mode",
+        value=st.query_params.get("present") == "1",
+        key=f"{P}.present",
+        help="For a projector: the sidebar hidden, large type in tables and charts, less padding, the headline "
+        "first. Remembered in the page's address, so a reload (or the link) keeps it.",
+    )
+    if on:
+        st.query_params["present"] = "1"
+        st.markdown(PRESENT_CSS, unsafe_allow_html=True)
+    elif "present" in st.query_params:
+        del st.query_params["present"]
+    return on
+
+
+def watched(picked: list[int], by_id: dict) -> tuple:
+    """What Compare shows that can still change: the picked runs' status and evaluations, and the evaluation runs
+    queued for them. Compare reruns when it changes."""
+    children = [r for r in list_runs(kind="evaluate", limit=None) if r["config"].get("source_run") in picked]
+    runs = [by_id[i] for i in picked if i in by_id]
+    return tuple((r["id"], r["status"], r.get("iteration")) for r in runs + children)
+
+
+def live_watch(picked: list[int], by_id: dict, signature: tuple) -> None:
+    """While a shown run or a queued evaluation of one is active: a progress line, refreshed every 2 s; the page
+    reruns when any of them finishes."""
+    active = [s for s in signature if s[1] in ACTIVE_STATUSES]
+    if not active:
+        return
+
+    @st.fragment(run_every=2.0)
+    @safe
+    def watch() -> None:
+        invalidate()
+        now = watched(picked, {r["id"]: r for r in list_runs(kind=["distill", "evaluate"], limit=300)})
+        going = [s for s in now if s[1] in ACTIVE_STATUSES]
+        st.info(
+            "Updating live: "
+            + ", ".join(f"#{i} {status}" + (f" (iteration {it})" if it else "") for i, status, it in going)
+            + " — the tables and charts refresh when each one finishes."
+        )
+        if now != signature:
+            st.rerun(scope="app")
+
+    watch()
+
+
+def headline(rows: list[cd.Row], present: bool) -> None:
+    table = cd.headline_table(rows)
+    if not len(table):
+        st.caption("The picked runs have no evaluation yet.")
+        return
+    if present:
+        st.table(table.set_index("run"))
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(
+        "The last evaluated set of each run (never the best checkpoint), mean ± std over its evaluation models. "
+        "Random real: random real images per class at the same IPC under the same evaluation (mean of 3 subsets); "
+        "gain = accuracy − random real; gap closed = (accuracy − random) / (whole − random)."
+    )
+
+
+def charts_block(rows: list[cd.Row], references: dict[str, cd.Row], by_id: dict, present: bool) -> None:
+    store = get_store()
+    datasets = list(dict.fromkeys(r.dataset for r in rows if not r.reference))
+    for ds in datasets:
+        mine = [r for r in rows if r.dataset == ds and not r.reference]
+        bars = [
+            cc.Bar(
+                r.name,
+                r.method,
+                net,
+                rec["acc_mean"],
+                rec.get("acc_std"),
+                int(rec.get("n_models") or 1),
+                rec.get("random_acc_mean"),
+            )
+            for r in mine
+            for net, rec in r.records.items()
+        ]
+        ref = references.get(ds)
+        whole = {n: a[0] for n, a in ref.acc.items()} if ref else {}
+        if bars:
+            title = f"Test accuracy · {ds}" + (
+                f" · {mine[0].protocols[0]}" if len(cd.distinct_protocols(mine)) == 1 else ""
+            )
+            st.plotly_chart(
+                cc.accuracy_bars(bars, whole, title=title, big=present), key=f"{P}.bars.{ds}", config=PLOTLY_CONFIG
+            )
+        points = [
+            cc.IpcPoint(r.method, r.ipc, rec["acc_mean"])
+            for r in mine
+            if isinstance(r.ipc, int)
+            for net, rec in r.records.items()
+            if net == next(iter(r.records))
+        ]
+        points += [
+            cc.IpcPoint("random", r.ipc, rec["random_acc_mean"], "random")
+            for r in mine
+            if isinstance(r.ipc, int)
+            for net, rec in r.records.items()
+            if net == next(iter(r.records)) and rec.get("random_acc_mean") is not None
+        ]
+        points += published_points(ds, {p.method for p in points})
+        fig = cc.acc_vs_ipc(points, ds, big=present)
+        if fig is not None:
+            st.plotly_chart(fig, key=f"{P}.ipc.{ds}", config=PLOTLY_CONFIG)
+            st.caption(
+                "Measured: each method's mean over its runs at that IPC on its first evaluation net. "
+                "Open markers: published numbers (their own protocols), not measured here."
+            )
+    distill_rows = [r for r in rows if r.kind == "distill"]
+    acc = cc.acc_vs_iteration([(r.name, r.method, store.evals(r.run_id)) for r in distill_rows], big=present)
+    if acc is not None:
+        st.plotly_chart(acc, key=f"{P}.acc", config=PLOTLY_CONFIG)
+    losses = cc.loss_panels(
+        [
+            (r.name, r.method, metrics_of(str(data_home()), r.run_id, by_id[r.run_id].get("iteration")))
+            for r in distill_rows
+            if r.method in ("dm", "am", "pad")
+        ],
+        big=present,
+    )
+    if losses is not None:
+        st.plotly_chart(losses, key=f"{P}.losses", config=PLOTLY_CONFIG)
+    st.caption("Download any chart as PNG from its toolbar (camera icon).")
+
+
+def published_points(dataset: str, methods: set[str]) -> list[cc.IpcPoint]:
+    from dd_core.reference_results import references
+
+    return [
+        cc.IpcPoint(ref.method, ref.ipc, ref.acc / 100, "published")
+        for ref in references(dataset, None)
+        if ref.ipc is not None and ref.method in methods | {"random"} and ref.kind == "published"
+    ]
+
+
 @safe
 def render() -> None:
     reap_now()
     store = get_store()
-    st.title("Compare")
+    head, toggle = st.columns([4, 1], vertical_alignment="bottom")
+    head.title("Compare")
+    with toggle:
+        present = presentation_toggle()
     runs = [
         r
         for r in list_runs(kind=["distill", "evaluate"], limit=300)
-        if r["status"] != "queued" and not (r["kind"] == "evaluate" and r["config"].get("source_run"))
+        if not (r["kind"] == "evaluate" and r["config"].get("source_run"))
     ]
     if not runs:
         st.info("Nothing to compare yet: finish a run on the Distill page (or run a preset from the home page).")
         return
-    shown = filters(runs)
-    labels = {r["id"]: run_title(r, with_status=False) for r in shown}
-    default = [r["id"] for r in shown if r["status"] == "done"][:6]
-    picked = st.multiselect("Runs", list(labels), default=default, format_func=lambda i: labels[i], key=f"{P}.runs")
+    with st.expander("Runs shown", expanded=False) if present else st.container():  # presenting: headline first
+        picked = pick_runs(runs)
     if not picked:
         st.caption("Pick runs to compare.")
         return
-    by_id = {r["id"]: r for r in shown}
+    by_id = {r["id"]: r for r in runs}
+    live_watch(picked, by_id, watched(picked, by_id))
     evaluate_runs = list_runs(kind="evaluate", limit=None)
-    rows = [cd.make_row(store, by_id[i], evaluate_runs) for i in picked]
-    baseline_runs = list_runs(kind="baseline", status="done", limit=None)
-    baselines = {}
+    from dd_core.runs.references import whole_baselines
+
+    baselines = {ds: whole_baselines(store, ds) for ds in {by_id[i]["dataset"] for i in picked}}
+    rows = [cd.make_row(store, by_id[i], evaluate_runs, baselines[by_id[i]["dataset"]]) for i in picked]
+    references: dict[str, cd.Row] = {}
     for ds in sorted({r.dataset for r in rows}):
-        b = cd.baseline_row(store, ds, baseline_runs)
-        if b:
-            baselines[ds] = b
-    all_rows = rows + list(baselines.values())
+        mine = [r for r in rows if r.dataset == ds]
+        options = (by_id[mine[0].run_id].get("config") or {}).get("dataset_options") or {}
+        ref = cd.baseline_row(store, ds, cd.nets_of(mine), options, baselines[ds])
+        if ref:
+            references[ds] = ref
+    all_rows = rows + list(references.values())
     nets = cd.nets_of(all_rows)
 
-    st.subheader("Side by side")
     protocols = cd.distinct_protocols(rows)
     if len(protocols) > 1:
         st.warning(
             "These results come from **different evaluation protocols** (" + "; ".join(protocols) + "): "
             "epochs and model counts differ, so the numbers are not directly comparable."
         )
-    st.dataframe(cd.table(all_rows, nets), hide_index=True, width="stretch")
-    st.caption(
-        "Accuracy = mean ± std (%) over the evaluation models, of each run's last evaluated synthetic set "
-        "(plus 'evaluate on more architectures' runs of that set). "
-        + (
-            "Reference row: the latest whole-dataset baseline run of the dataset (one model, no std). "
-            if baselines
-            else "No whole-dataset baseline yet for these datasets: run one on the Baseline "
-            "page to get the reference row. "
+    for ref in references.values():
+        for w in cd.reference_warnings(rows, ref):
+            st.warning(w)
+    missing = [ds for ds in {r.dataset for r in rows} if ds not in references]
+    if missing:
+        st.caption(
+            "No whole-dataset baseline yet for " + ", ".join(sorted(missing)) + ": run one on the Baseline page "
+            "(20 epochs is the deck's protocol) to get the reference and the share of the gap closed."
         )
-    )
+
+    st.subheader("Headline")
+    headline(rows, present)
+    if present:
+        charts_block(rows, references, by_id, present)
+    st.subheader("Side by side (every column)")
+    st.dataframe(cd.table(all_rows, nets), hide_index=True, width="stretch")
     export = cd.table(all_rows, nets, numeric=True)
-    e1, e2, _ = st.columns([1, 1, 3])
+    e1, e2, e3, _ = st.columns([1, 1, 1, 2])
     e1.download_button(
         "CSV",
         data=export.to_csv(index=False).encode(),
@@ -215,6 +407,19 @@ def render() -> None:
         key=f"{P}.md",
         icon=":material/download:",
     )
+    headline_csv = cd.headline_table(rows)
+    e3.download_button(
+        "Headline CSV",
+        data=headline_csv.to_csv(index=False).encode(),
+        file_name="distilllab-headline.csv",
+        mime="text/csv",
+        key=f"{P}.headline.csv",
+        icon=":material/download:",
+        disabled=not len(headline_csv),
+    )
+    if not present:
+        st.subheader("Charts")
+        charts_block(rows, references, by_id, present)
 
     st.subheader("Published numbers (recalled, not measured here)")
     pub = cd.published_table(
@@ -229,26 +434,10 @@ def render() -> None:
     else:
         st.caption("No published number for these datasets / IPCs.")
 
-    st.subheader("Charts")
-    st.caption("Download any chart as PNG from its toolbar (camera icon).")
-    bar_rows = [{"name": r.name, "acc": r.acc} for r in all_rows if r.acc]
-    if bar_rows:
-        st.plotly_chart(charts.accuracy_bars(bar_rows, nets), key=f"{P}.bars", config=PLOTLY_CONFIG)
-    distill_rows = [r for r in rows if r.kind == "distill"]
-    series = {r.name: metrics_of(str(data_home()), r.run_id, by_id[r.run_id].get("iteration")) for r in distill_rows}
-    series = {k: v for k, v in series.items() if v}
-    c1, c2 = st.columns(2)
-    with c1:
-        if series:
-            st.plotly_chart(charts.overlaid_losses(series), key=f"{P}.losses", config=PLOTLY_CONFIG)
-    with c2:
-        acc_series = {r.name: store.evals(r.run_id) for r in distill_rows}
-        acc_series = {k: v for k, v in acc_series.items() if v}
-        if acc_series:
-            st.plotly_chart(charts.runs_acc_vs_iteration(acc_series), key=f"{P}.acc", config=PLOTLY_CONFIG)
-
     st.subheader("Compute")
-    flops_block(rows, by_id, baselines)
+    compute_block(rows, by_id, references)
 
-    st.subheader("Evaluate on more architectures")
+    st.subheader("Add runs")
+    herding_block(rows, by_id)
+    st.caption("Evaluate on more architectures:")
     evaluate_more([by_id[i] for i in picked])

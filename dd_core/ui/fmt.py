@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from dd_core.labels import fmt_acc, net_label, pct
+from dd_core.labels import fmt_acc, gap_text, net_label, pct
 from dd_core.labels import protocol_text as protocol_text  # re-exported: the pages spell protocols through fmt
 from dd_core.runs.store import ACTIVE_STATUSES
 
@@ -145,7 +145,7 @@ def whole_text(rec: dict) -> str | None:
         return None
     inside = [f"{rec['whole_epochs']} epochs"] if rec.get("whole_epochs") else []
     if rec.get("gap_closed") is not None:
-        inside.append(f"{100 * rec['gap_closed']:.0f} % of the gap closed")
+        inside.append(gap_text(rec["gap_closed"]))
     return f"whole dataset {pct(rec['whole_acc'])}" + (f" ({'; '.join(inside)})" if inside else "")
 
 

@@ -95,8 +95,10 @@ HELP: dict[str, str] = {
     "seed": "Random seed of the initial set, the random networks and the real batches: a run is repeatable on the "
     "same device.",
     "preset": "Fills the fields below (edit any of them after): **cpu-demo** = a live demo sized for a 2-core CPU on "
-    "`mnist-5k` (DM/AM ≈ 1.5 min including one quick evaluation; PAD ≈ 7 min with its experts cached), "
-    "**paper** = the papers' settings (GPU-sized), **none** = each method's own defaults. The command "
+    "`mnist-5k` at 1 image per class from noise, where distillation visibly beats random real images (DM/AM ≈ 1.5 "
+    "min including the evaluation and the random-real reference; PAD ≈ 5 min, ≈ 3 min with its experts cached), "
+    "**cpu-ipc10** = the same budget at 10 images per class (what papers report; random real images are already "
+    "strong there), **paper** = the papers' settings (GPU-sized), **none** = each method's own defaults. The command "
     "line's `distill` command has the same presets. Changing it resets the edited fields.",
     "iterations": "Outer iterations (one update of the synthetic set each). The papers use 20,000; on a 2-core CPU "
     "a few hundred already show the effect.",

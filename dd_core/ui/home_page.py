@@ -98,32 +98,7 @@ def runs_block() -> None:
             "command line (`python -m dd_core distill ...`) show up here too."
         )
         return
-    accs = _last_accs(str(data_home()), tuple(r["id"] for r in runs if r["kind"] != "baseline"))
-    for r in runs:
-        if r["kind"] == "baseline" and (r.get("summary") or {}).get("test_acc") is not None:
-            s = r["summary"]
-            accs[r["id"]] = f"{fmt_acc(s['test_acc'])} % ({s.get('net')}, whole dataset)"
-    st.markdown(
-        md_table(
-            [
-                {
-                    "run": f"#{r['id']}",
-                    "status": f"{STATUS_ICON.get(r['status'], '')} {r['status']}",
-                    "kind": r["kind"],
-                    "method": r["method"] or "",
-                    "dataset": r["dataset"],
-                    "IPC": "" if r["ipc"] is None else r["ipc"],
-                    "progress": (f"{r['iteration'] or 0}/{r['total_iterations']}" if r["total_iterations"] else ""),
-                    "time": fmt_seconds(run_seconds(r)),
-                    "last accuracy": accs.get(r["id"], ""),
-                    "source": r["source"],
-                    "label": r["label"] or "",
-                    "error": run_error(r["error"], r["kind"])[:120],
-                }
-                for r in runs
-            ]
-        )
-    )
+    live_runs_table(runs)
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     labels = {r["id"]: run_title(r, with_status=False) for r in runs}
     pick = c1.selectbox(
@@ -150,6 +125,53 @@ def runs_block() -> None:
         invalidate()
         st.rerun()
     danger_zone(run, where="home")  # Delete: below, in its own expander, never where Stop was
+
+
+def live_runs_table(runs: list[dict]) -> None:
+    """The recent runs as a table; while one of them is queued or running it redraws every 2 s (a fragment), and
+    the page reruns once when they have all ended."""
+    active = any(r["status"] in ACTIVE_STATUSES for r in runs)
+
+    @st.fragment(run_every=2.0 if active else None)
+    @safe
+    def table() -> None:
+        now = list_runs(limit=15) if active else runs
+        draw_runs_table(now)
+        if active and not any(r["status"] in ACTIVE_STATUSES for r in now):
+            invalidate()
+            st.rerun(scope="app")
+
+    table()
+
+
+def draw_runs_table(runs: list[dict]) -> None:
+    """The runs as a Markdown table: status, progress, time, the last accuracy, the error in a line."""
+    accs = _last_accs(str(data_home()), tuple(r["id"] for r in runs if r["kind"] != "baseline"))
+    for r in runs:
+        if r["kind"] == "baseline" and (r.get("summary") or {}).get("test_acc") is not None:
+            s = r["summary"]
+            accs[r["id"]] = f"{fmt_acc(s['test_acc'])} % ({s.get('net')}, whole dataset)"
+    st.markdown(
+        md_table(
+            [
+                {
+                    "run": f"#{r['id']}",
+                    "status": f"{STATUS_ICON.get(r['status'], '')} {r['status']}",
+                    "kind": r["kind"],
+                    "method": r["method"] or "",
+                    "dataset": r["dataset"],
+                    "IPC": "" if r["ipc"] is None else r["ipc"],
+                    "progress": (f"{r['iteration'] or 0}/{r['total_iterations']}" if r["total_iterations"] else ""),
+                    "time": fmt_seconds(run_seconds(r)),
+                    "last accuracy": accs.get(r["id"], ""),
+                    "source": r["source"],
+                    "label": r["label"] or "",
+                    "error": run_error(r["error"], r["kind"])[:120],
+                }
+                for r in runs
+            ]
+        )
+    )
 
 
 def experiments_block() -> None:
