@@ -20,10 +20,13 @@ HEADER = 30
 MIN_WIDTH = 280
 
 
-def frame(syn: SyntheticSet, iteration: int, total: int | None, scale: float = 1.0) -> Image.Image:
+def frame(
+    syn: SyntheticSet, iteration: int, total: int | None, scale: float = 1.0, upscale: int | None = None
+) -> Image.Image:
     """One frame: a header with the iteration (and a progress bar when ``total`` is known) above the labelled grid
-    of ``syn`` (at most :data:`MAX_PER_CLASS` images per class), scaled by ``scale``."""
-    grid = labelled_grid(syn, max_per_class=MAX_PER_CLASS)
+    of ``syn`` (at most :data:`MAX_PER_CLASS` images per class; ``upscale``: pixels per image pixel, None: the
+    grid's default), scaled by ``scale``."""
+    grid = labelled_grid(syn, max_per_class=MAX_PER_CLASS, upscale=upscale)
     if scale != 1.0:
         size = (max(1, round(grid.width * scale)), max(1, round(grid.height * scale)))
         grid = grid.resize(size, Image.Resampling.NEAREST if scale > 0.5 else Image.Resampling.BOX)
@@ -40,11 +43,13 @@ def frame(syn: SyntheticSet, iteration: int, total: int | None, scale: float = 1
     return canvas
 
 
-def encode(frames: list[Image.Image], grey: bool) -> bytes:
-    """GIF bytes of ``frames``: greys as they are (L), colour through one palette made from the first, middle and
-    last frames, without dithering (dither noise costs bytes and flickers)."""
+def encode(frames: list[Image.Image], grey: bool, colors: int = 255) -> bytes:
+    """GIF bytes of ``frames`` with at most ``colors`` colours: greys as they are (L, fewer levels when asked),
+    colour through one palette made from the first, middle and last frames, without dithering (dither noise costs
+    bytes and flickers)."""
     if grey:
-        pal = [f.convert("L") for f in frames]
+        step = max(1, 256 // colors)
+        pal = [f.convert("L").point(lambda v, s=step: v // s * s) for f in frames]
     else:
         probe = [frames[0], frames[len(frames) // 2], frames[-1]]
         strip = Image.new("RGB", (probe[0].width, sum(f.height for f in probe)))
@@ -52,7 +57,7 @@ def encode(frames: list[Image.Image], grey: bool) -> bytes:
         for f in probe:
             strip.paste(f, (0, y))
             y += f.height
-        palette = strip.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+        palette = strip.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
         pal = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
     durations = [FRAME_MS] * (len(pal) - 1) + [LAST_FRAME_MS]
     buf = io.BytesIO()
@@ -60,19 +65,27 @@ def encode(frames: list[Image.Image], grey: bool) -> bytes:
     return buf.getvalue()
 
 
+# cheaper and cheaper renderings, tried in order until the file fits: (pixels per image pixel, colours)
+ATTEMPTS: list[tuple[int | None, int]] = [(None, 255), (1, 255), (1, 64), (1, 32)]
+
+
 def snapshots_gif(
     snapshots: Sequence[tuple[int, str | os.PathLike]], total_iterations: int | None = None, max_bytes: int = MAX_BYTES
 ) -> bytes:
     """An animated GIF of ``snapshots`` ([(iteration, path of its .pt)], in order): one frame per snapshot, at most
-    ``max_bytes`` (frames are scaled down until the file fits; never a frame dropped)."""
+    ``max_bytes``: native pixels, then fewer colours, then smaller frames until the file fits (never a frame
+    dropped)."""
     if not snapshots:
         raise ValueError("a GIF needs at least one snapshot")
     sets = [(it, SyntheticSet.load(path)) for it, path in snapshots]
     grey = int(sets[0][1].meta.get("channels") or 1) == 1
     total = total_iterations or max(it for it, _ in sets) or None
-    scale = 1.0
-    while True:
-        data = encode([frame(syn, it, total, scale) for it, syn in sets], grey)
-        if len(data) <= max_bytes or scale < 0.2:
+    for upscale, colors in ATTEMPTS:
+        data = encode([frame(syn, it, total, 1.0, upscale) for it, syn in sets], grey, colors)
+        if len(data) <= max_bytes:
             return data
+    scale = 1.0
+    while len(data) > max_bytes and scale >= 0.2:
         scale *= min(0.8, 0.95 * (max_bytes / len(data)) ** 0.5)
+        data = encode([frame(syn, it, total, scale, 1) for it, syn in sets], grey, 32)
+    return data
