@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from dd_core.config import EvalConfig
 from dd_core.runs.worker import submit
+from dd_core.spec import RunConfig
 from tests.app_support import enter_world, finish_queued, make_world, tiny_run
 from tests.helpers import last_json, run_cli
 
@@ -30,6 +32,18 @@ def world(tmp_path_factory):
         w.runs["random"] = submit(store, tiny_run("random", ipc=1, epochs=2), start_worker=False)
         w.runs["am"] = submit(store, tiny_run("am", iterations=4, ipc=2, epochs=2), start_worker=False)
         finish_queued(store)
+        dm1 = store.get_run(w.runs["dm1"])
+        more = RunConfig(  # "evaluate on more architectures": its records join DM's in the report
+            kind="evaluate",
+            dataset="fashion-mnist",
+            method=None,
+            synthetic_path=dm1["summary"]["synthetic_path"],
+            source_run=dm1["id"],
+            eval_nets=["mlp"],
+            eval=EvalConfig(protocol="custom", epochs=2, n_models=1).to_dict(),
+        )
+        w.runs["more"] = submit(store, more, start_worker=False)
+        finish_queued(store)
         failed = tiny_run("dm", iterations=8, ipc=1, epochs=5).to_dict()  # another protocol: its own group
         w.runs["failed"] = store.create_run(
             "distill", failed, method="dm", dataset="fashion-mnist", ipc=1, status="running"
@@ -42,7 +56,7 @@ def world(tmp_path_factory):
 @pytest.fixture
 def store(world, monkeypatch):
     s = enter_world(world, monkeypatch)
-    for name in ("dm1", "dm2", "random", "am"):
+    for name in ("dm1", "dm2", "random", "am", "more"):
         run = s.get_run(world.runs[name])
         assert run["status"] == "done", (name, run["error"])
     yield s
@@ -102,6 +116,17 @@ def test_groups_failed_runs_ipc_chart_and_attention_maps(world, store):
     assert "Accuracy vs IPC" in text  # DM at IPC 1 and 2
     assert "Attention maps (what AM matches)" in text
     assert "loss (log)" in text or "Loss" in text
+
+
+def test_more_architectures_join_the_run_they_evaluated(world, store):
+    from dd_core.report import build_report
+
+    text = build_report(store, [world.runs["dm1"], world.runs["more"]])
+    dm = text.index(f"#{world.runs['dm1']} DM · IPC 1")
+    assert f"#{world.runs['more']} " not in text  # no section of its own
+    assert "<td>MLP</td>" in text[dm:] and "<td>ConvNet-2</td>" in text[dm:]
+    alone = build_report(store, [world.runs["more"]])  # on its own: named after the method of the set it evaluated
+    assert f"#{world.runs['more']} DM · IPC 1" in alone
 
 
 def test_gif_has_one_frame_per_kept_snapshot_and_a_bounded_size(world, store):

@@ -14,7 +14,7 @@ from .data import Entry, Group, collect, groups, select_runs
 from .environment import environment
 from .gif import snapshots_gif
 from .series import bars, ipc_series, loss_curves, wholes
-from .text import acc_text, figure_title, method_label, percent, points, protocol_words
+from .text import acc_text, figure_title, method_label, percent, points, protocol_short, protocol_words
 
 GIF_BYTES = 1_000_000  # the report embeds each run's animation at most this big
 PROTOCOL_TEXT = (
@@ -168,6 +168,7 @@ def headline_rows(e: Entry) -> list[dict]:
                     f"{percent(whole)} ({r.get('whole_epochs')} epochs)" if whole is not None else "no baseline trained"
                 ),
                 "gap closed": gap_cell(r.get("gap_closed")),
+                "protocol": protocol_short(r.get("protocol"), r.get("epochs"), r.get("n_models")),
             }
         )
     return out

@@ -23,6 +23,7 @@ class Entry:
     evals: list[dict]  # the evaluations at the last evaluated iteration, references attached
     metrics: list[dict] = field(default_factory=list)  # step rows (the loss)
     snapshots: list[dict] = field(default_factory=list)  # store.snapshots: iteration, abs_path
+    source_method: str | None = None  # an 'evaluate' run of a distillation's set: that run's method
 
     @property
     def id(self) -> int:
@@ -40,6 +41,8 @@ class Entry:
     def method(self) -> str:
         """The method; for an 'evaluate' run, what it evaluated ('random' real images or an 'imported set')."""
         if self.run["kind"] == "evaluate":
+            if self.source_method:
+                return self.source_method
             return self.summary.get("method") or ("imported set" if self.config.get("synthetic_path") else "random")
         return self.run.get("method") or "?"
 
@@ -151,7 +154,26 @@ def last_iteration(evals: list[dict]) -> list[dict]:
 
 
 def collect(store: RunStore, runs: list[dict]) -> list[Entry]:
-    """Each run with its last evaluations (and references), loss rows and snapshots."""
+    """Each run with its last evaluations (and references), loss rows and snapshots; a finished 'evaluate' run of
+    a reported distillation's set ("evaluate on more architectures") adds its evaluations to that run."""
+    return fold_children(read_entries(store, runs))
+
+
+def fold_children(entries: list[Entry]) -> list[Entry]:
+    """Entries without the finished evaluations of another reported run's set: their records join that run's."""
+    by_id = {e.id: e for e in entries}
+    out = []
+    for e in entries:
+        src = e.config.get("source_run") if e.run["kind"] == "evaluate" else None
+        if src in by_id and e.status == "done":
+            by_id[src].evals.extend(e.evals)
+        else:
+            out.append(e)
+    return out
+
+
+def read_entries(store: RunStore, runs: list[dict]) -> list[Entry]:
+    """Each run as an :class:`Entry`, read from the store."""
     baselines: dict[str, list[dict]] = {}
     out = []
     for run in runs:
@@ -165,9 +187,17 @@ def collect(store: RunStore, runs: list[dict]) -> list[Entry]:
                 evals=last_iteration([e for e in evals if e.get("acc_mean") is not None]),
                 metrics=store.metrics(run["id"]) if run["kind"] == "distill" else [],
                 snapshots=store.snapshots(run["id"]),
+                source_method=source_method(store, run),
             )
         )
     return out
+
+
+def source_method(store: RunStore, run: dict) -> str | None:
+    """The method of the distillation whose set an 'evaluate' run evaluated (None for other runs)."""
+    src = (run.get("config") or {}).get("source_run") if run["kind"] == "evaluate" else None
+    source = store.get_run(int(src)) if src is not None else None
+    return source.get("method") if source else None
 
 
 def groups(entries: list[Entry]) -> list[Group]:
