@@ -100,6 +100,9 @@ def test_a_running_run_is_marked_running_and_its_newest_set_is_latest(am_run, st
         captions = [img.caption for i in at.image for img in i.proto.imgs]
         assert any(c.startswith("latest (iteration") for c in captions), captions
         assert "latest set (.pt)" in [d.label for d in at.get("download_button")]
+        at.toggle(key=f"gallery.play.{run_id}").set_value(True).run()  # the animation plays while it runs too
+        assert not at.exception
+        assert any(img.url.endswith(".gif") for i in at.image for img in i.proto.imgs)
         done = app(PAGE, run=am_run["id"])
         assert "Initial vs final" in texts(done.markdown)
     finally:

@@ -56,6 +56,7 @@ def set_summary(syn: SyntheticSet) -> str:
 
 # ------------------------------------------------------------------------------------------------------- runs
 REFRESH_S = 2.0  # the Gallery of an active run redraws this often (the Distill page's live view: every second)
+GIF_EVERY = 5  # while a run goes, its animation is rebuilt once this many new snapshots have arrived
 
 
 def set_word(run: dict) -> str:
@@ -126,9 +127,13 @@ def run_view(run: dict) -> None:
         help="Play the snapshots as an animation (one frame per kept snapshot).",
     )
     if play:
+        shown = snaps
+        if run["status"] in ACTIVE_STATUSES:  # redrawn every GIF_EVERY new snapshots, not at each one
+            shown = snaps[: max(2, len(snaps) - len(snaps) % GIF_EVERY)]
         st.image(
-            snapshots_gif(snaps, run.get("total_iterations")),
-            caption=f"{len(snaps)} snapshots, one frame each (iteration {iters[0]} → {iters[-1]})",
+            snapshots_gif(shown, run.get("total_iterations")),
+            caption=f"{len(shown)} snapshots, one frame each (iteration {iters[0]} → {shown[-1]['iteration']})"
+            + (f"; redrawn every {GIF_EVERY} new snapshots while the run goes" if len(shown) < len(snaps) else ""),
         )
         it = iters[-1]
     elif len(iters) > 1:
