@@ -1,5 +1,5 @@
-"""Display names of the networks and the accuracy spelling, one for the CLI, the pages and the report (no PyTorch
-import)."""
+"""Display names of the networks, the accuracy and protocol spelling: one for the CLI, the pages and the report
+(no PyTorch import)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,23 @@ def net_label(name: str | None) -> str:
 def pct(fraction: float) -> str:
     """An accuracy stored in [0, 1] as running text: 0.8642 → '86.4 %'."""
     return f"{100 * fraction:.1f} %"
+
+
+def fmt_acc(mean: float | None, std: float | None = None, n_models: int | None = None, unit: str = "") -> str:
+    """Accuracies are stored in [0, 1]; shown in percent (``unit`` after the numbers: " %" in running text, "" in a
+    column that says %), ± the std over models. One model has no spread: it says so instead of printing '± 0.00'."""
+    if mean is None:
+        return "—"
+    if n_models == 1:
+        return f"{100 * mean:.2f}{unit} · 1 model (no spread)"
+    return f"{100 * mean:.2f} ± {100 * std:.2f}{unit}" if std is not None else f"{100 * mean:.2f}{unit}"
+
+
+def protocol_text(rec: dict) -> str:
+    """'quick · 300 ep × 2 models'."""
+    return f"{rec.get('protocol') or '?'} · {rec.get('epochs')} ep × {rec.get('n_models')} model" + (
+        "s" if (rec.get("n_models") or 0) != 1 else ""
+    )
 
 
 # One colour per method on every chart of the pages, the report and the slide figures (Okabe-Ito, colour-blind safe);

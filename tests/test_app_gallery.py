@@ -61,6 +61,54 @@ def test_run_snapshots_init_final_downloads_and_attention_maps(am_run, store):
     assert not at.exception
 
 
+def test_play_and_download_gif(am_run, store):
+    from PIL import Image
+
+    from dd_core.ui.gallery_page import gif_file
+
+    at = app(PAGE, run=am_run["id"])
+    assert not at.exception
+    gif = next(d for d in at.get("download_button") if d.label == "Download GIF")
+    assert not gif.proto.disabled
+    at.toggle(key=f"gallery.play.{am_run['id']}").set_value(True).run()
+    assert not at.exception and not texts(at.error), texts(at.error)
+    urls = [img.url for i in at.image for img in i.proto.imgs]
+    assert any(u.endswith(".gif") for u in urls), urls  # the animation, served as a GIF
+    snaps = store.snapshots(am_run["id"])
+    assert any(f"{len(snaps)} snapshots, one frame each" in img.caption for i in at.image for img in i.proto.imgs)
+    data = gif_file(snaps, am_run["total_iterations"])  # what the download hands over
+    assert Image.open(io.BytesIO(data)).n_frames == len(snaps)
+
+
+def test_a_running_run_is_marked_running_and_its_newest_set_is_latest(am_run, store):
+    import shutil
+
+    run_id = submit(store, tiny_run("am", iterations=8, ipc=2, epochs=2), start_worker=False)
+    assert store.claim_next_queued("cpu")["id"] == run_id  # running, owned by this (living) process
+    try:
+        folder = store.artifacts_dir(run_id)
+        for snap in store.snapshots(am_run["id"])[:2]:
+            (folder / snap["path"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(snap["abs_path"], folder / snap["path"])
+            store.add_snapshot(run_id, snap["iteration"], snap["path"])
+        store.record_steps(run_id, [(2, {"loss": 1.0, "seconds": 1.0, "it_per_s": 2.0})], iteration=2, seconds=1.0)
+        at = app(PAGE, run=run_id)
+        assert not at.exception and not texts(at.error), texts(at.error)
+        assert "Initial vs latest" in texts(at.markdown) and "Initial vs final" not in texts(at.markdown)
+        assert "running" in texts(at.markdown)  # the status badge
+        assert "Running: iteration 2 of 8" in texts(at.caption)
+        captions = [img.caption for i in at.image for img in i.proto.imgs]
+        assert any(c.startswith("latest (iteration") for c in captions), captions
+        assert "latest set (.pt)" in [d.label for d in at.get("download_button")]
+        at.toggle(key=f"gallery.play.{run_id}").set_value(True).run()  # the animation plays while it runs too
+        assert not at.exception
+        assert any(img.url.endswith(".gif") for i in at.image for img in i.proto.imgs)
+        done = app(PAGE, run=am_run["id"])
+        assert "Initial vs final" in texts(done.markdown)
+    finally:
+        store.set_status(run_id, "cancelled")
+
+
 def test_import_valid_set_then_evaluate_it(am_run, store, monkeypatch):
     from dd_core.runs import worker as worker_mod
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # bottom → top; a module may import from its own layer or any layer below it
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "paths", "labels"),
-    ("config", "events", "reference_results", "data", "augment", "device", "synthetic"),
+    ("config", "events", "reference_results", "data", "augment", "device", "synthetic", "grids"),
     ("nets",),
     ("evaluate", "flops"),
     ("methods",),
@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("spec",),
     ("presets", "experiments", "jobs"),
     ("runs",),
+    ("report",),
     ("cli", "ui", "__main__"),
     ("pages", "app"),  # outside the package: pages/*.py, app.py
 ]

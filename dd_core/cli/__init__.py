@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from ..errors import DDError
-from . import datasets, distill, experiment, experts, runs, training
+from . import datasets, distill, experiment, experts, report, runs, training
 from .common import EXIT_CANCELLED, cli_message
 
 COMMANDS = {
@@ -26,6 +26,7 @@ COMMANDS = {
     "experts": experts.cmd_experts,
     "experiment": experiment.cmd_experiment,
     "runs": runs.cmd_runs,
+    "report": report.cmd_report,
     "worker": runs.cmd_worker,
 }
 
@@ -33,7 +34,7 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dd_core", description="DistillLab engine: dataset distillation.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (datasets, training, distill, experiment, runs, experts):
+    for group in (datasets, training, distill, experiment, runs, experts, report):
         group.add_parsers(sub)
     return parser
 

@@ -55,6 +55,35 @@ def filters(runs: list[dict]) -> list[dict]:
     ]
 
 
+def report_button(run_ids: list[int]) -> None:
+    """ "Download report": the picked runs as one self-contained HTML file (``dd_core.report``, the same as
+    ``python -m dd_core report --runs ...``), built only when clicked (a report inlines plotly.js and the grids)."""
+    path = get_store().path
+
+    def build() -> bytes:  # runs outside the script thread: its own store connection, no st.* calls
+        from dd_core.report import build_report
+        from dd_core.runs.store import RunStore
+
+        store = RunStore(path)
+        try:
+            return build_report(store, list(run_ids)).encode()
+        finally:
+            store.close()
+
+    st.download_button(
+        "Download report",
+        data=build,
+        file_name="distilllab-report.html",
+        mime="text/html",
+        key=f"{P}.report",
+        icon=":material/description:",
+        on_click="ignore",
+        help="One HTML file that opens offline in any browser: each run's settings, the headline table, compute, "
+        "the charts, the initial → final grids, published numbers. The command line writes the same file, and "
+        f"slide-sized PNGs: `python -m dd_core report --runs {','.join(map(str, run_ids))} --figures DIR`.",
+    )
+
+
 def pick_runs(runs: list[dict]) -> list[int]:
     """The filters and the run picker (the finished runs by default, else the newest one while it goes)."""
     shown = filters(runs)
@@ -423,6 +452,7 @@ def render() -> None:
         icon=":material/download:",
         disabled=not len(headline_csv),
     )
+    report_button(picked)
     if not present:
         st.subheader("Charts")
         charts_block(rows, references, by_id, present)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import time
 
-from dd_core.labels import gap_text, net_label, pct
+from dd_core.labels import fmt_acc, gap_text, net_label, pct
+from dd_core.labels import protocol_text as protocol_text  # re-exported: the pages spell protocols through fmt
 from dd_core.runs.store import ACTIVE_STATUSES
 
 STATUS_ICON = {"queued": "…", "running": "▸", "done": "✓", "failed": "✗", "cancelled": "■", "interrupted": "!"}
@@ -109,26 +110,9 @@ def fmt_flops(n: float | None) -> str:
     return f"{n:.0f} FLOPs"
 
 
-def fmt_acc(mean: float | None, std: float | None = None, n_models: int | None = None, unit: str = "") -> str:
-    """Accuracies are stored in [0, 1]; shown in percent (``unit`` after the numbers: " %" in running text, "" in a
-    column that says %), ± the std over models. One model has no spread: it says so instead of printing '± 0.00'."""
-    if mean is None:
-        return "—"
-    if n_models == 1:
-        return f"{100 * mean:.2f}{unit} · 1 model (no spread)"
-    return f"{100 * mean:.2f} ± {100 * std:.2f}{unit}" if std is not None else f"{100 * mean:.2f}{unit}"
-
-
 def eval_acc(rec: dict, unit: str = "") -> str:
     """An evaluation record's accuracy as :func:`fmt_acc` writes it."""
     return fmt_acc(rec.get("acc_mean"), rec.get("acc_std"), rec.get("n_models"), unit)
-
-
-def protocol_text(rec: dict) -> str:
-    """'quick · 300 ep × 2 models'."""
-    return f"{rec.get('protocol') or '?'} · {rec.get('epochs')} ep × {rec.get('n_models')} model" + (
-        "s" if (rec.get("n_models") or 0) != 1 else ""
-    )
 
 
 def run_seconds(run: dict) -> float | None:

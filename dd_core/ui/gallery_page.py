@@ -1,5 +1,6 @@
-"""Gallery page: any run's synthetic images per class, a slider over its snapshots, init vs final, DataDAM's
-attention maps for AM runs, downloads (PNG grid, .pt), and import of a .pt set (validated) to evaluate it."""
+"""Gallery page: any run's synthetic images per class, a slider over its snapshots and their animation (play,
+download as GIF), initial vs final (vs latest while the run goes, redrawn as it goes), DataDAM's attention maps for
+AM runs, downloads (PNG grid, .pt), and import of a .pt set (validated) to evaluate it."""
 
 from __future__ import annotations
 
@@ -14,16 +15,17 @@ from dd_core.config import EvalConfig
 from dd_core.errors import DDError
 from dd_core.nets import NET_NAMES
 from dd_core.paths import data_home
+from dd_core.runs.store import ACTIVE_STATUSES
 from dd_core.synthetic import SyntheticSet
 
 from . import charts
 from .boundary import safe
 from .fmt import PLOTLY_CONFIG, eval_acc, net_label, protocol_text, run_title
-from .images import PNG, attention_tiles, load_set, png_bytes, snapshot_png
+from .images import PNG, attention_tiles, load_set, png_bytes, snapshot_png, snapshots_gif
 from .messages import run_error, ui_message
 from .settings import dataset_options_for
 from .store_access import get_store, invalidate, list_runs, reap_now
-from .widgets import select_run_param
+from .widgets import select_run_param, status_badge
 
 P = "gallery"
 
@@ -53,32 +55,100 @@ def set_summary(syn: SyntheticSet) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------- runs
+REFRESH_S = 2.0  # the Gallery of an active run redraws this often (the Distill page's live view: every second)
+GIF_EVERY = 5  # while a run goes, its animation is rebuilt once this many new snapshots have arrived
+
+
+def set_word(run: dict) -> str:
+    """What the run's newest set is called: 'final' once it is done, 'latest' while it runs, else 'last'."""
+    if run["status"] == "done":
+        return "final"
+    return "latest" if run["status"] in ACTIVE_STATUSES else "last"
+
+
+def run_panel(run_id: int) -> None:
+    """The run's gallery; while the run is queued or running, a fragment redraws it every :data:`REFRESH_S` s (the
+    timer stops when the run ends: one last rerun of the page draws it without one)."""
+    run = get_store().get_run(run_id)
+    if run is None:
+        st.warning(f"Run #{run_id} no longer exists.")
+        return
+    active = run["status"] in ACTIVE_STATUSES
+
+    @st.fragment(run_every=REFRESH_S if active else None)
+    @safe
+    def live() -> None:
+        current = get_store().get_run(run_id)
+        if current is None:
+            st.warning(f"Run #{run_id} was deleted.")
+            return
+        run_view(current)
+        if active and current["status"] not in ACTIVE_STATUSES:
+            invalidate()
+            st.rerun(scope="app")
+
+    live()
+
+
+def snapshot_slider(run: dict, iters: list[int]) -> int:
+    """The snapshot picker; it follows the newest snapshot while the user has not picked another one."""
+    key, latest = f"{P}.snap.{run['id']}", f"{P}.snap.{run['id']}.latest"
+    picked = st.session_state.get(key)
+    if picked not in iters or picked == st.session_state.get(latest):
+        st.session_state[key] = iters[-1]
+    st.session_state[latest] = iters[-1]
+    return st.select_slider(
+        "Snapshot (iteration)",
+        options=iters,
+        key=key,
+        help="Watch the images evolve from the initial set (0) to the newest snapshot.",
+    )
+
+
 def run_view(run: dict) -> None:
     store = get_store()
     snaps = store.snapshots(run["id"])
+    status_badge(run)
+    if run["status"] == "running":
+        total = run.get("total_iterations") or run["config"].get("iterations")
+        st.caption(
+            f"Running: iteration {run.get('iteration') or 0} of {total}; the snapshots below follow the run "
+            f"(updated every {REFRESH_S:g} s)."
+        )
     if run.get("error") and run["status"] in ("failed", "interrupted"):
         st.warning(f"{run['status']}: {run_error(run['error'], run['kind'])}")
     if not snaps:
         st.info("This run has no snapshot yet." + (" It is still queued." if run["status"] == "queued" else ""))
         return
     iters = [s["iteration"] for s in snaps]
-    if len(iters) > 1:
-        it = st.select_slider(
-            "Snapshot (iteration)",
-            options=iters,
-            value=iters[-1],
-            key=f"{P}.snap.{run['id']}",
-            help="Watch the images evolve from the initial set (0) to the last snapshot.",
+    play = len(iters) > 1 and st.toggle(
+        "Play",
+        key=f"{P}.play.{run['id']}",
+        help="Play the snapshots as an animation (one frame per kept snapshot).",
+    )
+    if play:
+        shown = snaps
+        if run["status"] in ACTIVE_STATUSES:  # redrawn every GIF_EVERY new snapshots, not at each one
+            shown = snaps[: max(2, len(snaps) - len(snaps) % GIF_EVERY)]
+        st.image(
+            snapshots_gif(shown, run.get("total_iterations")),
+            caption=f"{len(shown)} snapshots, one frame each (iteration {iters[0]} → {shown[-1]['iteration']})"
+            + (f"; redrawn every {GIF_EVERY} new snapshots while the run goes" if len(shown) < len(snaps) else ""),
         )
+        it = iters[-1]
+    elif len(iters) > 1:
+        it = snapshot_slider(run, iters)
     else:
         it = iters[0]
         st.caption(f"One snapshot, at iteration {it}.")
     snap = snaps[iters.index(it)]
     syn = load_set(snap["abs_path"])
     st.caption(set_summary(syn))
-    st.image(snapshot_png(snap["abs_path"]), caption=f"iteration {it}: one row per class", output_format=PNG)
+    if not play:
+        st.image(snapshot_png(snap["abs_path"]), caption=f"iteration {it}: one row per class", output_format=PNG)
 
-    st.markdown("#### Initial vs final")
+    word = set_word(run)
+    st.markdown(f"#### Initial vs {word}")
     final_path = (run.get("summary") or {}).get("synthetic_path")
     if not final_path or not Path(final_path).is_file():
         final_path = snaps[-1]["abs_path"]
@@ -87,9 +157,9 @@ def run_view(run: dict) -> None:
         snapshot_png(snaps[0]["abs_path"]), caption=f"initial (iteration {snaps[0]['iteration']})", output_format=PNG
     )
     final = load_set(final_path)
-    c2.image(snapshot_png(final_path), caption=f"final (iteration {final.meta.get('iteration')})", output_format=PNG)
+    c2.image(snapshot_png(final_path), caption=f"{word} (iteration {final.meta.get('iteration')})", output_format=PNG)
 
-    d1, d2, _ = st.columns([1, 1, 2])
+    d1, d2, d3, _ = st.columns([1, 1, 1, 1])
     d1.download_button(
         "PNG grid (this snapshot)",
         icon=":material/download:",
@@ -98,8 +168,20 @@ def run_view(run: dict) -> None:
         mime="image/png",
         key=f"{P}.dlpng",
     )
+    total = run.get("total_iterations")
+    d3.download_button(
+        "Download GIF",
+        icon=":material/download:",
+        data=lambda: gif_file(snaps, total),  # built on click: a GIF of every snapshot is not free
+        file_name=f"run{run['id']}-snapshots.gif",
+        mime="image/gif",
+        key=f"{P}.dlgif",
+        on_click="ignore",
+        disabled=len(snaps) < 2,
+        help="An animated GIF of the run's snapshots, one frame each, the iteration in every frame.",
+    )
     d2.download_button(
-        "final set (.pt)",
+        f"{word} set (.pt)",
         icon=":material/download:",
         data=Path(final_path).read_bytes(),
         file_name=f"run{run['id']}-synthetic.pt",
@@ -124,6 +206,13 @@ def run_view(run: dict) -> None:
             ],
             hide_index=True,
         )
+
+
+def gif_file(snaps: list[dict], total: int | None) -> bytes:
+    """The GIF the download button hands over (the engine's, built when clicked: outside the script run)."""
+    from dd_core.report.gif import snapshots_gif as make_gif
+
+    return make_gif([(s["iteration"], s["abs_path"]) for s in snaps], total_iterations=total)
 
 
 def attention_view(run: dict, syn: SyntheticSet) -> None:
@@ -327,11 +416,7 @@ def render() -> None:
             )
             if str(run_id) != st.query_params.get("run"):
                 st.query_params["run"] = str(run_id)
-            run = get_store().get_run(run_id)
-            if run is None:
-                st.warning(f"Run #{run_id} no longer exists.")
-            else:
-                run_view(run)
+            run_panel(run_id)
     else:
         files = sorted(imported_dir().glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
         last = st.session_state.get(f"{P}.imported")
