@@ -101,8 +101,18 @@ def launch_worker(run_id: int | None = None) -> int:
     return proc.pid
 
 
-def create_run_for(store: RunStore, cfg: RunConfig, *, status: str, source: str, device: str) -> int:
-    """A store row for the validated ``cfg``: the columns the pages list and filter by, and the whole spec."""
+def create_run_for(
+    store: RunStore,
+    cfg: RunConfig,
+    *,
+    status: str,
+    source: str,
+    device: str,
+    sweep_id: int | None = None,
+    trial: int | None = None,
+) -> int:
+    """A store row for the validated ``cfg``: the columns the pages list and filter by, and the whole spec
+    (``sweep_id`` / ``trial``: the sweep it is a trial of)."""
     distill = cfg.kind == "distill"
     return store.create_run(
         cfg.kind,
@@ -115,6 +125,8 @@ def create_run_for(store: RunStore, cfg: RunConfig, *, status: str, source: str,
         source=source,
         device=device,
         label=cfg.label,
+        sweep_id=sweep_id,
+        trial=trial,
     )
 
 
