@@ -164,7 +164,7 @@ def test_a_schema_1_store_is_migrated_in_place_keeping_everything():
     assert store.progress(1)["eval"]["epoch"] == 300 and store.progress(2)["experts"]["expert"] == 1
     assert store.get_run(5)["status"] == "queued"
     con = sqlite3.connect(path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     con.close()
     tables = _tables(path)
     assert "progress" in tables and "events" not in tables and "meta" in tables

@@ -100,7 +100,9 @@ def build_trials(args) -> list:
             raise ConfigError(f"--method: unknown method {m!r}; choose from {', '.join(METHODS)}")
     grid = parse_grid(args.grid)
     seeds: list[int | None] = list(parse_seeds(args.seeds) or [None])
-    applies = check_keys(grid, {m: [f for f in METHODS[m].config_cls.fields() if f != "seed"] for m in methods})
+    fields = {m: METHODS[m].config_cls.fields() for m in methods}
+    applies = check_keys(grid, {m: [f for f in fields[m] if f != "seed"] for m in methods})
+    anyone = {f for fs in fields.values() for f in fs}
     device_name = trial_device(args)
     device = torch.device(device_name.split(":")[0])
     trials: list[Trial] = []
@@ -112,6 +114,8 @@ def build_trials(args) -> list:
                 try:
                     a = trial_args(args, m, point, seed, applies[m])
                     run, opts = resolve(a)
+                    # a fixed option another method of the sweep has (e.g. --batch-real with random) is not this one's
+                    opts = {k: v for k, v in opts.items() if k in fields[m] or k not in anyone}
                     a.dataset = run["dataset"]
                     cfg = distill_config(a, run, opts, device, device_name)
                 except ConfigError as err:

@@ -20,7 +20,7 @@ from ..spec import RunConfig
 from .hub import SweepHub
 from .ray_env import check_feasible, require_ray
 from .results import last_eval
-from .trial import run_trial
+from .trial import TrialActor
 from .trials import Trial
 
 DEVICE = "ray"  # the runs' device column: a worker never waits for (or claims) a sweep's trials
@@ -42,6 +42,7 @@ class Live:
 
     trial: Trial
     run_id: int
+    actor: Any = None
     recorder: RunRecorder | None = None
     orphan: bool = False  # started after its run was cancelled: its events are dropped
     checked: float = field(default_factory=time.monotonic)
@@ -76,15 +77,16 @@ class SweepDriver:
         check_feasible(ray, self.res.cpus, self.res.gpus)
         self.ray = ray
         self.hub = ray.remote(num_cpus=0)(SweepHub).remote(self.store.references())
-        task = ray.remote(run_trial).options(num_cpus=self.res.cpus, num_gpus=self.res.gpus, max_retries=0)
+        actor_cls = ray.remote(TrialActor).options(num_cpus=self.res.cpus, num_gpus=self.res.gpus, max_restarts=0)
         try:
             for t in self.trials:
                 cfg = RunConfig.from_dict({**t.config, "label": t.label(self.sweep_id)})
                 run_id = create_run_for(
                     self.store, cfg, status="queued", source="cli", device=DEVICE, sweep_id=self.sweep_id, trial=t.index
                 )
-                ref = task.remote(self.hub, t.index, t.config, self.res.threads)
-                self.live[ref] = self.by_index[t.index] = Live(t, run_id)
+                actor = actor_cls.remote()
+                ref = actor.run.remote(self.hub, t.index, t.config, self.res.threads)
+                self.live[ref] = self.by_index[t.index] = Live(t, run_id, actor)
             self.update()
             while self.live:
                 ready, _ = ray.wait(list(self.live), num_returns=len(self.live), timeout=POLL_S)
@@ -99,10 +101,8 @@ class SweepDriver:
             self.abort()
             raise
         finally:
-            try:
-                ray.kill(self.hub)
-            except Exception:  # noqa: BLE001 - Ray already down
-                pass
+            for actor in [x.actor for x in self.live.values()] + [self.hub]:
+                kill(ray, actor)
         return "cancelled" if self.cancelling else "done"
 
     # ------------------------------------------------------------------------------------------------- events
@@ -134,9 +134,10 @@ class SweepDriver:
         live = self.live.pop(ref)
         try:
             result = self.ray.get(ref)
-        except Exception as err:  # noqa: BLE001 - the task died (node lost, out of memory...)
+        except Exception as err:  # noqa: BLE001 - the actor died (node lost, out of memory, killed...)
             first = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-            result = {"status": "failed", "started": True, "error": f"the trial's Ray task failed: {first}"}
+            result = {"status": "failed", "started": True, "error": f"the trial's Ray actor failed: {first}"}
+        kill(self.ray, live.actor)  # its CPUs / GPUs go to the next trial
         if live.orphan:
             return
         if live.recorder is None:  # never started: refused because the sweep is being cancelled, or lost on the way
@@ -177,6 +178,7 @@ class SweepDriver:
                 self.store.request_cancel(live.run_id)
                 live.orphan = True
                 self.finished["cancelled"] += 1
+                kill(self.ray, live.actor)  # not started: its pending actor goes at once
 
     def watch_cancels(self) -> None:
         """A trial cancelled from the dashboard (or the runs' Stop) is asked to stop on its node."""
@@ -219,3 +221,11 @@ class SweepDriver:
         self.on_update(
             {**self.finished, "running": running, "queued": queued, "total": len(self.trials), "best": self.best}
         )
+
+
+def kill(ray: Any, actor: Any) -> None:
+    """Kill a Ray actor; one already gone (or Ray shut down) is fine."""
+    try:
+        ray.kill(actor)
+    except Exception:  # noqa: BLE001 - already dead, or Ray is down
+        pass

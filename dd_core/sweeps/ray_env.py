@@ -72,12 +72,13 @@ def ray_session(address: str | None, *, dashboard: bool = False, num_cpus: int |
     ``dashboard``); yields the address in use. A Ray already initialised in this process is used as it is. What this
     started is shut down on exit (no Ray process is left behind)."""
     ray = require_ray()
+    if address:
+        check_reachable(address)
     if ray.is_initialized():
         yield current_address(ray)
         return
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": False}
     if address:
-        check_reachable(address)
         root = Path(__file__).resolve().parents[1]
         previous = os.environ.get(GCS_WAIT_ENV)
         os.environ[GCS_WAIT_ENV] = str(GCS_WAIT_S)

@@ -1,5 +1,9 @@
 """What runs on a Ray node for one trial: ``jobs.execute`` with events shipped to the hub, never the run store.
 
+A trial is a Ray actor (``TrialActor``), not a task: while a task blocks in ``ray.get`` (every event batch asks the
+hub whether to stop) Ray lends its CPUs to other tasks, which would run more trials at once than
+``--cpus-per-trial`` allows; an actor keeps its resources until it is killed.
+
 The trial writes its artifacts into a temporary folder of its node and returns the final set and PNG grids as bytes
 with its record; the driver puts them into the run's folder. Snapshots travel inside their events (CPU copies).
 """
@@ -18,16 +22,6 @@ from typing import Any
 from ..errors import DatasetError, DDError
 
 FLUSH_EVERY = 0.5  # seconds between event batches (an eval or a snapshot goes at once)
-
-
-def fetch(ref: Any, poll: float = 0.005) -> Any:
-    """``ray.get(ref)`` that keeps the trial's resources: while a task blocks in ``ray.get``, Ray lends its CPUs to
-    other tasks, which would start more trials than ``--cpus-per-trial`` allows. ``ray.wait(timeout=0)`` does not."""
-    import ray
-
-    while not ray.wait([ref], timeout=0)[0]:
-        time.sleep(poll)
-    return ray.get(ref)
 
 
 class Relay:
@@ -50,10 +44,12 @@ class Relay:
             self.flush()
 
     def flush(self) -> None:
+        import ray
+
         with self._lock:
             events, self._buffer = self._buffer, []
             self._last = time.monotonic()
-            self._stop = bool(fetch(self.hub.push.remote(self.trial, events))) or self._stop
+            self._stop = bool(ray.get(self.hub.push.remote(self.trial, events))) or self._stop
 
     def should_stop(self) -> bool:
         if time.monotonic() - self._last >= self.flush_every:
@@ -68,10 +64,14 @@ class HubCache:
         self.hub = hub
 
     def get_reference(self, key: str) -> dict | None:
-        return fetch(self.hub.get_reference.remote(key))
+        import ray
+
+        return ray.get(self.hub.get_reference.remote(key))
 
     def put_reference(self, key: str, value: dict) -> None:
-        fetch(self.hub.put_reference.remote(key, value))
+        import ray
+
+        ray.get(self.hub.put_reference.remote(key, value))
 
 
 def artifact_files(folder: Path) -> dict[str, bytes]:
@@ -82,6 +82,7 @@ def artifact_files(folder: Path) -> dict[str, bytes]:
 def run_trial(hub: Any, trial: int, config: dict, threads: int) -> dict:
     """Run trial ``trial`` (a ``RunConfig`` dict) with ``threads`` torch threads; return ``{"status", "started",
     "record", "files", "error", "traceback", "node"}``. Never raises for a failing job: its message comes back."""
+    import ray
     import torch
 
     from ..device import pick_device
@@ -92,7 +93,7 @@ def run_trial(hub: Any, trial: int, config: dict, threads: int) -> dict:
     out: dict[str, Any] = {"status": "failed", "started": False, "record": None, "files": {}, "node": node}
     out.update(error=None, traceback=None)
     torch.set_num_threads(max(1, int(threads)))
-    if not fetch(hub.start.remote(trial, {"node": node, "threads": torch.get_num_threads()})):
+    if not ray.get(hub.start.remote(trial, {"node": node, "threads": torch.get_num_threads()})):
         return {**out, "status": "cancelled"}
     out["started"] = True
     relay = Relay(hub, trial)
@@ -113,3 +114,10 @@ def run_trial(hub: Any, trial: int, config: dict, threads: int) -> dict:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+class TrialActor:
+    """One trial on a node (the driver makes it a Ray actor with the trial's CPUs and GPUs, and kills it after)."""
+
+    def run(self, hub: Any, trial: int, config: dict, threads: int) -> dict:
+        return run_trial(hub, trial, config, threads)
