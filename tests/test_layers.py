@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("spec",),
     ("presets", "experiments", "jobs"),
     ("runs",),
+    ("sweeps",),
     ("cli", "ui", "__main__"),
     ("pages", "app"),  # outside the package: pages/*.py, app.py
 ]

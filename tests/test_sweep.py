@@ -210,8 +210,8 @@ def test_the_command_starts_and_shuts_down_its_own_local_ray(local_ray, tmp_path
     before = ray_pids()
     env = {**os.environ, "DD_HOME": str(tmp_path / "home"), "DD_FASHION_MNIST_DIR": str(local_ray)}
     proc = subprocess.run(
-        [sys.executable, "-m", "dd_core", "sweep", "--method", "random", *TINY, "--ipc", "1", "--no-reference",
-         "--json"],
+        [sys.executable, "-m", "dd_core", "sweep", "--method", "random", "--dataset", "fashion-mnist", "--ipc", "1",
+         "--eval-epochs", "1", "--eval-models", "1", "--no-reference", "--json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -99,7 +99,8 @@ def build_trials(args) -> list:
         if m not in METHODS:
             raise ConfigError(f"--method: unknown method {m!r}; choose from {', '.join(METHODS)}")
     grid = parse_grid(args.grid)
-    seeds: list[int | None] = list(parse_seeds(args.seeds) or [None])
+    given = parse_seeds(args.seeds)
+    seeds: list[int | None] = list(given) if given else [None]
     fields = {m: METHODS[m].config_cls.fields() for m in methods}
     applies = check_keys(grid, {m: [f for f in fields[m] if f != "seed"] for m in methods})
     anyone = {f for fs in fields.values() for f in fs}
