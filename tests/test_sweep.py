@@ -136,6 +136,12 @@ def test_bad_grids_are_refused_before_ray_naming_the_key(sweep_env, capsys, grid
     assert not (Path(os.environ["DD_HOME"]) / "runs.sqlite3").exists()
 
 
+def test_without_ray_the_command_says_how_to_install_it(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as where it is not installed
+    code, _, err = run_cli(capsys, "sweep", "--method", "dm", *TINY)
+    assert code == 2 and "pip install 'ray>=2.40,<3'" in err and "Traceback" not in err
+
+
 def test_an_unreachable_address_fails_fast_with_the_fix(sweep_env, capsys):
     start = time.monotonic()
     code, _, err = run_cli(capsys, "sweep", "--method", "dm", *TINY, "--address", "127.0.0.1:9")
