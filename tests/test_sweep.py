@@ -149,6 +149,12 @@ def test_an_unreachable_address_fails_fast_with_the_fix(sweep_env, capsys):
     assert time.monotonic() - start < 10
 
 
+def test_a_trial_no_node_can_hold_is_refused(sweep_env, capsys):
+    code, _, err = run_cli(capsys, "sweep", "--method", "dm", *TINY, "--cpus-per-trial", "3")
+    assert code == 2 and "no Ray node can run a trial of 3 CPUs" in err and "--cpus-per-trial" in err
+    assert not RunStore().list_runs()  # nothing recorded
+
+
 def test_a_failing_trial_does_not_stop_the_others_and_resume_reruns_only_it(sweep_env, capsys):
     code, out, err = run_cli(
         capsys, "sweep", "--method", "dm", *TINY, "--iterations", "2", "--grid", "ipc=1,25", "--json",

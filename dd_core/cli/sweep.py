@@ -165,7 +165,8 @@ def cmd_sweep(args) -> int:
     from ..runs.store import RunStore
 
     if args.resume is not None:
-        return run_sweep(args, RunStore(), *resume_trials(args, RunStore()))
+        store = RunStore()
+        return run_sweep(args, store, *resume_trials(args, store))
     trials = build_trials(args)
     if args.dry_run:
         return dry_run(args, trials)
@@ -212,7 +213,7 @@ def run_sweep(args, store, sweep_id: int | None, trials: list, todo: list, fixed
 
     from ..runs.sweeps import create_sweep, set_sweep_status
     from ..sweeps.driver import Resources, SweepDriver
-    from ..sweeps.ray_env import ray_session, require_ray
+    from ..sweeps.ray_env import check_feasible, ray_session, require_ray
     from ..sweeps.results import best_of, sweep_results
     from ..sweeps.trials import sweep_spec
     from .progress import SweepProgressPrinter
@@ -224,6 +225,7 @@ def run_sweep(args, store, sweep_id: int | None, trials: list, todo: list, fixed
     start = time.perf_counter()
     status = "done"
     with ray_session(args.address, dashboard=args.ray_dashboard) as address:
+        check_feasible(require_ray(), res.cpus, res.gpus)  # before the sweep is recorded
         if sweep_id is None:
             sweep_id = create_sweep(store, sweep_spec(trials, fixed))
         else:
