@@ -166,7 +166,10 @@ def cmd_sweep(args) -> int:
 
     if args.resume is not None:
         store = RunStore()
-        return run_sweep(args, store, *resume_trials(args, store))
+        sweep_id, trials, todo, fixed = resume_trials(args, store)
+        if args.dry_run:
+            return dry_run(args, todo)
+        return run_sweep(args, store, sweep_id, trials, todo, fixed)
     trials = build_trials(args)
     if args.dry_run:
         return dry_run(args, trials)

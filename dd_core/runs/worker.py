@@ -141,13 +141,14 @@ def submit(store: RunStore, cfg: RunConfig, *, source: str = "ui", start_worker:
 
 
 def ensure_worker(store: RunStore, device: str) -> int | None:
-    """Start a worker when runs are queued and none is running on ``device`` (dead ones are reaped first)."""
+    """Start a worker when runs (not a sweep's trials) are queued and none is running on ``device`` (dead ones are
+    reaped first)."""
     reap_children()
     store.reap()
     if any(r["device"] == device for r in store.list_runs(status="running")):
         return None
-    if not store.list_runs(status="queued"):
-        return None
+    if not any(r.get("sweep_id") is None for r in store.list_runs(status="queued")):
+        return None  # nothing a worker would claim (a sweep's queued trials are its driver's)
     return launch_worker()
 
 
