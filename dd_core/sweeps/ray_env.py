@@ -75,7 +75,7 @@ def ray_session(address: str | None, *, dashboard: bool = False, num_cpus: int |
     if address:
         check_reachable(address)
     if ray.is_initialized():
-        yield current_address(ray)
+        yield current_address(ray, address)
         return
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": False}
     if address:
@@ -94,16 +94,17 @@ def ray_session(address: str | None, *, dashboard: bool = False, num_cpus: int |
     else:
         ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=dashboard, **quiet)
     try:
-        yield current_address(ray)
+        yield current_address(ray, address)
     finally:
         ray.shutdown()
 
 
-def current_address(ray) -> str:
+def current_address(ray, given: str | None = None) -> str:
+    """The GCS address of the cluster in use (the one given, when Ray Client does not tell)."""
     try:
         return str(ray.get_runtime_context().gcs_address)
     except Exception:  # noqa: BLE001 - only informative
-        return "unknown"
+        return given or "local"
 
 
 def check_feasible(ray, cpus: float, gpus: float) -> None:
