@@ -202,9 +202,12 @@ def resume_trials(args, store) -> tuple:
         raise ConfigError(f"--resume {args.resume}: no such sweep in the run store ({store.path})")
     store.reap()
     runs = trial_runs(store, args.resume)
-    busy = sorted(r["id"] for r in runs.values() if r["status"] in ("queued", "running"))
+    busy = sorted(r["id"] for r in runs.values() if r["status"] == "running")  # alive: reap() found its driver
     if busy:
         raise ConfigError(f"--resume {args.resume}: the sweep is still running (runs {busy}); stop it first")
+    for r in runs.values():  # queued with no trial running: left by a driver that was killed
+        if r["status"] == "queued":
+            r["status"] = store.request_cancel(r["id"])
     trials = trials_of(sweep["spec"])
     todo = [t for t in trials if (runs.get(t.index) or {}).get("status") != "done"]
     return args.resume, trials, todo, sweep["spec"].get("fixed", {})
