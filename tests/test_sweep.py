@@ -212,23 +212,39 @@ def test_ctrl_c_stops_the_running_trial_keeping_its_set_and_cancels_the_queued(s
     assert set(trial_runs(store, rec["sweep_id"])) == {0, 1}
 
 
-def test_the_command_starts_and_shuts_down_its_own_local_ray(local_ray, tmp_path):
-    """A fresh process: a local Ray is started inside the command, and nothing of it is left when it ends."""
+def test_the_command_starts_its_own_local_ray_and_leaves_nothing_after_ctrl_c(local_ray, tmp_path):
+    """A fresh process: a local Ray starts inside the command; a real SIGINT while the second trial runs stops it
+    cleanly (exit 130, the JSON still the last line) and no Ray process is left behind."""
 
     def ray_pids() -> set[int]:
         out = subprocess.run(["pgrep", "-f", "raylet|gcs_server|default_worker"], capture_output=True, text=True).stdout
         return {int(p) for p in out.split()}
 
     before = ray_pids()
-    env = {**os.environ, "DD_HOME": str(tmp_path / "home"), "DD_FASHION_MNIST_DIR": str(local_ray)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "dd_core", "sweep", "--method", "random", "--dataset", "fashion-mnist", "--ipc", "1",
-         "--eval-epochs", "1", "--eval-models", "1", "--no-reference", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    home = tmp_path / "home"
+    env = {**os.environ, "DD_HOME": str(home), "DD_FASHION_MNIST_DIR": str(local_ray)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dd_core", "sweep", "--method", "dm", *TINY, "--eval-at", "none",
+         "--grid", "iterations=1,100000", "--json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    rec = last_json(proc.stdout)
-    assert rec["trials"][0]["status"] == "done" and rec["ray_address"]
-    assert proc.stdout.strip().splitlines()[-1].startswith("{")
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (home / "runs.sqlite3").exists():
+                with RunStore(home / "runs.sqlite3") as store:
+                    long = [r for r in store.list_runs(status="running") if r["trial"] == 1]
+                if long and (long[0]["iteration"] or 0) >= 2:
+                    proc.send_signal(signal.SIGINT)
+                    break
+            time.sleep(0.2)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    rec = last_json(out)
+    assert rec["ray_address"] and [t["status"] for t in rec["trials"]] == ["done", "cancelled"]
+    assert "SIGINT: stopping" in err and "trials finished" in err
     time.sleep(1)
     assert not (ray_pids() - before), "the command left Ray processes behind"
