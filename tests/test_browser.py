@@ -126,7 +126,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
             kind="baseline",
             dataset="mnist-5k",
             method=None,
-            baseline={"net": "convnet-2", "epochs": 2, "lr": 0.05, "batch_size": 64},  # the DM run's net: a reference
+            baseline={"net": "convnet-2", "epochs": 1, "lr": 0.05, "batch_size": 64},  # the DM run's net: a reference
         ),
     )
     # live: the loss chart and the snapshot gallery appear while the run goes
@@ -186,7 +186,7 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
         ("home", "/", "Recent runs"),
     ):
         d.get(url + path)
-        _wait(d, lambda d, marker=marker: marker in _body(d) and "Running" not in _status_text(d), 60, name)
+        _wait(d, lambda d, marker=marker: marker in _body(d) and "Running" not in _status_text(d), 120, name)
         if name == "gallery":
             _wait(
                 d,

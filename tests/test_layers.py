@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("spec",),
     ("presets", "experiments", "jobs"),
     ("runs",),
-    ("report",),
+    ("report", "sweeps"),
     ("cli", "ui", "__main__"),
     ("pages", "app"),  # outside the package: pages/*.py, app.py
 ]

@@ -154,6 +154,7 @@ def test_a_schema_1_store_is_migrated_in_place_keeping_everything():
     )
     assert run["config"] == {"kind": "distill", "iterations": 20} and run["summary"]["iterations"] == 20
     assert run["host"] is None and run["pid_start"] is None  # unknown for old runs
+    assert run["sweep_id"] is None and run["trial"] is None  # no old run is a sweep's trial
     assert [m["iteration"] for m in store.metrics(1)] == list(range(20)) and store.metrics(2)[0]["loss"] == 2.0
     ev = store.evals(1)
     assert len(ev) == 1 and ev[0]["acc_mean"] == 0.8 and ev[0]["accs"] == [0.79, 0.81]
@@ -164,10 +165,10 @@ def test_a_schema_1_store_is_migrated_in_place_keeping_everything():
     assert store.progress(1)["eval"]["epoch"] == 300 and store.progress(2)["experts"]["expert"] == 1
     assert store.get_run(5)["status"] == "queued"
     con = sqlite3.connect(path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     con.close()
     tables = _tables(path)
-    assert "progress" in tables and "events" not in tables and "meta" in tables
+    assert "progress" in tables and "events" not in tables and "meta" in tables and "sweeps" in tables
     # the old running run's worker is dead (its pid is known even without host/start time): reaped
     assert store.reap() == [2] and str(old["pid"]) in store.get_run(2)["error"]
     # new runs get ids above the old ones, and keep doing so after the newest is deleted

@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from ..errors import DDError
-from . import datasets, distill, experiment, experts, report, runs, training
+from . import datasets, distill, experiment, experts, report, runs, sweep, training
 from .common import EXIT_CANCELLED, cli_message
 
 COMMANDS = {
@@ -22,6 +22,7 @@ COMMANDS = {
     "baseline": training.cmd_baseline,
     "evaluate": training.cmd_evaluate,
     "distill": distill.cmd_distill,
+    "sweep": sweep.cmd_sweep,
     "bench": runs.cmd_bench,
     "experts": experts.cmd_experts,
     "experiment": experiment.cmd_experiment,
@@ -34,7 +35,7 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dd_core", description="DistillLab engine: dataset distillation.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (datasets, training, distill, experiment, runs, experts, report):
+    for group in (datasets, training, distill, sweep, experiment, runs, experts, report):
         group.add_parsers(sub)
     return parser
 

@@ -54,6 +54,13 @@ COMMAND_FLAGS: dict[str, dict[str, str]] = {
         "epochs": "--eval-epochs",
         "n_models": "--eval-models",
     },
+    "sweep": {
+        "method": "--method",
+        "grid": "--grid",
+        "seeds": "--seeds",
+        "address": "--address",
+        "preset": "--preset",
+    },
     "evaluate": {
         "ipc": "--ipc",
         "eval_nets": "--nets",
@@ -97,7 +104,7 @@ def flag_for(field: str | None, command: str | None) -> str | None:
     flags = {**FIELD_FLAGS, **COMMAND_FLAGS.get(command or "", {})}
     if field in flags:
         return flags[field]
-    return f"--option {field}=..." if command == "distill" else None
+    return f"--option {field}=..." if command in ("distill", "sweep") else None
 
 
 def cli_message(err: DDError, command: str | None) -> str:

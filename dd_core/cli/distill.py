@@ -6,6 +6,7 @@ import argparse
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from .common import (
@@ -24,6 +25,9 @@ from .common import (
     report_cancelled,
 )
 
+if TYPE_CHECKING:
+    from ..spec import RunConfig
+
 
 def add_parsers(sub) -> None:
     p = sub.add_parser(
@@ -34,6 +38,12 @@ def add_parsers(sub) -> None:
     add_common(p)
     add_dataset(p, default=None)
     p.add_argument("--method", required=True, help="dm | am | pad | random | herding")
+    add_run_options(p)
+    p.add_argument("--out", default=None, help="output folder (default: <data home>/out/<method>-<dataset>-...)")
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options of one distillation besides ``--method`` and ``--out`` (``distill``, and ``sweep``'s fixed part)."""
     p.add_argument("--preset", default=None, help="fills every option left unset (cpu-demo, cpu-ipc10, paper)")
     # method options are passed as typed text: the engine converts them by the config's declared types
     p.add_argument("--ipc", default=None, help="synthetic images per class (default 10)")
@@ -61,7 +71,6 @@ def add_parsers(sub) -> None:
         help="any other hyper-parameter of the method's config, e.g. --option power=4 (booleans: true/false/1/0)",
     )
     p.add_argument("--seed", default=None, help="random seed, 0 to 4294967295 (default 0)")
-    p.add_argument("--out", default=None, help="output folder (default: <data home>/out/<method>-<dataset>-...)")
 
 
 def resolve(args) -> tuple[dict, dict]:
@@ -104,16 +113,13 @@ def resolve(args) -> tuple[dict, dict]:
     return run, coerce_options(METHODS[args.method].config_cls, merged)
 
 
-def cmd_distill(args) -> int:
+def distill_config(args, run: dict, method_opts: dict, device, device_name: str | None) -> RunConfig:
+    """The validated ``RunConfig`` of a distillation from :func:`resolve`'s (run options, method options); the
+    evaluation protocol's default is that of ``device`` (where the run will execute), stored as ``device_name``."""
     from ..config import check_schedule, coerce_value
-    from ..device import pick_device
-    from ..methods import METHODS
-    from ..paths import data_home
     from ..presets import parse_eval_at
     from ..spec import RunConfig
 
-    run, method_opts = resolve(args)
-    device = pick_device(args.device)
     ecfg = eval_config_from(
         argparse.Namespace(
             protocol=run.get("protocol"), eval_epochs=run.get("eval_epochs"), eval_models=run.get("eval_models")
@@ -124,8 +130,7 @@ def cmd_distill(args) -> int:
     check_schedule(iterations, [])
     eval_at = check_schedule(iterations, parse_eval_at(run["eval_at"], iterations))
     nets = csv_list(run["eval_nets"]) if isinstance(run.get("eval_nets"), str) else run.get("eval_nets")
-    args.dataset = run["dataset"]
-    cfg = RunConfig(
+    return RunConfig(
         kind="distill",
         dataset=run["dataset"],
         dataset_options=dataset_options(args),
@@ -135,9 +140,20 @@ def cmd_distill(args) -> int:
         eval_at=eval_at,
         eval_nets=nets,
         eval=ecfg.to_dict(),
-        device=args.device,
+        device=device_name,
         reference=not args.no_reference,
     ).validate()
+
+
+def cmd_distill(args) -> int:
+    from ..device import pick_device
+    from ..methods import METHODS
+    from ..paths import data_home
+
+    run, method_opts = resolve(args)
+    device = pick_device(args.device)
+    args.dataset = run["dataset"]
+    cfg = distill_config(args, run, method_opts, device, args.device)
     ipc = cfg.method_options.get("ipc", 10)
     out = check_out_dir(
         Path(args.out)
@@ -154,7 +170,7 @@ def cmd_distill(args) -> int:
         emit(
             args,
             f"{args.method} on {run['dataset']}, IPC {record['ipc']}: stopped by {rec.cancelled_by} after "
-            f"{record['iterations']} of {iterations} iterations\n"
+            f"{record['iterations']} of {cfg.iterations} iterations\n"
             + (f"{format_evals(record['evals'], what)}\n" if record["evals"] else "")
             + f"the last complete synthetic set is {record['synthetic_path']} (PNG grids in {out / 'png'}, "
             f"result.json in {out}); run #{rec.run_id} is recorded as cancelled",

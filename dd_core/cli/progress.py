@@ -95,3 +95,34 @@ def format_eval(e: dict, what: str = "") -> str:
         if e.get("gap_closed") is not None:
             line += f", {gap_text(e['gap_closed'])}"
     return line
+
+
+class SweepProgressPrinter:
+    """A sweep's progress on stderr: trials done / running / queued, failures, the best so far (a rewriting line on
+    a terminal; else a line when the counts change, at most every 10 s while they do not)."""
+
+    def __init__(self, sweep_id: int):
+        self.sweep_id, self.out, self.tty = sweep_id, sys.stderr, sys.stderr.isatty()
+        self.shown: tuple | None = None
+        self.last = 0.0
+
+    def __call__(self, state: dict) -> None:
+        counts = tuple(state.get(k, 0) for k in ("done", "failed", "cancelled", "running", "queued"))
+        now = time.monotonic()
+        if counts == self.shown and now - self.last < (1.0 if self.tty else 10.0):
+            return
+        self.shown, self.last = counts, now
+        done, failed, cancelled, running, queued = counts
+        best = state.get("best")
+        text = (
+            f"sweep #{self.sweep_id}: {done + failed + cancelled}/{state.get('total', 0)} trials finished "
+            f"({done} done, {failed} failed, {cancelled} cancelled), {running} running, {queued} queued"
+            + (f"; best so far {pct(best['acc_mean'])} ({best['label']})" if best else "")
+        )
+        self.out.write(("\r\033[K" + text) if self.tty else text + "\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.tty and self.shown is not None:
+            self.out.write("\n")
+            self.out.flush()

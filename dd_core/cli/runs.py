@@ -127,6 +127,7 @@ def cmd_runs(args) -> int:
                 "created_at": r["created_at"],
                 "seconds": seconds,
                 "source": r["source"],
+                "sweep_id": r.get("sweep_id"),
                 "error": r["error"],
                 "evals": evals,
             }

@@ -7,6 +7,7 @@ m.synthetic                            # the current SyntheticSet (after the upd
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
@@ -59,7 +60,8 @@ class MethodConfig:
 
     @classmethod
     def fields(cls) -> list[str]:
-        return list(cls.__dataclass_fields__)
+        """The option names (dataclass fields; class constants such as ``INITS`` are not options)."""
+        return [f.name for f in dataclasses.fields(cls)]
 
 
 class Method:

@@ -72,7 +72,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_FILENAME = "runs.sqlite3"
 RUN_JSON = "run.json"
 BUSY_TIMEOUT_S = 10.0
@@ -300,10 +300,20 @@ CREATE TABLE IF NOT EXISTS runs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     label TEXT,
     host TEXT,
-    pid_start REAL
+    pid_start REAL,
+    sweep_id INTEGER,
+    trial INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, device);
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
+CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id, trial);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    finished_at REAL
+);
 CREATE TABLE IF NOT EXISTS metrics (
     id INTEGER PRIMARY KEY,
     run_id INTEGER NOT NULL,
@@ -382,6 +392,21 @@ CREATE TABLE IF NOT EXISTS reference_cache (
 );
 """
 
+# schema 3 -> 4: sweeps (python -m dd_core sweep): a 'sweeps' table, and each trial run tagged with its sweep and its
+# trial's index in the sweep's spec (NULL for runs that are no trial)
+_MIGRATE_3_TO_4 = """
+ALTER TABLE runs ADD COLUMN sweep_id INTEGER;
+ALTER TABLE runs ADD COLUMN trial INTEGER;
+CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id, trial);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    finished_at REAL
+);
+"""
+
 
 def _statements(script: str) -> list[str]:
     return [s for s in script.split(";") if s.strip()]
@@ -404,10 +429,10 @@ def _run_row(row: sqlite3.Row | None) -> dict | None:
     return d
 
 
-def _as_list(v: str | Iterable[str] | None) -> list[str] | None:
+def _as_list(v: str | int | Iterable[str] | None) -> list | None:
     if v is None:
         return None
-    if isinstance(v, str):
+    if isinstance(v, (str, int)):
         return [v]
     return list(v)
 
@@ -598,7 +623,7 @@ class RunStore:
                 for stmt in _statements(_SCHEMA):
                     conn.execute(stmt)
             else:
-                steps = {1: _MIGRATE_1_TO_2, 2: _MIGRATE_2_TO_3}
+                steps = {1: _MIGRATE_1_TO_2, 2: _MIGRATE_2_TO_3, 3: _MIGRATE_3_TO_4}
                 for v in range(version, SCHEMA_VERSION):
                     for stmt in _statements(steps[v]):
                         conn.execute(stmt)
@@ -754,10 +779,13 @@ class RunStore:
         device: str | None = None,
         label: str | None = None,
         pid: int | None = None,
+        sweep_id: int | None = None,
+        trial: int | None = None,
     ) -> int:
         """Record a new run, create its folder (exclusively) and return its id, never one used before.
         ``status='running'`` (a CLI run recording itself) also sets ``started_at``, the heartbeat and the worker
-        (``pid``, default this process, with its host and start time)."""
+        (``pid``, default this process, with its host and start time). ``sweep_id`` / ``trial``: the sweep this run
+        is a trial of and the trial's index in it (its driver claims it; a worker never does)."""
         if kind not in KINDS:
             raise RunStoreError(f"unknown run kind {kind!r}; expected one of {', '.join(KINDS)}")
         if status not in ACTIVE_STATUSES:
@@ -776,8 +804,8 @@ class RunStore:
                 run_id = self._next_id(c)
                 c.execute(
                     "INSERT INTO runs (id, kind, method, dataset, ipc, status, config, device, source, pid, heartbeat, "
-                    "created_at, started_at, total_iterations, label, host, pid_start) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "created_at, started_at, total_iterations, label, host, pid_start, sweep_id, trial) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         run_id,
                         kind,
@@ -796,6 +824,8 @@ class RunStore:
                         label,
                         host,
                         start,
+                        None if sweep_id is None else int(sweep_id),
+                        None if trial is None else int(trial),
                     ),
                 )
                 self._set_mark(c, run_id)
@@ -824,12 +854,14 @@ class RunStore:
         status: str | Iterable[str] | None = None,
         dataset: str | Iterable[str] | None = None,
         method: str | Iterable[str] | None = None,
+        sweep_id: int | None = None,
         limit: int | None = 200,
     ) -> list[dict]:
         """Runs, newest first. Each filter takes one value or a list of values."""
         where: list[str] = []
         params: list[Any] = []
-        for col, val in (("kind", kind), ("status", status), ("dataset", dataset), ("method", method)):
+        filters = (("kind", kind), ("status", status), ("dataset", dataset), ("method", method), ("sweep_id", sweep_id))
+        for col, val in filters:
             vals = _as_list(val)
             if vals is None:
                 continue
@@ -911,11 +943,13 @@ class RunStore:
         run_id: int | None = None,
         pid: int | None = None,
         stale_after: float | None = None,
+        sweep_id: int | None = None,
     ) -> dict | None:
         """Atomically claim the oldest queued run for ``device`` (queued runs with that device or none) if fewer than
         ``max_running`` runs are running on it; dead runs are reaped first. The claimed run becomes 'running' with
         ``started_at``, a fresh heartbeat and its worker: ``pid`` (default: this process), host and start time.
-        ``run_id`` claims only that run. Returns the run (as :meth:`get_run`) or None."""
+        ``run_id`` claims only that run. A sweep's trials are claimed only by their sweep's driver (``sweep_id``); a
+        worker (``sweep_id=None``) never claims one. Returns the run (as :meth:`get_run`) or None."""
         self.reap(stale_after=stale_after)
         now = time.time()
         host, pid, start = _identity_of(pid)
@@ -923,8 +957,8 @@ class RunStore:
             n = c.execute("SELECT COUNT(*) FROM runs WHERE status = 'running' AND device IS ?", (device,)).fetchone()[0]
             if n >= max_running:
                 return None
-            sql = "SELECT id FROM runs WHERE status = 'queued' AND (device IS ? OR device IS NULL)"
-            params: list[Any] = [device]
+            sql = "SELECT id FROM runs WHERE status = 'queued' AND (device IS ? OR device IS NULL) AND sweep_id IS ?"
+            params: list[Any] = [device, None if sweep_id is None else int(sweep_id)]
             if run_id is not None:
                 sql += " AND id = ?"
                 params.append(int(run_id))
@@ -1137,6 +1171,15 @@ class RunStore:
         value = _loads(rows[0]["data"]) if rows else None
         return value if isinstance(value, dict) else None
 
+    def references(self) -> dict[str, dict]:
+        """Every cached reference, ``{key: value}`` (what a sweep's driver hands its trials)."""
+        out = {}
+        for r in self._read("SELECT key, data FROM reference_cache"):
+            value = _loads(r["data"])
+            if isinstance(value, dict):
+                out[r["key"]] = value
+        return out
+
     def put_reference(self, key: str, value: dict) -> None:
         """Cache a reference under ``key`` (overwrites: the same key means the same settings)."""
         with self._write() as c:
@@ -1216,6 +1259,8 @@ _REBUILD_COLUMNS = (
     "label",
     "host",
     "pid_start",
+    "sweep_id",
+    "trial",
 )
 
 

@@ -101,8 +101,18 @@ def launch_worker(run_id: int | None = None) -> int:
     return proc.pid
 
 
-def create_run_for(store: RunStore, cfg: RunConfig, *, status: str, source: str, device: str) -> int:
-    """A store row for the validated ``cfg``: the columns the pages list and filter by, and the whole spec."""
+def create_run_for(
+    store: RunStore,
+    cfg: RunConfig,
+    *,
+    status: str,
+    source: str,
+    device: str,
+    sweep_id: int | None = None,
+    trial: int | None = None,
+) -> int:
+    """A store row for the validated ``cfg``: the columns the pages list and filter by, and the whole spec
+    (``sweep_id`` / ``trial``: the sweep it is a trial of)."""
     distill = cfg.kind == "distill"
     return store.create_run(
         cfg.kind,
@@ -115,6 +125,8 @@ def create_run_for(store: RunStore, cfg: RunConfig, *, status: str, source: str,
         source=source,
         device=device,
         label=cfg.label,
+        sweep_id=sweep_id,
+        trial=trial,
     )
 
 
@@ -129,13 +141,14 @@ def submit(store: RunStore, cfg: RunConfig, *, source: str = "ui", start_worker:
 
 
 def ensure_worker(store: RunStore, device: str) -> int | None:
-    """Start a worker when runs are queued and none is running on ``device`` (dead ones are reaped first)."""
+    """Start a worker when runs (not a sweep's trials) are queued and none is running on ``device`` (dead ones are
+    reaped first)."""
     reap_children()
     store.reap()
     if any(r["device"] == device for r in store.list_runs(status="running")):
         return None
-    if not store.list_runs(status="queued"):
-        return None
+    if not any(r.get("sweep_id") is None for r in store.list_runs(status="queued")):
+        return None  # nothing a worker would claim (a sweep's queued trials are its driver's)
     return launch_worker()
 
 
