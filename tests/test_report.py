@@ -170,6 +170,9 @@ def test_an_unknown_run_id_is_refused_with_the_valid_ids(world, store, capsys, t
     for name in ("dm1", "random", "am", "failed"):
         assert str(world.runs[name]) in err.split("valid ids:")[1]
     assert not (tmp_path / "r.html").exists()
+    base = store.list_runs(kind="baseline")[0]["id"]
+    code, _, err = run_cli(capsys, "report", "--runs", str(base), "--out", str(tmp_path / "r.html"))
+    assert code == 2 and f"run {base} is a baseline run" in err and "valid ids: " in err
 
 
 @pytest.mark.parametrize("flag", ["--out", "--figures"])

@@ -3,6 +3,10 @@ page's download). Everything is inline (styles, plotly.js once, images as data U
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
+
 from ..grids import labelled_grid, png_bytes
 from ..labels import method_color, net_label
 from ..reference_results import alias_note, references
@@ -200,8 +204,13 @@ def grid_png(path: str) -> tuple[bytes, int | None, int]:
     size)."""
     syn = SyntheticSet.load(path)
     grid = labelled_grid(syn, max_per_class=10)
-    zoom = min(2.0, max(1.0, 800 / grid.height)) if grid.width < 400 else 1.0
-    return png_bytes(grid), syn.meta.get("iteration"), round(grid.width * zoom)
+    return png_bytes(grid), syn.meta.get("iteration"), shown_width(grid.width, grid.height)
+
+
+def shown_width(width: int, height: int) -> int:
+    """The width to show a picture at: small ones up to twice their size (pixelated), never over 800 px tall."""
+    zoom = min(2.0, max(1.0, 800 / height)) if width < 400 else 1.0
+    return round(width * zoom)
 
 
 def pictures(e: Entry) -> str:
@@ -221,7 +230,9 @@ def pictures(e: Entry) -> str:
         total = e.run.get("total_iterations") or e.config.get("iterations")
         gif = snapshots_gif([(s["iteration"], s["abs_path"]) for s in e.snapshots], total, max_bytes=GIF_BYTES)
         caption = f"the {len(e.snapshots)} kept snapshots, one frame each"
-        cells.append(html.image(gif, "image/gif", f"run {e.id} snapshots", caption))
+        with Image.open(io.BytesIO(gif)) as im:
+            gif_width = shown_width(*im.size)
+        cells.append(html.image(gif, "image/gif", f"run {e.id} snapshots", caption, width=gif_width))
     out = [f'<div class="pair">{"".join(cells)}</div>']
     if e.method == "am":
         out.append(attention_block(e))

@@ -136,6 +136,15 @@ def select_runs(store: RunStore, run_ids: list[int] | None) -> list[dict]:
             raise ConfigError("the run store has no distillation or evaluation run to report yet", field="runs")
         return runs
     unknown = [i for i in run_ids if i not in by_id]
+    other = [(i, run["kind"]) for i in unknown if (run := store.get_run(i)) is not None]
+    if other:
+        i, kind = other[0]
+        valid = ", ".join(str(i) for i in by_id) or "none yet"
+        raise ConfigError(
+            f"run {i} is a {kind} run: a report shows distillation and evaluation runs (whole-dataset baselines "
+            f"appear as their reference); valid ids: {valid}",
+            field="runs",
+        )
     if unknown:
         valid = ", ".join(str(i) for i in by_id) or "none yet"
         raise ConfigError(

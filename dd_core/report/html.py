@@ -21,7 +21,7 @@ h3 { margin-top: 2rem; } .meta, .note { color: #57606a; } .warn { background: #f
 .status.cancelled, .status.interrupted { background: #fff1e5; }
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .pair { display: flex; gap: 1.2rem; flex-wrap: wrap; align-items: flex-start; }
 figure { margin: .4rem 0; } figcaption { color: #57606a; font-size: .85rem; }
 img.grid { image-rendering: pixelated; max-width: 100%; border: 1px solid #d0d7de; }
