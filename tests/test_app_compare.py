@@ -55,7 +55,7 @@ def test_rows_use_the_final_evaluation_and_the_baseline_reference(world, store):
     assert row.iterations == 4 and row.seconds_per_iteration > 0 and row.init == "real"
     base = cd.baseline_row(store, "fashion-mnist", ["convnet-2"])
     assert base.reference and base.acc["convnet-2"][1] is None
-    assert "1 epochs" in base.name and f"#{world.runs['baseline']}" in base.name
+    assert "1 epoch (baseline" in base.name and f"#{world.runs['baseline']}" in base.name
     assert cd.baseline_row(store, "fashion-mnist", ["lenet"]) is None  # no baseline of that net
     df = cd.table([row, base], numeric=True)
     assert list(df["run"]) == [dm["id"], world.runs["baseline"]]

@@ -141,7 +141,7 @@ def baseline_row(
     first = next(iter(chosen.values()))
     row = Row(
         first["run_id"],
-        f"whole {dataset} · {'/'.join(map(str, epochs))} epochs (baseline #"
+        f"whole {dataset} · {'/'.join(map(str, epochs))} epoch{'s' if epochs != [1] else ''} (baseline #"
         + ", #".join(str(b["run_id"]) for b in chosen.values())
         + ")",
         "baseline",
@@ -174,10 +174,11 @@ def reference_warnings(rows: list[Row], reference: Row | None, protocol_epochs: 
     out = []
     for net, rec in reference.records.items():
         if (rec.get("epochs") or 0) < protocol_epochs:
+            n = rec.get("epochs")
             out.append(
                 f"The whole-dataset baseline #{rec['run_id']} ({net_label(net)}, {reference.dataset}) trained "
-                f"{rec.get('epochs')} epochs, fewer than the {protocol_epochs}-epoch protocol: it may not be an upper "
-                "bound. Train a longer one on the Baseline page."
+                f"{n} epoch{'s' if n != 1 else ''}, fewer than the {protocol_epochs}-epoch protocol: it may not be an "
+                "upper bound. Train a longer one on the Baseline page."
             )
         beaten = [r for r in rows if not r.reference and r.dataset == reference.dataset and net in r.acc]
         beaten = [r for r in beaten if r.acc[net][0] > rec["acc_mean"]]
