@@ -86,15 +86,17 @@ def accuracy_png(group: Group, items: list[Bar], path: Path) -> Path:
                 hatch=None if b.status == "done" else "//",
                 edgecolor="white",
             )
-            ax.annotate(  # above the error bar, not on it
+            ax.annotate(  # at the bar's foot: clear of the error bar, the random-real segment and the whole line
                 f"{b.acc:.1f} %",
-                (x, b.acc + (b.std or 0)),
-                xytext=(0, 8),
+                (x, 0),
+                xytext=(0, 10),
                 textcoords="offset points",
                 ha="center",
                 va="bottom",
                 fontsize=19,
                 fontweight="bold",
+                color="white" if b.status == "done" else "black",
+                path_effects=[withStroke(linewidth=3, foreground="#333333")] if b.status == "done" else None,
             )
             if b.random is not None:
                 ax.hlines(
@@ -111,7 +113,8 @@ def accuracy_png(group: Group, items: list[Bar], path: Path) -> Path:
         for net, (acc, epochs) in wholes(items).items():
             what = f"whole dataset · {net_label(net)}" + (f" · {epochs} epochs" if epochs else "")
             ax.axhline(acc, color="black", linestyle=":", linewidth=2.5, label=f"{what}: {acc:.1f} %")
-        ax.set_xticks(xs, [textwrap.fill(b.label, 22) for b in items])
+        width = max(8, min(22, 110 // max(1, len(items))))  # characters per tick line: no label runs into the next
+        ax.set_xticks(xs, [textwrap.fill(b.label, width) for b in items], fontsize=16 if len(items) > 6 else None)
         pad = max(0.0, (4 - len(items)) / 2)  # room for at least 4 bars: one bar is not a wall
         ax.set_xlim(-0.5 - pad, len(items) - 0.5 + pad)
         top = max([b.acc + (b.std or 0) for b in items] + [w for w, _ in wholes(items).values()] + [1.0])
