@@ -99,3 +99,13 @@ class EpochEvent(TypedDict):
 Event = StatusEvent | StepEvent | SnapshotEvent | EvalEvent | ProgressEvent | EpochEvent
 EventFn = Callable[[Any], None]  # receives any Event (Callable is contravariant: a handler of dicts also fits)
 StopFn = Callable[[], bool]  # polled between iterations / epochs: True asks the job to stop cooperatively
+
+
+def thin(rows: list[dict], max_points: int = 1500) -> list[dict]:
+    """Every k-th of the recorded metric rows (and always the last), so that a chart of them draws at most about
+    ``max_points`` points: the pages' and the report's loss curves."""
+    if len(rows) <= max_points:
+        return rows
+    k = -(-len(rows) // max_points)
+    out = rows[::k]
+    return out if out[-1] is rows[-1] else [*out, rows[-1]]

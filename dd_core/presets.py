@@ -10,6 +10,17 @@ from __future__ import annotations
 
 from .errors import ConfigError
 
+# DM and AM at IPC 10 share one CPU budget: 100 iterations at batch_real 64, one evaluation of 1 model x 150 epochs
+_IPC10_DISTILL = {
+    "dataset": "mnist-5k",
+    "ipc": 10,
+    "iterations": 100,
+    "batch_real": 64,
+    "eval_at": "final",
+    "eval_models": 1,
+    "eval_epochs": 150,
+}
+
 PRESETS: dict[str, dict[str, dict]] = {
     # A live demo on a 2-core CPU that shows distillation beating random real images: IPC 1 (where random real
     # images leave the most room: ≈ 57 % on mnist-5k) from Gaussian noise, so the images visibly change. Measured
@@ -65,24 +76,8 @@ PRESETS: dict[str, dict[str, dict]] = {
     # The same CPU budget at IPC 10, the setting papers report (on mnist-5k random real images already reach ≈ 94-95 %
     # here: the distilled sets do not visibly beat them at this budget; docs/results.md).
     "cpu-ipc10": {
-        "dm": {
-            "dataset": "mnist-5k",
-            "ipc": 10,
-            "iterations": 100,
-            "batch_real": 64,
-            "eval_at": "final",
-            "eval_models": 1,
-            "eval_epochs": 150,
-        },
-        "am": {
-            "dataset": "mnist-5k",
-            "ipc": 10,
-            "iterations": 100,
-            "batch_real": 64,
-            "eval_at": "final",
-            "eval_models": 1,
-            "eval_epochs": 150,
-        },
+        "dm": dict(_IPC10_DISTILL),
+        "am": dict(_IPC10_DISTILL),
         "random": {"dataset": "mnist-5k", "ipc": 10, "eval_models": 1, "eval_epochs": 150},
         "herding": {"dataset": "mnist-5k", "ipc": 10, "eval_models": 1, "eval_epochs": 150, "feature_epochs": 2},
         # 3 experts x 10 epochs, 80 iterations at 10 steps x 50 images: < 15 min from an empty data home

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..events import thin
 from ..labels import net_label
 from .data import Entry, Group
 from .text import method_label
-
-LOSS_POINTS = 1500  # a curve never draws more points than this
 
 
 @dataclass
@@ -96,15 +95,6 @@ class LossCurve:
     label: str
     iterations: list[int]
     loss: list[float]
-
-
-def thin(rows: list[dict], max_points: int = LOSS_POINTS) -> list[dict]:
-    """Every k-th row (and the last) so that a curve has at most about ``max_points`` points."""
-    if len(rows) <= max_points:
-        return rows
-    k = -(-len(rows) // max_points)
-    out = rows[::k]
-    return out if out[-1] is rows[-1] else [*out, rows[-1]]
 
 
 def loss_curves(entries: list[Entry]) -> dict[str, list[LossCurve]]:

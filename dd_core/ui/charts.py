@@ -10,6 +10,8 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dd_core.events import thin
+
 from .fmt import net_label
 
 LOSS_SKIP = {"iteration", "t", "seconds", "it_per_s", "epochs", "epoch", "lr", "test_acc"}
@@ -28,17 +30,6 @@ def _layout(fig: go.Figure, title: str | None, height: int = 340, **kw) -> go.Fi
         **kw,
     )
     return fig
-
-
-def thin(rows: list[dict], max_points: int = 1500) -> list[dict]:
-    """Every k-th row (and always the last) so a chart never draws more than ~max_points points."""
-    if len(rows) <= max_points:
-        return rows
-    k = math.ceil(len(rows) / max_points)
-    out = rows[::k]
-    if out[-1] is not rows[-1]:
-        out.append(rows[-1])
-    return out
 
 
 def loss_keys(rows: list[dict]) -> list[str]:

@@ -4,6 +4,8 @@ training compute, charts, "evaluate on more architectures", and CSV / Markdown e
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from dd_core.errors import DDError
@@ -18,6 +20,9 @@ from .boundary import safe
 from .fmt import PLOTLY_CONFIG, method_label, net_label, run_title
 from .messages import ui_message
 from .store_access import get_store, invalidate, list_runs, reap_now
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 P = "compare"
 
@@ -266,8 +271,8 @@ def live_watch(picked: list[int], by_id: dict, signature: tuple) -> None:
     watch()
 
 
-def headline(rows: list[cd.Row], present: bool) -> None:
-    table = cd.headline_table(rows)
+def headline(table: pd.DataFrame, present: bool) -> None:
+    """The headline table (``cd.headline_table``): large type in presentation mode."""
     if not len(table):
         st.caption("The picked runs have no evaluation yet.")
         return
@@ -419,7 +424,8 @@ def render() -> None:
             )
 
     st.subheader("Headline")
-    headline(rows, present)
+    headline_rows = cd.headline_table(rows)  # shown, and downloadable below
+    headline(headline_rows, present)
     if present:
         charts_block(rows, references, by_id, present)
     st.subheader("Side by side (every column)")
@@ -442,15 +448,14 @@ def render() -> None:
         key=f"{P}.md",
         icon=":material/download:",
     )
-    headline_csv = cd.headline_table(rows)
     e3.download_button(
         "Headline CSV",
-        data=headline_csv.to_csv(index=False).encode(),
+        data=headline_rows.to_csv(index=False).encode(),
         file_name="distilllab-headline.csv",
         mime="text/csv",
         key=f"{P}.headline.csv",
         icon=":material/download:",
-        disabled=not len(headline_csv),
+        disabled=not len(headline_rows),
     )
     report_button(picked)
     if not present:
