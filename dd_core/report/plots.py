@@ -3,6 +3,8 @@ accuracy vs IPC, loss curves with one panel per method. Colours: ``labels.method
 
 from __future__ import annotations
 
+import textwrap
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -20,10 +22,17 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
         title=dict(text=title, font=dict(size=15)),
         height=height,
         template="plotly_white",
-        margin=dict(l=60, r=30, t=60, b=10),
-        legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+        margin=dict(l=60, r=30, t=60, b=90),
+        # at the foot of the whole figure, under the tick labels however many lines they take
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.01, xanchor="left", x=0),
     )
+    fig.update_xaxes(automargin=True)
     return fig
+
+
+def tick(label: str, bars: int) -> str:
+    """A bar's label wrapped to the room one of ``bars`` bars has (no label runs into the next; none tilted)."""
+    return "<br>".join(textwrap.wrap(label, max(8, min(24, 130 // max(1, bars)))))
 
 
 def accuracy_figure(items: list[Bar], title: str) -> go.Figure:
@@ -34,7 +43,7 @@ def accuracy_figure(items: list[Bar], title: str) -> go.Figure:
     for b in items:
         fig.add_trace(
             go.Bar(
-                x=[b.label],
+                x=[tick(b.label, len(items))],
                 y=[b.acc],
                 name=method_label(b.method),
                 legendgroup=b.method,
@@ -42,7 +51,9 @@ def accuracy_figure(items: list[Bar], title: str) -> go.Figure:
                 marker_color=method_color(b.method),
                 error_y=dict(type="data", array=[b.std or 0.0], visible=b.std is not None),
                 text=[f"{b.acc:.1f}"],
-                textposition="outside",
+                textposition="inside",  # at the bar's foot: clear of the error bar, the random tick, the whole line
+                insidetextanchor="start",
+                textfont=dict(color="white"),
                 hovertemplate="%{x}: %{y:.2f} %<extra></extra>",
             )
         )
@@ -51,7 +62,7 @@ def accuracy_figure(items: list[Bar], title: str) -> go.Figure:
     if marks:
         fig.add_trace(
             go.Scatter(
-                x=[b.label for b in marks],
+                x=[tick(b.label, len(items)) for b in marks],
                 y=[b.random for b in marks],
                 mode="markers",
                 name="random real (same IPC, same evaluation)",
@@ -137,4 +148,6 @@ def loss_figure(curves: dict[str, list[LossCurve]], title: str) -> go.Figure:
         fig.update_yaxes(
             title_text="loss" + (" (log)" if positive else ""), type="log" if positive else "linear", row=1, col=col
         )
+        if positive:  # every label with its magnitude ('200', '500', '1k'), not bare digits, as on Compare
+            fig.update_yaxes(dtick="D2", minorloglabels="complete", exponentformat="SI", row=1, col=col)
     return _layout(fig, title, height=400)
