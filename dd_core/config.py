@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-RUN_KINDS = ("distill", "baseline", "evaluate", "experts")
+RUN_KINDS = ("distill", "baseline", "evaluate", "experts", "sweep")
 
 PROTOCOLS = {  # docs/algorithms.md §3
     "paper": {"epochs": 1000, "n_models": 5},

@@ -45,6 +45,7 @@ class RunConfig:
     device: str | None = None
     label: str | None = None
     reference: bool = True  # put the random-real reference beside every evaluation (docs/algorithms.md §3)
+    sweep: dict | None = None  # kind 'sweep': {"sweep_id", "address", "cpus_per_trial", "gpus_per_trial", ...}
 
     def validate(self) -> RunConfig:
         """Everything checkable without loading data: names, numbers, schedule, method options (converted in place
@@ -76,6 +77,10 @@ class RunConfig:
             method_config("pad", experts_options(self.method_options))
         elif self.kind == "baseline":
             config_from(BaselineConfig, self.baseline or {}, "whole-dataset training", dataset=self.dataset)
+        elif self.kind == "sweep":
+            from .sweeps.resources import check_sweep_job
+
+            self.sweep = check_sweep_job(self.sweep)
         elif self.kind == "evaluate":
             if not self.synthetic_path and self.method_options.get("ipc") is None:
                 raise ConfigError(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from dd_core.errors import ConfigError
+from dd_core.runs import RunStore
 from dd_core.runs.store import RunStoreError
 from dd_core.runs.sweeps import create_sweep, get_sweep, set_sweep_status, trial_runs
 from dd_core.sweeps.grid import check_keys, parse_grid, parse_seeds, points
@@ -67,3 +72,74 @@ def test_the_grid_expands_every_combination_and_refuses_bad_axes():
     assert parse_seeds("0, 2") == [0, 2] and parse_seeds(None) is None
     with pytest.raises(ConfigError, match="from 0 to"):
         parse_seeds("-1")
+
+
+# ------------------------------------------------------------------------------------ the driver in the device queue
+def _driver(store, sweep: int, source: str, pid: int | None = None) -> int:
+    from dd_core.sweeps.job import driver_config
+
+    cfg = driver_config(sweep, "mnist-5k", {"cpus_per_trial": 1.0}, "cpu")
+    return store.create_run("sweep", cfg.to_dict(), status="queued", source=source, device="cpu", pid=pid, sweep_id=sweep)
+
+
+def test_a_sweep_job_is_checked_like_any_run():
+    from dd_core.spec import RunConfig
+
+    with pytest.raises(ConfigError, match="sweep_id"):
+        RunConfig(kind="sweep", method=None, sweep={}).validate()
+    with pytest.raises(ConfigError, match="cpus-per-trial 0"):
+        RunConfig(kind="sweep", method=None, sweep={"sweep_id": 1, "cpus_per_trial": 0}).validate()
+    with pytest.raises(ConfigError, match="unknown sweep job option"):
+        RunConfig(kind="sweep", method=None, sweep={"sweep_id": 1, "cpu": 2}).validate()
+    job = RunConfig(kind="sweep", method=None, sweep={"sweep_id": 3}).validate().sweep
+    assert job == {"sweep_id": 3, "address": None, "cpus_per_trial": None, "gpus_per_trial": 0.0, "ray_dashboard": False}
+
+
+def test_a_worker_runs_a_page_sweep_but_never_takes_one_the_cli_waits_for(store):
+    sweep = create_sweep(store, {}, status="queued")
+    cli = _driver(store, sweep, "cli", pid=os.getpid())
+    plain = store.create_run("distill", {}, status="queued")
+    ui = _driver(store, create_sweep(store, {}, status="queued"), "ui")
+    assert store.claim_next_queued("cpu")["id"] == plain  # the older CLI driver is left to its command
+    store.set_status(plain, "done")
+    assert store.claim_next_queued("cpu")["id"] == ui
+    assert store.claim_next_queued("cpu", run_id=cli) is None  # the device is busy with the page's sweep
+    store.set_status(ui, "done")
+    assert store.claim_next_queued("cpu", run_id=cli)["id"] == cli  # the command claims its own job by id
+
+
+def test_a_cli_sweep_whose_command_died_while_waiting_is_cancelled(store):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    sweep = create_sweep(store, {}, status="queued")
+    run = _driver(store, sweep, "cli", pid=dead.pid)
+    store.reap()
+    row = store.get_run(run)
+    assert row["status"] == "cancelled" and "ended while it waited" in row["error"]
+    assert get_sweep(store, sweep)["status"] == "interrupted"  # no driver job of it is alive any more
+
+
+def test_wait_for_device_waits_for_the_dashboards_run_then_claims(store):
+    from dd_core.cli.sweep import wait_for_device
+
+    busy = store.create_run("distill", {}, status="running", device="cpu")  # this process: alive
+    run = _driver(store, create_sweep(store, {}, status="queued"), "cli", pid=os.getpid())
+    seen: list[list[int]] = []
+    assert wait_for_device(store, run, lambda: len(seen) >= 2, lambda rs: seen.append([r["id"] for r in rs])) is None
+    assert seen[0] == [busy]
+    store.set_status(busy, "done")
+    claimed = wait_for_device(store, run, lambda: True, seen.append)
+    assert claimed["id"] == run and claimed["status"] == "running" and claimed["config_obj"].kind == "sweep"
+
+
+def test_repair_rebuilds_the_sweeps_table_from_its_files(store, capsys):
+    sweep = create_sweep(store, {"trials": [], "fixed": {"dataset": "mnist-5k"}})
+    set_sweep_status(store, sweep, "done")
+    store.close()
+    store.path.write_bytes(b"this is not a database" * 100)
+    code, out, err = run_cli(capsys, "runs", "--repair", "--json")
+    assert code == 0, err
+    assert last_json(out)["sweeps"] == 1
+    fresh = RunStore(store.path)
+    got = get_sweep(fresh, sweep)
+    assert got["status"] == "done" and got["spec"]["fixed"] == {"dataset": "mnist-5k"}

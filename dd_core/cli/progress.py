@@ -105,6 +105,7 @@ class SweepProgressPrinter:
         self.sweep_id, self.out, self.tty = sweep_id, sys.stderr, sys.stderr.isatty()
         self.shown: tuple | None = None
         self.last = 0.0
+        self._waited: tuple | None = None
 
     def __call__(self, state: dict) -> None:
         counts = tuple(state.get(k, 0) for k in ("done", "failed", "cancelled", "running", "queued"))
@@ -121,6 +122,15 @@ class SweepProgressPrinter:
         )
         self.out.write(("\r\033[K" + text) if self.tty else text + "\n")
         self.out.flush()
+
+    def waiting(self, running: list[dict]) -> None:
+        """The device is busy with other runs: say once which, the sweep starts when they end."""
+        ids = tuple(r["id"] for r in running)
+        if ids and ids != self._waited:
+            self._waited = ids
+            what = ", ".join(f"#{r['id']} ({r['kind']} {r.get('method') or ''})".replace(" )", ")") for r in running)
+            self.out.write(f"sweep #{self.sweep_id}: waiting for run {what} on {running[0]['device']} to finish\n")
+            self.out.flush()
 
     def close(self) -> None:
         if self.tty and self.shown is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..errors import ConfigError
 from .common import (
     add_common,
@@ -145,9 +147,13 @@ def cmd_runs(args) -> int:
 
 
 def cmd_repair(args) -> int:
-    from ..runs.store import repair_store
+    from ..runs.store import RunStore, repair_store
+    from ..runs.sweeps import rebuild_sweeps
 
     res = repair_store()
+    if res["status"] == "rebuilt":
+        with RunStore(res["path"]) as store:
+            res["sweeps"] = rebuild_sweeps(store)  # from sweeps/<id>.json beside the store
     if res["status"] == "healthy":
         human = f"the run store {res['path']} is healthy; nothing to repair"
     else:
@@ -160,6 +166,8 @@ def cmd_repair(args) -> int:
                 else ""
             )
         ]
+        if res["sweeps"]:
+            lines.append(f"  and {res['sweeps']} sweeps from {Path(res['path']).parent / 'sweeps'}")
         lines += [f"  skipped {s['folder']}: {s['reason']}" for s in res["skipped"]]
         human = "\n".join(lines)
     emit(args, human, res)

@@ -50,7 +50,8 @@ def add_parsers(sub) -> None:
         "--cpus-per-trial",
         type=float,
         default=None,
-        help="Ray CPUs per trial, also its torch threads (default: every CPU of this machine: one trial at a time)",
+        help="Ray CPUs per trial, also its torch threads (default: every CPU of this machine, one trial at a time: "
+        "the faster on a 2-core CPU, benchmarks/sweep_overhead.py)",
     )
     p.add_argument("--gpus-per-trial", type=float, default=0.0, help="Ray GPUs per trial (> 0: the trial uses CUDA)")
     p.add_argument("--dry-run", action="store_true", help="list the trials, run nothing (Ray is not started)")
@@ -192,7 +193,7 @@ def dry_run(args, trials: list) -> int:
 
 def resume_trials(args, store) -> tuple:
     """(sweep id, every trial, the trials to run, the stored fixed part) of ``--resume``: the trials not ``done``."""
-    from ..runs.sweeps import get_sweep, trial_runs
+    from ..runs.sweeps import driver_runs, get_sweep, trial_runs
     from ..sweeps.trials import trials_of
 
     if args.method or args.grid or args.seeds:
@@ -201,68 +202,104 @@ def resume_trials(args, store) -> tuple:
     if sweep is None:
         raise ConfigError(f"--resume {args.resume}: no such sweep in the run store ({store.path})")
     store.reap()
-    runs = trial_runs(store, args.resume)
-    busy = sorted(r["id"] for r in runs.values() if r["status"] == "running")  # alive: reap() found its driver
+    busy = [r["id"] for r in driver_runs(store, args.resume, active=True)]
+    busy += sorted(r["id"] for r in trial_runs(store, args.resume).values() if r["status"] == "running")
     if busy:
-        raise ConfigError(f"--resume {args.resume}: the sweep is still running (runs {busy}); stop it first")
-    for r in runs.values():  # queued with no trial running: left by a driver that was killed
-        if r["status"] == "queued":
-            r["status"] = store.request_cancel(r["id"])
+        raise ConfigError(f"--resume {args.resume}: the sweep is still queued or running (runs {busy}); stop it first")
     trials = trials_of(sweep["spec"])
+    runs = trial_runs(store, args.resume)
     todo = [t for t in trials if (runs.get(t.index) or {}).get("status") != "done"]
     return args.resume, trials, todo, sweep["spec"].get("fixed", {})
 
 
 def run_sweep(args, store, sweep_id: int | None, trials: list, todo: list, fixed: dict) -> int:
-    """Connect to Ray (or start a local one), run ``todo``, report every trial of the sweep."""
-    import time
-
-    from ..runs.sweeps import create_sweep, set_sweep_status
-    from ..sweeps.driver import Resources, SweepDriver
+    """Connect to Ray (or start a local one) and check a node can hold a trial, queue the sweep's driver job on this
+    machine's device, wait until the device is free, run the job here and report every trial of the sweep."""
+    from ..sweeps.job import queue_sweep
     from ..sweeps.ray_env import check_feasible, ray_session, require_ray
-    from ..sweeps.results import best_of, sweep_results
-    from ..sweeps.trials import sweep_spec
-    from .progress import SweepProgressPrinter
+    from ..sweeps.resources import check_resources, trial_resources
 
     require_ray()
-    trial_device(args)  # the resource flags, checked before Ray starts
-    cpus = args.cpus_per_trial or float(os.cpu_count() or 1)
-    res = Resources(cpus=cpus, gpus=args.gpus_per_trial, threads=max(1, int(cpus)))
-    start = time.perf_counter()
-    status = "done"
-    with ray_session(args.address, dashboard=args.ray_dashboard) as address:
-        check_feasible(require_ray(), res.cpus, res.gpus)  # before the sweep is recorded
-        if sweep_id is None:
-            sweep_id = create_sweep(store, sweep_spec(trials, fixed))
-        else:
-            set_sweep_status(store, sweep_id, "running")
-        printer = SweepProgressPrinter(sweep_id)
-        with StopSignals() as signals:
-            driver = SweepDriver(store, sweep_id, todo, res, should_stop=signals.event.is_set, on_update=printer)
-            try:
-                status = driver.run()
-            except KeyboardInterrupt:
-                set_sweep_status(store, sweep_id, "interrupted")
-                raise
-            except BaseException:
-                set_sweep_status(store, sweep_id, "failed")
-                raise
-            finally:
-                printer.close()
-        set_sweep_status(store, sweep_id, status)
-    results = sweep_results(store, sweep_id, trials)
-    best = best_of(results)
-    record = {
-        "sweep_id": sweep_id,
-        "engine": "ray",
-        "ray_address": address,
-        "status": status,
-        "trials": results,
-        "best": best,
-        "seconds": time.perf_counter() - start,
-    }
+    trial_device(args)
+    check_resources(args.cpus_per_trial, args.gpus_per_trial)
+    res = trial_resources(args.cpus_per_trial, args.gpus_per_trial)
+    job = {"address": args.address, "cpus_per_trial": args.cpus_per_trial, "gpus_per_trial": args.gpus_per_trial}
+    job["ray_dashboard"] = bool(args.ray_dashboard)
+    with ray_session(args.address, dashboard=args.ray_dashboard):  # the driver job below uses this Ray
+        check_feasible(require_ray(), res.cpus, res.gpus)  # before anything is recorded
+        sweep_id, run_id = queue_sweep(store, trials, fixed, job, source="cli", sweep_id=sweep_id, pid=os.getpid())
+        status, record = drive(store, sweep_id, run_id)
+    if record is None:
+        emit(args, f"sweep #{sweep_id} cancelled before it started", {"sweep_id": sweep_id, "status": "cancelled"})
+        return EXIT_CANCELLED
     emit(args, human_summary(record, len(todo)), record)
     return EXIT_CANCELLED if status == "cancelled" else 0
+
+
+def drive(store, sweep_id: int, run_id: int) -> tuple[str, dict | None]:
+    """Wait for the device, then run the driver job ``run_id`` in this process, recorded like a worker's run;
+    Ctrl-C stops it (a second one aborts). ``("cancelled", None)`` when stopped before the device was free."""
+    from ..runs.recorder import RunRecorder
+    from ..runs.sweeps import set_sweep_status
+    from ..sweeps.job import run_sweep_job
+    from .progress import SweepProgressPrinter
+
+    printer = SweepProgressPrinter(sweep_id)
+    with StopSignals() as signals:
+        try:
+            run = wait_for_device(store, run_id, signals.event.is_set, printer.waiting)
+            if run is None:
+                store.request_cancel(run_id)
+                set_sweep_status(store, sweep_id, "cancelled")
+                return "cancelled", None
+            recorder = RunRecorder(store, run_id).start_heartbeat()
+            stop = lambda: signals.event.is_set() or recorder.should_stop()  # noqa: E731
+            try:
+                status, record = run_sweep_job(store, run["config_obj"], recorder, stop, on_update=printer)
+            except KeyboardInterrupt:
+                recorder.close()
+                store.set_status(run_id, "interrupted", error="aborted (a second Ctrl-C) before it could stop cleanly")
+                raise
+            except BaseException as err:
+                recorder.close()
+                store.set_status(run_id, "failed", error=str(err) or type(err).__name__)
+                raise
+            recorder.close()
+            store.set_status(run_id, status, summary=record)
+            return status, record
+        finally:
+            printer.close()
+            release_device(store, run_id)
+
+
+def wait_for_device(store, run_id: int, should_stop, on_wait) -> dict | None:
+    """Claim the sweep's queued driver job once its device runs nothing else (a dashboard run, another sweep);
+    ``on_wait(running runs)`` while it waits. None when ``should_stop()`` (Ctrl-C) comes first."""
+    import time
+
+    from ..spec import RunConfig
+
+    device = store.get_run(run_id)["device"]
+    while True:
+        run = store.claim_next_queued(device, run_id=run_id)
+        if run is not None:
+            return {**run, "config_obj": RunConfig.from_dict(run["config"]).validate()}
+        if should_stop():
+            return None
+        on_wait([r for r in store.list_runs(status="running") if r["device"] == device])
+        time.sleep(0.5)
+
+
+def release_device(store, run_id: int) -> None:
+    """The sweep is over: start a worker for dashboard runs queued meanwhile on the device."""
+    from ..runs.worker import ensure_worker
+
+    run = store.get_run(run_id)
+    if run is not None:
+        try:
+            ensure_worker(store, run["device"])
+        except Exception:  # noqa: BLE001 - the page starts one on its next visit
+            pass
 
 
 def human_summary(record: dict, ran: int) -> str:
@@ -290,3 +327,24 @@ def human_summary(record: dict, ran: int) -> str:
     if record["status"] == "cancelled":
         lines.append(f"cancelled: `python -m dd_core sweep --resume {record['sweep_id']}` runs the unfinished trials")
     return "\n".join(lines)
+
+
+def plan(argv: list[str]) -> tuple[list, dict]:
+    """``(trials, fixed part)`` of ``python -m dd_core sweep ARGV``, validated as the command validates them (no Ray
+    starts, nothing is recorded): what the Sweep page submits."""
+    parser = argparse.ArgumentParser(prog="python -m dd_core", exit_on_error=False)
+    add_parsers(parser.add_subparsers(dest="command"))
+    try:
+        args = parser.parse_args(["sweep", *argv])
+    except (argparse.ArgumentError, SystemExit) as err:
+        raise ConfigError(f"the sweep's options are not valid: {err}") from None
+    trials = build_trials(args)
+    check_resources_of(args)
+    return trials, {k: v for k, v in vars(args).items() if k not in NOT_FIXED}
+
+
+def check_resources_of(args) -> None:
+    from ..sweeps.resources import check_resources
+
+    trial_device(args)
+    check_resources(args.cpus_per_trial, args.gpus_per_trial)

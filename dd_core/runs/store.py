@@ -80,7 +80,7 @@ HEARTBEAT_ENV = "DD_HEARTBEAT_TIMEOUT_S"
 DEFAULT_HEARTBEAT_TIMEOUT_S = 30.0
 REPAIR_COMMAND = "python -m dd_core runs --repair"
 
-KINDS = ("distill", "baseline", "evaluate", "experts")
+KINDS = ("distill", "baseline", "evaluate", "experts", "sweep")
 SOURCES = ("ui", "cli")
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 ACTIVE_STATUSES = ("queued", "running")
@@ -93,6 +93,9 @@ _TRANSITIONS = {
 }
 # an interrupted run whose own process turns out alive may go on (set_status checks host + pid + start time)
 _RESUME = frozenset({"running", "done", "failed", "cancelled"})
+
+# a sweep's driver job queued by `python -m dd_core sweep` (waiting for the device): only that command claims it
+_CLI_DRIVER = "kind = 'sweep' AND source = 'cli'"
 
 _EVAL_COLUMNS = ("iteration", "net", "acc_mean", "acc_std", "n_models", "epochs", "protocol")
 _PROGRESS_TABLES = ("metrics", "evals", "snapshots", "progress")
@@ -949,7 +952,8 @@ class RunStore:
         ``max_running`` runs are running on it; dead runs are reaped first. The claimed run becomes 'running' with
         ``started_at``, a fresh heartbeat and its worker: ``pid`` (default: this process), host and start time.
         ``run_id`` claims only that run. A sweep's trials are claimed only by their sweep's driver (``sweep_id``); a
-        worker (``sweep_id=None``) never claims one. Returns the run (as :meth:`get_run`) or None."""
+        worker (``sweep_id=None``) never claims one, nor a sweep's driver job queued by the CLI (that command waits
+        for the device and claims it by its ``run_id``). Returns the run (as :meth:`get_run`) or None."""
         self.reap(stale_after=stale_after)
         now = time.time()
         host, pid, start = _identity_of(pid)
@@ -957,8 +961,15 @@ class RunStore:
             n = c.execute("SELECT COUNT(*) FROM runs WHERE status = 'running' AND device IS ?", (device,)).fetchone()[0]
             if n >= max_running:
                 return None
-            sql = "SELECT id FROM runs WHERE status = 'queued' AND (device IS ? OR device IS NULL) AND sweep_id IS ?"
-            params: list[Any] = [device, None if sweep_id is None else int(sweep_id)]
+            sql = "SELECT id FROM runs WHERE status = 'queued' AND (device IS ? OR device IS NULL)"
+            params: list[Any] = [device]
+            if sweep_id is not None:  # a sweep's driver claims its own trials
+                sql += " AND sweep_id = ? AND trial IS NOT NULL"
+                params.append(int(sweep_id))
+            else:  # a worker: runs that are no trial; a sweep driver queued by the CLI only when named
+                sql += " AND trial IS NULL"
+                if run_id is None:
+                    sql += f" AND NOT ({_CLI_DRIVER})"
             if run_id is not None:
                 sql += " AND id = ?"
                 params.append(int(run_id))
@@ -1002,6 +1013,7 @@ class RunStore:
         paused. Runs of other hosts (or without a start time) go after ``stale_after`` seconds without a heartbeat
         (default ``$DD_HEARTBEAT_TIMEOUT_S``, 30)."""
         limit = heartbeat_timeout() if stale_after is None else float(stale_after)
+        self._drop_orphan_drivers()
         sql = "SELECT id, pid, host, pid_start, heartbeat, started_at, created_at FROM runs WHERE status = 'running'"
         # lock-free pass first: most calls find nothing to reap and need no write lock
         if not any(_death(r, time.time(), limit) for r in self._read(sql)):
@@ -1020,6 +1032,19 @@ class RunStore:
                     self._write_run_json(c, row["id"])
                     reaped.append(int(row["id"]))
         return reaped
+
+    def _drop_orphan_drivers(self) -> None:
+        """A sweep's driver job queued by a command that ended while it waited for the device is cancelled."""
+        sql = f"SELECT id, pid FROM runs WHERE status = 'queued' AND {_CLI_DRIVER} AND host IS NULL"
+        gone = [(int(r["id"]), r["pid"]) for r in self._read(sql) if r["pid"] is not None and not _pid_alive(r["pid"])]
+        for run_id, pid in gone:
+            why = f"the sweep command (pid {pid}) ended while it waited for the device"
+            with self._write() as c:
+                c.execute(
+                    "UPDATE runs SET status = 'cancelled', finished_at = ?, error = ? WHERE id = ? AND status = 'queued'",
+                    (time.time(), why, run_id),
+                )
+                self._write_run_json(c, run_id)
 
     def delete_run(self, run_id: int, *, force: bool = False) -> bool:
         """Remove a run's rows in every table and its artifact folder (its id is never given out again). Refuses a

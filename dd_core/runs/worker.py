@@ -28,14 +28,9 @@ from ..errors import DDError
 from ..events import Event, EventFn, StopFn
 from ..paths import data_home
 from ..spec import RunConfig
+from .queue import create_run_for, device_key
 from .recorder import RunRecorder
 from .store import RunStore, RunStoreError
-
-
-def device_key(cfg_device: str | None) -> str:
-    """The device a run will use, as stored ('cpu', 'cuda:0')."""
-    dev = pick_device(cfg_device)
-    return f"cuda:{dev.index or 0}" if dev.type == "cuda" else "cpu"
 
 
 WORKER_NICE = 10  # below the dashboard's own process: pages stay responsive while a run takes every core
@@ -101,35 +96,6 @@ def launch_worker(run_id: int | None = None) -> int:
     return proc.pid
 
 
-def create_run_for(
-    store: RunStore,
-    cfg: RunConfig,
-    *,
-    status: str,
-    source: str,
-    device: str,
-    sweep_id: int | None = None,
-    trial: int | None = None,
-) -> int:
-    """A store row for the validated ``cfg``: the columns the pages list and filter by, and the whole spec
-    (``sweep_id`` / ``trial``: the sweep it is a trial of)."""
-    distill = cfg.kind == "distill"
-    return store.create_run(
-        cfg.kind,
-        cfg.to_dict(),
-        method=cfg.method if distill else None,
-        dataset=cfg.dataset,
-        ipc=cfg.method_options.get("ipc"),
-        total_iterations=cfg.iterations if distill else None,
-        status=status,
-        source=source,
-        device=device,
-        label=cfg.label,
-        sweep_id=sweep_id,
-        trial=trial,
-    )
-
-
 def submit(store: RunStore, cfg: RunConfig, *, source: str = "ui", start_worker: bool = True) -> int:
     """Validate ``cfg``, queue it, and start a worker unless one is already running on that device."""
     cfg.validate()
@@ -147,9 +113,15 @@ def ensure_worker(store: RunStore, device: str) -> int | None:
     store.reap()
     if any(r["device"] == device for r in store.list_runs(status="running")):
         return None
-    if not any(r.get("sweep_id") is None for r in store.list_runs(status="queued")):
+    if not any(claimable(r) for r in store.list_runs(status="queued")):
         return None  # nothing a worker would claim (a sweep's queued trials are its driver's)
     return launch_worker()
+
+
+def claimable(run: dict) -> bool:
+    """Whether a worker may claim this queued run: not a sweep's trial, nor a sweep queued by the CLI (which waits
+    for the device and runs it itself)."""
+    return run.get("trial") is None and not (run["kind"] == "sweep" and run["source"] == "cli")
 
 
 def execute_run(store: RunStore, run: dict, stop_event: threading.Event | None = None) -> str:
@@ -162,8 +134,13 @@ def execute_run(store: RunStore, run: dict, stop_event: threading.Event | None =
     status, record, error = "failed", None, None
     try:
         cfg = RunConfig.from_dict(run["config"]).validate()
-        device = pick_device(cfg.device)
-        status, record = execute(cfg, device, store.artifacts_dir(run_id), writer, writer.should_stop, store)
+        if cfg.kind == "sweep":  # the sweep's driver: its trials run on Ray and are recorded by it
+            from ..sweeps.job import run_sweep_job
+
+            status, record = run_sweep_job(store, cfg, writer, writer.should_stop)
+        else:
+            device = pick_device(cfg.device)
+            status, record = execute(cfg, device, store.artifacts_dir(run_id), writer, writer.should_stop, store)
     except DDError as err:
         error = str(err)
     except Exception as err:  # noqa: BLE001 - a crash: the message in the store, the traceback in the run's folder

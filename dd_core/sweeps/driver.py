@@ -15,25 +15,17 @@ from typing import Any
 
 from ..runs.recorder import RunRecorder
 from ..runs.store import RunStore, RunStoreError
-from ..runs.worker import create_run_for
+from ..runs.queue import create_run_for
 from ..spec import RunConfig
 from .hub import SweepHub
 from .ray_env import check_feasible, require_ray
+from .resources import Resources
 from .results import last_eval
 from .trial import TrialActor
 from .trials import Trial
 
 DEVICE = "ray"  # the runs' device column: a worker never waits for (or claims) a sweep's trials
 POLL_S = 0.2
-
-
-@dataclass
-class Resources:
-    """Per trial: Ray's ``num_cpus`` / ``num_gpus`` of the task, and the torch threads it uses."""
-
-    cpus: float = 1.0
-    gpus: float = 0.0
-    threads: int = 1
 
 
 @dataclass
@@ -76,7 +68,7 @@ class SweepDriver:
         ray = require_ray()
         check_feasible(ray, self.res.cpus, self.res.gpus)
         self.ray = ray
-        self.hub = ray.remote(num_cpus=0)(SweepHub).remote(self.store.references())
+        self.hub = ray.remote(num_cpus=0)(SweepHub).options(scheduling_strategy=here(ray)).remote(self.store.references())
         actor_cls = ray.remote(TrialActor).options(num_cpus=self.res.cpus, num_gpus=self.res.gpus, max_restarts=0)
         try:
             for t in self.trials:
@@ -134,9 +126,8 @@ class SweepDriver:
         live = self.live.pop(ref)
         try:
             result = self.ray.get(ref)
-        except Exception as err:  # noqa: BLE001 - the actor died (node lost, out of memory, killed...)
-            first = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-            result = {"status": "failed", "started": True, "error": f"the trial's Ray actor failed: {first}"}
+        except Exception as err:  # noqa: BLE001 - the actor died (its node lost, out of memory, killed...)
+            result = lost(self.ray, err)
         kill(self.ray, live.actor)  # its CPUs / GPUs go to the next trial
         if live.orphan:
             return
@@ -221,6 +212,24 @@ class SweepDriver:
         self.on_update(
             {**self.finished, "running": running, "queued": queued, "total": len(self.trials), "best": self.best}
         )
+
+
+def here(ray: Any) -> Any:
+    """Ray's scheduling strategy that keeps the hub on the driver's node (it outlives any worker node)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+
+
+def lost(ray: Any, err: Exception) -> dict:
+    """A trial whose actor died: ``interrupted`` when Ray lost it (its node died, it was killed or ran out of
+    memory), ``failed`` for anything else; the reason in the run's error."""
+    text = str(err).strip()
+    reason = next((line.strip() for line in text.splitlines() if line.strip()), type(err).__name__)
+    if isinstance(err, ray.exceptions.RayActorError):
+        error = f"the trial was lost: its Ray actor or its node died ({reason[:300]})"
+        return {"status": "interrupted", "started": True, "error": error}
+    return {"status": "failed", "started": True, "error": f"the trial's Ray actor failed: {reason[:300]}"}
 
 
 def kill(ray: Any, actor: Any) -> None:
