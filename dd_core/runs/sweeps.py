@@ -111,3 +111,25 @@ def trial_runs(store: RunStore, sweep_id: int) -> dict[int, dict]:
         if run.get("trial") is not None:
             out.setdefault(int(run["trial"]), run)  # list_runs is newest first
     return out
+
+
+def list_sweeps(store: RunStore, limit: int | None = 100) -> list[dict]:
+    """The sweeps, newest first: ``{"id", "status", "created_at", "finished_at", "methods", "dataset", "n_trials",
+    "grid"}`` (``grid``: the keys the trials vary, besides the seed)."""
+    sql = "SELECT id FROM sweeps ORDER BY id DESC" + (" LIMIT ?" if limit is not None else "")
+    out = []
+    for row in store._read(sql, (int(limit),) if limit is not None else ()):
+        sweep = get_sweep(store, row["id"])
+        if sweep is None:
+            continue
+        trials = sweep["spec"].get("trials") or []
+        out.append(
+            {
+                **{k: sweep[k] for k in ("id", "status", "created_at", "finished_at")},
+                "methods": sorted({t["method"] for t in trials}),
+                "dataset": (trials[0]["config"].get("dataset") if trials else None),
+                "n_trials": len(trials),
+                "grid": sorted({k for t in trials for k in t.get("params") or {}}),
+            }
+        )
+    return out
