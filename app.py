@@ -1,6 +1,6 @@
 """DistillLab: the Streamlit entry point (`streamlit run app.py`). Navigation plus the home page.
 
-The four other pages live in ``pages/`` and are listed explicitly with ``st.navigation``; each is a thin file that
+The other pages live in ``pages/`` and are listed explicitly with ``st.navigation``; each is a thin file that
 calls its ``dd_core.ui`` module (so the page logic is importable and tested).
 
 This file plays two parts. ``streamlit run app.py`` finds the ``st.App`` below and imports the file once as the
@@ -27,6 +27,7 @@ def main() -> None:
         st.Page("pages/distill.py", title="Distill", icon=":material/science:", url_path="distill"),
         st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:", url_path="gallery"),
         st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:", url_path="compare"),
+        st.Page("pages/sweep.py", title="Sweep", icon=":material/grid_view:", url_path="sweep"),
         st.Page("pages/baseline.py", title="Baseline", icon=":material/straighten:", url_path="baseline"),
     ]
     st.navigation(pages).run()

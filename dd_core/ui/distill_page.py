@@ -16,6 +16,7 @@ from dd_core.spec import RunConfig
 
 from . import forms
 from .boundary import safe
+from .distill_load import announce_loaded, apply_load
 from .fmt import method_description, method_label, protocol_text
 from .helptext import HELP, LABELS
 from .live import run_panel
@@ -297,7 +298,9 @@ def form_fragment() -> None:
 @safe
 def render() -> None:
     reap_now()
+    apply_load()  # another page's "Load into Distill": its run's settings into the form's widgets, before they draw
     st.title("Distill")
+    announce_loaded()
     with st.sidebar:
         form_fragment()
 

@@ -40,6 +40,10 @@ MODULES = (
     "dd_core.ui.gallery_page",
     "dd_core.ui.compare_page",
     "dd_core.ui.baseline_page",
+    "dd_core.ui.sweep_page",
+    "dd_core.ui.sweep_form",
+    "dd_core.ui.sweep_watch",
+    "dd_core.cli.sweep",
 )
 
 
