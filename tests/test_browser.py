@@ -217,6 +217,18 @@ def test_live_run_in_the_browser_and_screenshots(server, browser, monkeypatch, t
     assert all(p.stat().st_size < MAX_PNG for p in shots)
 
 
+def test_the_sweep_page_shows_its_form_and_previews_the_trials(server, browser):
+    """The Sweep page in the browser: its explanation, its form, and the trials of a new IPC list (no sweep runs)."""
+    url, _ = server
+    d = browser
+    d.get(url + "/sweep")
+    _wait(d, lambda d: "Start sweep" in _body(d) and _input(d, "IPC values") is not None, 30, "sweep form")
+    _wait(d, lambda d: "4 trials" in _body(d), 20, "the default sweep's trials")  # DM × IPC 1, 10 × seeds 0, 1
+    _type(d, "IPC values", "1,2,5")
+    _wait(d, lambda d: "6 trials" in _body(d), 20, "the trials of the new IPC list")
+    assert "Traceback" not in _body(d)
+
+
 def _shown_iteration(d) -> int:
     import re
 
@@ -236,6 +248,6 @@ def test_a_fresh_server_opened_on_a_page_url_shows_the_apps_navigation(browser, 
         browser.get(url + "/distill")
         _wait(browser, lambda d: _input(d, "Image learning rate") is not None, 30, "distill form")
         nav = browser.find_element(By.CSS_SELECTOR, '[data-testid="stSidebarNav"]').text.split()
-        assert {"Home", "Distill", "Gallery", "Compare", "Baseline"} <= set(nav) and "app" not in nav, nav
+        assert {"Home", "Distill", "Gallery", "Compare", "Sweep", "Baseline"} <= set(nav) and "app" not in nav, nav
     finally:
         stop_server(proc, home)
