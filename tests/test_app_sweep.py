@@ -1,14 +1,16 @@
 """Sweep page (AppTest), without Ray: the page explains sweeps and shows its form when there is none; the form
 previews the trials of dm,random × IPC 1,2 × seeds 0,1 and refuses a bad value under its field in the form's words;
 Start queues the sweep's driver job (no worker starts) and ``?sweep=ID`` watches it, Stop cancels it and Resume
-queues it again; a finished sweep built in the store shows its trials, results and best configuration, whose
-"Load into Distill" fills the Distill form."""
+queues it again; a running sweep shows its live trials (errors in UI words) and Stop asks its driver to stop; a
+finished sweep built in the store shows its trials, results and best configuration, whose "Load into Distill" fills
+the Distill form."""
 
 from __future__ import annotations
 
 import os
 import re
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -146,21 +148,27 @@ def test_start_queues_the_sweep_and_the_url_watches_it_stop_and_resume(no_worker
     assert get_sweep(store, sweep_id)["status"] == "queued"
 
 
-def finished_sweep(store) -> tuple[int, dict[int, int]]:
-    """A sweep dm,random × IPC 1,2 × seeds 0,1 recorded as done (nothing executed): (sweep id, {trial: run id}).
-    DM's accuracy grows with IPC and seed; the best is DM IPC 2 seed 1 (run of trial 3)."""
+def recorded_sweep(store, statuses: dict[int, str | None] | None = None) -> tuple[int, dict[int, int]]:
+    """A sweep dm,random × IPC 1,2 × seeds 0,1 recorded in the store (nothing executed): (sweep id, {trial: run
+    id}). ``statuses``: a trial's status (None: no run yet; default: every trial ``done`` and so the sweep). DM's
+    accuracy grows with IPC and seed; the best is DM IPC 2 seed 1 (trial 3)."""
     from dd_core.cli.sweep import plan
     from dd_core.sweeps.job import driver_config
     from dd_core.sweeps.trials import sweep_spec
 
     argv = ["--method", "dm,random", "--dataset", "mnist-5k", "--grid", "ipc=1,2", "--seeds", "0,1"]
     trials, fixed = plan([*argv, "--iterations", "10", "--eval-models", "1", "--eval-epochs", "5"])
+    statuses = {t.index: "done" for t in trials} if statuses is None else statuses
+    finished = all(statuses.get(t.index) == "done" for t in trials)
     sweep_id = create_sweep(store, sweep_spec(trials, fixed), status="running")
     job = {"address": None, "cpus_per_trial": 1.0, "gpus_per_trial": 0.0, "ray_dashboard": False}
     cfg = driver_config(sweep_id, "mnist-5k", job, "cpu", f"sweep #{sweep_id}")
     driver = store.create_run("sweep", cfg.to_dict(), dataset="mnist-5k", status="running", sweep_id=sweep_id)
     runs = {}
     for t in trials:
+        status = statuses.get(t.index)
+        if status is None:
+            continue
         c = t.config
         rid = store.create_run(
             "distill",
@@ -174,6 +182,13 @@ def finished_sweep(store) -> tuple[int, dict[int, int]]:
             sweep_id=sweep_id,
             trial=t.index,
         )
+        runs[t.index] = rid
+        if status == "running":
+            continue
+        if status == "failed":
+            error = "IPC 500 is larger than class '0' of mnist-5k, which has 400 training images; use --ipc 400 or less"
+            store.set_status(rid, "failed", error=error)
+            continue
         acc = (0.6 if t.method == "dm" else 0.4) + 0.1 * t.params["ipc"] + 0.01 * t.seed
         store.add_eval(
             rid,
@@ -188,15 +203,38 @@ def finished_sweep(store) -> tuple[int, dict[int, int]]:
                 "random_acc_mean": 0.4 + 0.1 * t.params["ipc"],
             },
         )
-        store.set_status(rid, "done")
-        runs[t.index] = rid
-    store.set_status(driver, "done")
-    set_sweep_status(store, sweep_id, "done")
+        store.set_status(rid, status)
+    if finished:
+        store.set_status(driver, "done")
+        set_sweep_status(store, sweep_id, "done")
     return sweep_id, runs
 
 
+def test_a_running_sweep_shows_its_live_trials_and_stop_asks_its_driver_to_stop(no_worker, store):
+    sweep_id, runs = recorded_sweep(store, {0: "done", 1: "running", 2: "failed"})
+    at = sweep_app(sweep_id)
+    assert [p.proto.text for p in at.get("progress")] == [
+        "2 / 8 trials finished (1 done, 1 failed, 1 running, 5 queued)"
+    ]
+    table = at.dataframe[1].value
+    assert list(table["status"][:4]) == ["✓ done", "▸ running", "✗ failed", "… queued"]
+    assert "set Images per class (IPC) to 400 or less" in table["error"][2] and "--ipc" not in table["error"][2]
+    assert pd.isna(table["run"][3])  # no run yet: no link
+    stop = at.button(key=f"sweep.stop.{sweep_id}")
+    assert not stop.disabled and at.button(key=f"sweep.resume.{sweep_id}").disabled
+    stop.click().run()
+    assert not at.exception
+    (driver,) = driver_runs(store, sweep_id)
+    assert driver["cancel_requested"] and driver["status"] == "running"  # the driver stops its trials itself
+    assert get_sweep(store, sweep_id)["status"] == "running"
+    assert (
+        at.button(key=f"sweep.stop.{sweep_id}").label == "Stopping…"
+        and at.button(key=f"sweep.stop.{sweep_id}").disabled
+    )
+
+
 def test_a_finished_sweep_shows_its_trials_results_and_best_configuration(no_worker, store):
-    sweep_id, runs = finished_sweep(store)
+    sweep_id, runs = recorded_sweep(store)
     at = sweep_app(sweep_id)
     assert not texts(at.error), texts(at.error)
     table = at.dataframe[1].value  # after the form's preview
@@ -214,7 +252,7 @@ def test_a_finished_sweep_shows_its_trials_results_and_best_configuration(no_wor
 
 
 def test_load_into_distill_fills_the_distill_form(no_worker, store):
-    sweep_id, runs = finished_sweep(store)
+    sweep_id, runs = recorded_sweep(store)
     at = sweep_app(sweep_id)
     at.button(key=f"sweep.load.{sweep_id}").click().run()
     assert not at.exception
