@@ -32,22 +32,9 @@ def list_runs(kind=None, status=None, limit: int | None = 200) -> list[dict]:
     return _list_runs(str(data_home()), norm(kind), norm(status), limit)
 
 
-@st.cache_data(ttl=1.0, show_spinner=False, max_entries=16)
-def _list_sweeps(home: str) -> list[dict]:
-    from dd_core.runs.sweeps import list_sweeps as sweeps_of
-
-    return sweeps_of(_store_for(home))
-
-
-def list_sweeps() -> list[dict]:
-    """``runs.sweeps.list_sweeps`` (newest first) cached for one second, like :func:`list_runs`."""
-    return _list_sweeps(str(data_home()))
-
-
 def invalidate() -> None:
-    """Forget cached run and sweep lists (after this session changed the store: submit, cancel, delete)."""
+    """Forget cached run lists (after this session changed the store: submit, cancel, delete)."""
     _list_runs.clear()
-    _list_sweeps.clear()
 
 
 def submit_and_watch(cfg) -> None:

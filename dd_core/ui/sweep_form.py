@@ -14,7 +14,8 @@ from dd_core.errors import DDError
 from .boundary import safe
 from .fmt import method_label
 from .forms import ipc_problem, show_error
-from .store_access import get_store, invalidate
+from .store_access import get_store
+from .sweep_access import invalidate
 from .sweep_inputs import PRESET_NONE, SweepInputs, column_label, grid_key_options, key_label, key_methods
 from .sweep_messages import FORM_LABELS, sweep_error
 from .widgets import dataset_path_input

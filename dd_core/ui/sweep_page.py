@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from .boundary import safe
-from .store_access import list_sweeps, reap_now
+from .store_access import reap_now
+from .sweep_access import list_sweeps
 
 INTRO = (
     "A **sweep** runs every chosen method at every point of a grid (IPC values and up to two more settings) once "

@@ -14,7 +14,8 @@ from dd_core.runs.sweeps import ACTIVE, driver_runs, get_sweep, set_sweep_status
 from .boundary import safe
 from .fmt import STATUS_COLOR, STATUS_ICON, fmt_seconds, method_label
 from .messages import run_error
-from .store_access import get_store, invalidate, kick_worker
+from .store_access import get_store, kick_worker
+from .sweep_access import invalidate
 from .sweep_inputs import column_label
 
 REFRESH_S = 1.0
@@ -24,9 +25,13 @@ FINAL = ("done", "failed", "cancelled", "interrupted")
 def sweep_label(s: dict) -> str:
     """'#3 · DM, Random real · mnist-5k · 8 trials · grid IPC, Image learning rate' (no status: a keyed select box
     keeps the label it first had)."""
-    methods = ", ".join(method_label(m) for m in s["methods"])
-    grid = f" · grid {', '.join(column_label(k) for k in s['grid'])}" if s.get("grid") else ""
-    return f"#{s['id']} · {methods} · {s['dataset']} · {s['n_trials']} trials{grid}"
+    parts = [f"#{s['id']}", ", ".join(method_label(m) for m in s.get("methods") or []) or "no method"]
+    if s.get("dataset"):
+        parts.append(str(s["dataset"]))
+    parts.append(f"{s.get('n_trials', 0)} trials")
+    if s.get("grid"):
+        parts.append(f"grid {', '.join(column_label(k) for k in s['grid'])}")
+    return " · ".join(parts)
 
 
 def sweep_param() -> int | None:
