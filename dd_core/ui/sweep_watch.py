@@ -177,11 +177,14 @@ def trial_rows(results: list[dict]) -> list[dict]:
             status=f"{STATUS_ICON.get(r['status'], '')} {r['status']}",
             **{"accuracy (%)": pct(r["acc_mean"]), "random real (%)": pct(r["random_acc_mean"])},
             time=fmt_seconds(r["seconds"]) if r["seconds"] is not None else "",
-            error=run_error(r["error"]) if r["error"] else "",
             run=f"distill?run={r['run_id']}" if r["run_id"] else None,
             gallery=f"gallery?run={r['run_id']}" if r["run_id"] else None,
+            error=run_error(r["error"]) if r["error"] else "",
         )
         rows.append(row)
+    if not any(row["error"] for row in rows):  # the widest column, only when some trial has a message
+        for row in rows:
+            del row["error"]
     return rows
 
 
