@@ -70,6 +70,7 @@ def test_with_no_sweep_the_page_explains_what_a_sweep_is_and_shows_the_form(no_w
     assert "4 trials" in texts(at.markdown)  # DM × IPC 1, 10 × seeds 0, 1
     assert not at.button(key="sweep.start").disabled
     assert not at.error
+    assert not FLAG.search(all_text(at)), FLAG.search(all_text(at))  # the form's words, never the command's flags
 
 
 def test_the_form_previews_the_trials_and_a_bad_value_is_shown_under_its_field(no_worker):
