@@ -79,7 +79,9 @@ def _driver(store, sweep: int, source: str, pid: int | None = None) -> int:
     from dd_core.sweeps.job import driver_config
 
     cfg = driver_config(sweep, "mnist-5k", {"cpus_per_trial": 1.0}, "cpu")
-    return store.create_run("sweep", cfg.to_dict(), status="queued", source=source, device="cpu", pid=pid, sweep_id=sweep)
+    return store.create_run(
+        "sweep", cfg.to_dict(), status="queued", source=source, device="cpu", pid=pid, sweep_id=sweep
+    )
 
 
 def test_a_sweep_job_is_checked_like_any_run():
@@ -92,7 +94,13 @@ def test_a_sweep_job_is_checked_like_any_run():
     with pytest.raises(ConfigError, match="unknown sweep job option"):
         RunConfig(kind="sweep", method=None, sweep={"sweep_id": 1, "cpu": 2}).validate()
     job = RunConfig(kind="sweep", method=None, sweep={"sweep_id": 3}).validate().sweep
-    assert job == {"sweep_id": 3, "address": None, "cpus_per_trial": None, "gpus_per_trial": 0.0, "ray_dashboard": False}
+    assert job == {
+        "sweep_id": 3,
+        "address": None,
+        "cpus_per_trial": None,
+        "gpus_per_trial": 0.0,
+        "ray_dashboard": False,
+    }
 
 
 def test_a_worker_runs_a_page_sweep_but_never_takes_one_the_cli_waits_for(store):

@@ -179,10 +179,11 @@ def cmd_worker(args) -> int:
     import sys
 
     from ..runs.worker import lower_priority, stop_on_signals, work
+    from ..sweeps.job import run_sweep_job
 
     lower_priority()
     with stop_on_signals() as stop:
-        work(args.run_id, stop_event=stop)
+        work(args.run_id, stop_event=stop, executors={"sweep": run_sweep_job})
     # SIGTERM / SIGINT: the run was stopped like a cancel; exit 128 + signal number
     if stop.is_set() and stop.signum is not None:
         name = signal.Signals(stop.signum).name

@@ -1041,7 +1041,8 @@ class RunStore:
             why = f"the sweep command (pid {pid}) ended while it waited for the device"
             with self._write() as c:
                 c.execute(
-                    "UPDATE runs SET status = 'cancelled', finished_at = ?, error = ? WHERE id = ? AND status = 'queued'",
+                    "UPDATE runs SET status = 'cancelled', finished_at = ?, error = ? "
+                    "WHERE id = ? AND status = 'queued'",
                     (time.time(), why, run_id),
                 )
                 self._write_run_json(c, run_id)
