@@ -55,3 +55,31 @@ def trial_runs(store: RunStore, sweep_id: int) -> dict[int, dict]:
         if run.get("trial") is not None:
             out.setdefault(int(run["trial"]), run)  # list_runs is newest first
     return out
+
+
+def list_sweeps(store: RunStore, limit: int | None = None) -> list[dict]:
+    """The sweeps, newest first: ``{"id", "status", "created_at", "finished_at", "methods", "n_trials"}`` (methods in
+    the spec's order, and its trial count)."""
+    sql = "SELECT * FROM sweeps ORDER BY id DESC" + (" LIMIT ?" if limit is not None else "")
+    out = []
+    for row in store._read(sql, (int(limit),) if limit is not None else ()):
+        trials = (_loads(row["spec"]) or {}).get("trials") or []
+        methods = list(dict.fromkeys(str(t.get("method")) for t in trials if t.get("method")))
+        out.append(
+            {
+                "id": int(row["id"]),
+                "status": row["status"],
+                "created_at": row["created_at"],
+                "finished_at": row["finished_at"],
+                "methods": methods,
+                "n_trials": len(trials),
+            }
+        )
+    return out
+
+
+def sweep_label(sweep: dict) -> str:
+    """``sweep #3 · dm, random · 8 trials · done`` (a row of ``list_sweeps``)."""
+    n = sweep["n_trials"]
+    methods = ", ".join(sweep["methods"]) or "no method"
+    return f"sweep #{sweep['id']} · {methods} · {n} trial{'s' if n != 1 else ''} · {sweep['status']}"
