@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from dd_core.config import EvalConfig
 from dd_core.reference_results import REFERENCES, references
@@ -13,7 +14,7 @@ from dd_core.runs.worker import submit
 from dd_core.spec import RunConfig
 from dd_core.ui import compare_data as cd
 from tests import app_support
-from tests.app_support import app, enter_world, finish_queued, make_world, texts, tiny_run
+from tests.app_support import APP, app, enter_world, finish_queued, make_world, texts, tiny_run
 
 clean_streamlit = app_support.clean_streamlit  # fixture
 
@@ -232,5 +233,15 @@ def test_the_sweep_filter_narrows_the_runs_and_the_table_names_each_runs_sweep()
     assert offered() == {*trials, plain}
     at.selectbox(key="compare.sweep").set_value(sweep).run()
     assert offered() == set(trials) and set(at.multiselect(key="compare.runs").value) <= set(trials)
+    assert at.query_params.get("sweep") in (str(sweep), [str(sweep)])  # kept in the address
     at.selectbox(key="compare.sweep").set_value("none").run()
     assert not at.exception and offered() == {plain}
+    at.selectbox(key="compare.sweep").set_value("all").run()
+    assert offered() == {*trials, plain} and "sweep" not in at.query_params
+    # a link (Home's "Compare sweep #N") opens Compare on that sweep
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params["sweep"] = str(sweep)
+    at.run()
+    assert at.selectbox(key="compare.sweep").value == sweep and offered() == set(trials)

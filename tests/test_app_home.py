@@ -138,5 +138,7 @@ def test_recent_runs_show_their_sweep_and_the_sweep_filter_narrows_them(store):
     assert box.value == "all" and f"sweep #{sweep} · dm · 2 trials · done" in box.options
     at.selectbox(key="home.sweep").set_value(sweep).run()
     assert sorted(r["run"] for r in md_rows(at, "run")) == sorted(f"#{i}" for i in trials)
+    links = [el.proto for el in at.get("page_link")]
+    assert any(p.label == f"Compare sweep #{sweep}" and f"sweep={sweep}" in p.query_string for p in links), links
     at.selectbox(key="home.sweep").set_value("none").run()
     assert not at.exception and [r["run"] for r in md_rows(at, "run")] == [f"#{plain}"]

@@ -52,7 +52,7 @@ def filters(runs: list[dict]) -> list[dict]:
     ds = c1.multiselect("Dataset", datasets, key=f"{P}.ds", placeholder="all")
     ip = c2.multiselect("IPC", ipcs, key=f"{P}.ipc", placeholder="all")
     me = c3.multiselect("Method", methods, format_func=lambda m: method_label(m), key=f"{P}.method", placeholder="all")
-    sweep = sweep_filter(f"{P}.sweep", c4)
+    sweep = sweep_filter(f"{P}.sweep", c4, query_param="sweep")
     return [
         r
         for r in runs

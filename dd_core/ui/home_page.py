@@ -93,6 +93,13 @@ def runs_block() -> None:
     st.subheader("Recent runs")
     announce_deleted()
     sweep = sweep_filter("home.sweep")
+    if isinstance(sweep, int):
+        st.page_link(
+            "pages/compare.py",
+            label=f"Compare sweep #{sweep}",
+            query_params={"sweep": str(sweep)},
+            icon=":material/bar_chart:",
+        )
     runs = list_runs(limit=15, sweep=sweep)
     if not runs:
         if sweep is not None:

@@ -21,9 +21,10 @@ def _sweeps(home: str) -> list[dict]:
     return list_sweeps(get_store())
 
 
-def sweep_filter(key: str, container=None) -> SweepChoice:
+def sweep_filter(key: str, container=None, *, query_param: str | None = None) -> SweepChoice:
     """The "Sweep" selectbox in ``container`` (default: a narrow column; nothing while the store has no sweep):
-    None for all runs, ``NONE`` for the runs of no sweep, else the sweep's id."""
+    None for all runs, ``NONE`` for the runs of no sweep, else the sweep's id. ``query_param``: the choice is also
+    kept in the page's address (``?sweep=3`` / ``?sweep=none``), so a link opens the page filtered."""
     sweeps = _sweeps(str(data_home()))
     if not sweeps:
         return None
@@ -32,14 +33,30 @@ def sweep_filter(key: str, container=None) -> SweepChoice:
     labels = {s["id"]: sweep_label(s) for s in sweeps}
     words = {ALL: "all runs", NONE: "not in a sweep"}
     options: list[int | str] = [ALL, NONE, *labels]
+    start = from_query(st.query_params.get(query_param), options) if query_param else ALL
     choice = container.selectbox(
         "Sweep",
         options,
+        index=options.index(start),
         format_func=lambda v: words[v] if isinstance(v, str) else labels.get(v, f"sweep #{v}"),
         key=key,
         help="Only the runs of one sweep (`python -m dd_core sweep`: each trial is a run), or only the runs of none.",
     )
+    if query_param:
+        if choice in (ALL, None):
+            if query_param in st.query_params:
+                del st.query_params[query_param]
+        else:
+            st.query_params[query_param] = str(choice)
     return None if choice in (ALL, None) else choice
+
+
+def from_query(value: str | None, options: list[int | str]) -> int | str:
+    """The option ``?sweep=VALUE`` names (``none`` or a sweep's id); ALL for anything else."""
+    text = (value or "").strip().lstrip("#").lower()
+    if text == NONE:
+        return NONE
+    return int(text) if text.isdigit() and int(text) in options else ALL
 
 
 def keep(run: dict, choice: SweepChoice) -> bool:
