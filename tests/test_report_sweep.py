@@ -82,6 +82,26 @@ def test_report_of_a_sweep_has_its_spec_and_table1_above_its_trial_runs(store, c
     assert f"#{runs[('dm', 2, 1)]} DM · IPC 2" in rest and "This run is failed" in rest  # the usual run sections
 
 
+def test_figures_of_a_sweep_include_its_table1_as_markdown_and_csv(store, capsys, tmp_path):
+    import csv
+
+    sweep, _ = make_sweep(store)
+    figures = tmp_path / "fig"
+    code, stdout, err = run_cli(
+        capsys, "report", "--sweep", str(sweep), "--out", str(tmp_path / "r.html"), "--figures", str(figures), "--json"
+    )
+    assert code == 0, err
+    written = last_json(stdout)["figures"]
+    assert str(figures / f"sweep-{sweep}-table1.md") in written and any(w.endswith(".png") for w in written)
+    md = (figures / f"sweep-{sweep}-table1.md").read_text().splitlines()
+    assert md[0].startswith("| method | IPC 1 (%) | IPC 1 random real (%) | IPC 2 (%)")
+    assert md[2].startswith("| dm | 54.00 ± 2.00 · 2 seeds | 30.50 ± 0.50 | 61.00 · 1 of 2 seeds |")
+    with open(figures / f"sweep-{sweep}-table1.csv", newline="") as fh:
+        rows = {r["method"]: r for r in csv.DictReader(fh)}
+    assert rows["dm"]["IPC 1 acc (%)"] == "54.0" and rows["dm"]["IPC 2 seeds"] == "1"
+    assert rows["random"]["IPC 2 acc (%)"] == "41.0"
+
+
 def test_the_driver_row_and_other_kinds_are_no_trial_runs(store, capsys, tmp_path):
     sweep, runs = make_sweep(store)
     base = store.create_run("baseline", {}, dataset="fashion-mnist", status="queued", sweep_id=sweep)  # no trial

@@ -24,7 +24,12 @@ def add_parsers(sub) -> None:
         help="the report of a sweep's trial runs, with its spec and Table 1 (methods x IPC, mean ± std over seeds)",
     )
     p.add_argument("--out", default="report.html", help="the HTML file to write")
-    p.add_argument("--figures", default=None, metavar="DIR", help="also write slide-ready PNGs and GIFs into DIR")
+    p.add_argument(
+        "--figures",
+        default=None,
+        metavar="DIR",
+        help="also write slide-ready PNGs and GIFs into DIR (with --sweep, its Table 1 as Markdown and CSV too)",
+    )
 
 
 def check_out_file(path: Path, field: str = "out") -> Path:
@@ -86,6 +91,10 @@ def cmd_report(args) -> int:
         from ..report.figures import write_figures
 
         written = [str(p) for p in write_figures(entries, group_list, figures)]
+        if part is not None:
+            from ..report.sweep import write_tables
+
+            written += [str(p) for p in write_tables(part, figures)]
     human = "report of " + (f"sweep #{part.id}: " if part is not None else "")
     human += f"{len(entries)} run{'s' if len(entries) != 1 else ''} ({len(group_list)} group"
     human += f"{'s' if len(group_list) != 1 else ''}) written to {out} ({len(text.encode()) / 1e6:.1f} MB)"

@@ -3,14 +3,16 @@ lines (methods, grid, seeds, status) and its Table 1 (``dd_core.sweeps.table``),
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from ..errors import ConfigError
 from ..runs.store import RunStore
 from ..runs.sweeps import get_sweep, trial_runs
 from ..sweeps.results import best_of, sweep_results
-from ..sweeps.table import BEST_NOTE, NOTE, Table1, attach_ipc, config_text, table1, table_rows
+from ..sweeps.table import BEST_NOTE, NOTE, Table1, attach_ipc, config_text, markdown, table1, table_rows
 from ..sweeps.trials import Trial, trials_of
 from . import html
 from .data import REPORTED_KINDS
@@ -127,3 +129,18 @@ def section(part: SweepPart) -> str:
             best_line(part.results),
         ]
     )
+
+
+def write_tables(part: SweepPart, folder: Path) -> list[Path]:
+    """Table 1 beside the slide figures: ``sweep-N-table1.md`` (Markdown, for slides and docs) and
+    ``sweep-N-table1.csv`` (numbers in percent); returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    md = folder / f"sweep-{part.id}-table1.md"
+    md.write_text(markdown(part.table), encoding="utf-8")
+    rows = table_rows(part.table, numeric=True)
+    path = folder / f"sweep-{part.id}-table1.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["method"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return [md, path]
