@@ -207,7 +207,7 @@ def test_the_sweep_filter_narrows_the_runs_and_the_table_names_each_runs_sweep()
     from dd_core.runs.sweeps import create_sweep
 
     s = RunStore()
-    sweep = create_sweep(s, {"trials": [{"method": "dm"}, {"method": "dm"}]})
+    sweep = create_sweep(s, {"trials": [{"method": "dm", "params": {}, "config": {"dataset": "fashion-mnist"}}] * 2})
 
     def evaluated(acc: float, **kw) -> int:
         rid = s.create_run(

@@ -117,7 +117,7 @@ def test_recent_runs_show_their_sweep_and_the_sweep_filter_narrows_them(store):
     from dd_core.runs.sweeps import create_sweep, set_sweep_status
 
     assert not [w for w in widgets(app(), "selectbox") if w.key == "home.sweep"]  # no sweep yet: no filter
-    sweep = create_sweep(store, {"trials": [{"method": "dm"}, {"method": "dm"}]})
+    sweep = create_sweep(store, {"trials": [{"method": "dm", "params": {}, "config": {"dataset": "mnist-5k"}}] * 2})
     set_sweep_status(store, sweep, "done")
 
     def finished(**kw) -> int:

@@ -57,29 +57,23 @@ def trial_runs(store: RunStore, sweep_id: int) -> dict[int, dict]:
     return out
 
 
-def list_sweeps(store: RunStore, limit: int | None = None) -> list[dict]:
-    """The sweeps, newest first: ``{"id", "status", "created_at", "finished_at", "methods", "n_trials"}`` (methods in
-    the spec's order, and its trial count)."""
-    sql = "SELECT * FROM sweeps ORDER BY id DESC" + (" LIMIT ?" if limit is not None else "")
+def list_sweeps(store: RunStore, limit: int | None = 100) -> list[dict]:
+    """The sweeps, newest first: ``{"id", "status", "created_at", "finished_at", "methods", "dataset", "n_trials",
+    "grid"}`` (``grid``: the keys the trials vary, besides the seed)."""
+    sql = "SELECT id FROM sweeps ORDER BY id DESC" + (" LIMIT ?" if limit is not None else "")
     out = []
     for row in store._read(sql, (int(limit),) if limit is not None else ()):
-        trials = (_loads(row["spec"]) or {}).get("trials") or []
-        methods = list(dict.fromkeys(str(t.get("method")) for t in trials if t.get("method")))
+        sweep = get_sweep(store, row["id"])
+        if sweep is None:
+            continue
+        trials = sweep["spec"].get("trials") or []
         out.append(
             {
-                "id": int(row["id"]),
-                "status": row["status"],
-                "created_at": row["created_at"],
-                "finished_at": row["finished_at"],
-                "methods": methods,
+                **{k: sweep[k] for k in ("id", "status", "created_at", "finished_at")},
+                "methods": sorted({t["method"] for t in trials}),
+                "dataset": (trials[0]["config"].get("dataset") if trials else None),
                 "n_trials": len(trials),
+                "grid": sorted({k for t in trials for k in t.get("params") or {}}),
             }
         )
     return out
-
-
-def sweep_label(sweep: dict) -> str:
-    """``sweep #3 · dm, random · 8 trials · done`` (a row of ``list_sweeps``)."""
-    n = sweep["n_trials"]
-    methods = ", ".join(sweep["methods"]) or "no method"
-    return f"sweep #{sweep['id']} · {methods} · {n} trial{'s' if n != 1 else ''} · {sweep['status']}"

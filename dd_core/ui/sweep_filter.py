@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dd_core.paths import data_home
-from dd_core.runs.sweeps import list_sweeps, sweep_label
+from dd_core.runs.sweeps import list_sweeps
 
 from .store_access import NO_SWEEP, get_store
 
@@ -57,6 +57,13 @@ def from_query(value: str | None, options: list[int | str]) -> int | str:
     if text == NONE:
         return NONE
     return int(text) if text.isdigit() and int(text) in options else ALL
+
+
+def sweep_label(sweep: dict) -> str:
+    """``sweep #3 · dm, random · 8 trials · done`` (a row of ``list_sweeps``)."""
+    n = sweep["n_trials"]
+    methods = ", ".join(sweep["methods"]) or "no method"
+    return f"sweep #{sweep['id']} · {methods} · {n} trial{'s' if n != 1 else ''} · {sweep['status']}"
 
 
 def keep(run: dict, choice: SweepChoice) -> bool:
