@@ -78,8 +78,6 @@ class RunConfig:
         elif self.kind == "baseline":
             config_from(BaselineConfig, self.baseline or {}, "whole-dataset training", dataset=self.dataset)
         elif self.kind == "sweep":
-            from .sweeps.resources import check_sweep_job
-
             self.sweep = check_sweep_job(self.sweep)
         elif self.kind == "evaluate":
             if not self.synthetic_path and self.method_options.get("ipc") is None:
@@ -107,3 +105,34 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"unknown run option(s) {sorted(unknown)}", field=sorted(unknown)[0])
         return cls(**data)
+
+
+# the ``sweep`` part of a sweep's driver job (dd_core/sweeps/job.py)
+SWEEP_JOB_KEYS = ("sweep_id", "address", "cpus_per_trial", "gpus_per_trial", "ray_dashboard")
+
+
+def check_resources(cpus_per_trial: float | None, gpus_per_trial: float | None) -> None:
+    """ConfigError naming the flag when a value is out of range (before Ray starts)."""
+    if cpus_per_trial is not None and not (isinstance(cpus_per_trial, int | float) and cpus_per_trial > 0):
+        raise ConfigError(f"--cpus-per-trial {cpus_per_trial}: must be > 0 (e.g. 1 or 2)", field="cpus_per_trial")
+    if gpus_per_trial is not None and not (isinstance(gpus_per_trial, int | float) and gpus_per_trial >= 0):
+        raise ConfigError(
+            f"--gpus-per-trial {gpus_per_trial}: must be >= 0 (fractions share a GPU, e.g. 0.5)", field="gpus_per_trial"
+        )
+
+
+def check_sweep_job(job: dict | None) -> dict:
+    """The ``sweep`` part of a driver job, checked: ``{"sweep_id": int, "address": str | None, "cpus_per_trial":
+    float | None, "gpus_per_trial": float, "ray_dashboard": bool}``."""
+    if not isinstance(job, dict) or not isinstance(job.get("sweep_id"), int) or job["sweep_id"] < 1:
+        raise ConfigError("a sweep job needs the id of its sweep (sweep.sweep_id)", field="sweep")
+    unknown = set(job) - set(SWEEP_JOB_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown sweep job option(s) {sorted(unknown)}; valid: {', '.join(SWEEP_JOB_KEYS)}", field="sweep"
+        )
+    out = {"address": None, "cpus_per_trial": None, "gpus_per_trial": 0.0, "ray_dashboard": False, **job}
+    check_resources(out["cpus_per_trial"], out["gpus_per_trial"])
+    if out["address"] is not None and not isinstance(out["address"], str):
+        raise ConfigError("sweep.address: give auto, HOST:PORT or ray://HOST:PORT", field="address")
+    return out

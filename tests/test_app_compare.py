@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from dd_core.config import EvalConfig
 from dd_core.reference_results import REFERENCES, references
@@ -13,7 +14,7 @@ from dd_core.runs.worker import submit
 from dd_core.spec import RunConfig
 from dd_core.ui import compare_data as cd
 from tests import app_support
-from tests.app_support import app, enter_world, finish_queued, make_world, texts, tiny_run
+from tests.app_support import APP, app, enter_world, finish_queued, make_world, texts, tiny_run
 
 clean_streamlit = app_support.clean_streamlit  # fixture
 
@@ -198,3 +199,49 @@ def test_add_herding_at_this_ipc_queues_a_job_evaluated_like_the_run(world, stor
     assert queued[0]["id"] in at.multiselect(key="compare.runs").value  # it joins the comparison
     assert "Updating live" in texts(at.info)  # and the page watches it
     store.delete_run(queued[0]["id"], force=True)  # the module's other tests see the world unchanged
+
+
+def test_the_sweep_filter_narrows_the_runs_and_the_table_names_each_runs_sweep():
+    """On a store of its own (not the module's world): two trials of a sweep and a run of none, evaluated by hand."""
+    from dd_core.runs import RunStore
+    from dd_core.runs.sweeps import create_sweep
+
+    s = RunStore()
+    sweep = create_sweep(s, {"trials": [{"method": "dm", "params": {}, "config": {"dataset": "fashion-mnist"}}] * 2})
+
+    def evaluated(acc: float, **kw) -> int:
+        rid = s.create_run(
+            "distill", tiny_run("dm").to_dict(), method="dm", dataset="fashion-mnist", ipc=1, status="running", **kw
+        )
+        rec = {"iteration": 4, "net": "convnet-2", "acc_mean": acc, "acc_std": 0.0, "n_models": 1, "epochs": 3}
+        s.add_eval(rid, {**rec, "protocol": "custom", "random_acc_mean": 0.3})
+        s.set_status(rid, "done", summary={"iterations": 4, "seconds": 1.0})
+        return rid
+
+    trials = [evaluated(0.5 + i / 10, sweep_id=sweep, trial=i) for i in range(2)]
+    plain = evaluated(0.4)
+    s.close()
+    at = app(PAGE)
+    assert not at.exception and not texts(at.error), texts(at.error)
+    table = frame_with(at, "ConvNet-2 (%)")
+    sweeps = dict(zip(table["run"], table["sweep"], strict=True))
+    assert sweeps == {str(trials[0]): f"#{sweep}", str(trials[1]): f"#{sweep}", str(plain): "–"}
+
+    def offered() -> set[int]:
+        return {int(o.split()[0].lstrip("#")) for o in at.multiselect(key="compare.runs").options}
+
+    assert offered() == {*trials, plain}
+    at.selectbox(key="compare.sweep").set_value(sweep).run()
+    assert offered() == set(trials) and set(at.multiselect(key="compare.runs").value) <= set(trials)
+    assert at.query_params.get("sweep") in (str(sweep), [str(sweep)])  # kept in the address
+    at.selectbox(key="compare.sweep").set_value("none").run()
+    assert not at.exception and offered() == {plain}
+    at.selectbox(key="compare.sweep").set_value("all").run()
+    assert offered() == {*trials, plain} and "sweep" not in at.query_params
+    # a link (Home's "Compare sweep #N") opens Compare on that sweep
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params["sweep"] = str(sweep)
+    at.run()
+    assert at.selectbox(key="compare.sweep").value == sweep and offered() == set(trials)

@@ -4,6 +4,7 @@ fallback, PAD gating, MHIST path fix), one click queues a preset's runs; every p
 from __future__ import annotations
 
 import pytest
+import streamlit as st
 
 from dd_core.data import dataset_status
 from dd_core.experiments import EXPERIMENTS, plan
@@ -110,3 +111,34 @@ def test_every_page_renders_on_an_empty_store(page):
     assert not at.exception
     assert not texts(at.error), texts(at.error)
     assert at.title
+
+
+def test_recent_runs_show_their_sweep_and_the_sweep_filter_narrows_them(store):
+    from dd_core.runs.sweeps import create_sweep, set_sweep_status
+
+    assert not [w for w in widgets(app(), "selectbox") if w.key == "home.sweep"]  # no sweep yet: no filter
+    sweep = create_sweep(store, {"trials": [{"method": "dm", "params": {}, "config": {"dataset": "mnist-5k"}}] * 2})
+    set_sweep_status(store, sweep, "done")
+
+    def finished(**kw) -> int:
+        rid = store.create_run(
+            "distill", {"method": "dm"}, method="dm", dataset="mnist-5k", ipc=1, source="cli", status="running", **kw
+        )
+        store.set_status(rid, "done", summary={"iterations": 1})
+        return rid
+
+    trials = [finished(sweep_id=sweep, trial=i) for i in range(2)]
+    plain = finished()
+    st.cache_data.clear()  # the pages cache the run and sweep lists for a second or two
+    at = app()
+    assert not at.exception
+    rows = {r["run"]: r for r in md_rows(at, "run")}
+    assert rows[f"#{trials[0]}"]["sweep"] == f"#{sweep}" and rows[f"#{plain}"]["sweep"] == ""
+    box = at.selectbox(key="home.sweep")
+    assert box.value == "all" and f"sweep #{sweep} · dm · 2 trials · done" in box.options
+    at.selectbox(key="home.sweep").set_value(sweep).run()
+    assert sorted(r["run"] for r in md_rows(at, "run")) == sorted(f"#{i}" for i in trials)
+    links = [el.proto for el in at.get("page_link")]
+    assert any(p.label == f"Compare sweep #{sweep}" and f"sweep={sweep}" in p.query_string for p in links), links
+    at.selectbox(key="home.sweep").set_value("none").run()
+    assert not at.exception and [r["run"] for r in md_rows(at, "run")] == [f"#{plain}"]

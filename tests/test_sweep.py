@@ -171,7 +171,9 @@ def test_a_failing_trial_does_not_stop_the_others_and_resume_reruns_only_it(swee
     assert code == 0, err
     assert again["trials"][0]["run_id"] == ok["run_id"]  # finished: not rerun
     assert again["trials"][1]["run_id"] != bad["run_id"] and again["trials"][1]["status"] == "failed"
-    assert len(store.list_runs(sweep_id=rec["sweep_id"])) == 3
+    assert len(store.list_runs(sweep_id=rec["sweep_id"], kind="distill")) == 3
+    drivers = store.list_runs(sweep_id=rec["sweep_id"], kind="sweep")  # one driver job per command, both done
+    assert [d["status"] for d in drivers] == ["done", "done"] and all(d["trial"] is None for d in drivers)
 
 
 def test_missing_data_on_the_node_says_so(sweep_env, capsys):
@@ -199,7 +201,7 @@ def test_ctrl_c_stops_the_running_trial_keeping_its_set_and_cancels_the_queued(s
     threading.Thread(target=interrupt_once_running, daemon=True).start()
     code, out, err = run_cli(
         capsys, "sweep", "--method", "dm", *TINY, "--iterations", "5000", "--eval-at", "none",
-        "--grid", "ipc=1,2", "--json",
+        "--grid", "ipc=1,2", "--cpus-per-trial", "2", "--json",
     )  # fmt: skip
     assert code == 130, err
     rec = last_json(out)
@@ -248,3 +250,28 @@ def test_the_command_starts_its_own_local_ray_and_leaves_nothing_after_ctrl_c(lo
     assert "SIGINT: stopping" in err and "trials finished" in err
     time.sleep(1)
     assert not (ray_pids() - before), "the command left Ray processes behind"
+
+
+def test_the_dashboards_worker_runs_a_sweep_the_page_queued(sweep_env, monkeypatch):
+    """The Sweep page's path: ``plan`` + ``submit_sweep`` queue the driver job; the worker (here in this process, on
+    the module's Ray) claims it like any run and drives the trials; a dashboard run queued meanwhile waits."""
+    from dd_core.cli.sweep import plan
+    from dd_core.runs import worker
+    from dd_core.spec import RunConfig
+    from dd_core.sweeps.job import run_sweep_job
+    from dd_core.sweeps.submit import submit_sweep
+
+    started: list[int] = []
+    monkeypatch.setattr(worker, "launch_worker", lambda run_id=None: started.append(1) or 0)
+    store = RunStore()
+    trials, fixed = plan(["--method", "dm", *TINY, "--iterations", "2", "--grid", "ipc=1,2", "--cpus-per-trial", "1"])
+    sweep_id, driver = submit_sweep(store, trials, fixed, {"cpus_per_trial": 1.0})
+    assert started and get_sweep(store, sweep_id)["status"] == "queued"
+    later = worker.submit(store, RunConfig(method="random", dataset="fashion-mnist", method_options={"ipc": 1}))
+    assert worker.work(store=store, executors={"sweep": run_sweep_job}) == 2  # the sweep, then the queued run
+    run = store.get_run(driver)
+    assert run["status"] == "done" and run["summary"]["sweep_id"] == sweep_id and run["kind"] == "sweep"
+    assert [t["status"] for t in run["summary"]["trials"]] == ["done", "done"]
+    assert store.progress(driver)["sweep"]["done"] == 2  # the driver's progress, as the page draws it
+    assert get_sweep(store, sweep_id)["status"] == "done"
+    assert store.get_run(later)["started_at"] > run["finished_at"] - 1  # it waited for the sweep

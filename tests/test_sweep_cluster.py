@@ -38,7 +38,14 @@ def cluster(tmp_path_factory):
     fashion = write_learnable_fashion(tmp_path_factory.mktemp("cluster") / "fashion")
     saved = {k: os.environ.get(k) for k in ("DD_FASHION_MNIST_DIR", "OMP_NUM_THREADS")}
     os.environ.update(DD_FASHION_MNIST_DIR=str(fashion), OMP_NUM_THREADS="1")
-    c = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
+    fast_death = {
+        "health_check_initial_delay_ms": 0,
+        "health_check_period_ms": 500,
+        "health_check_failure_threshold": 2,
+    }
+    c = cluster_utils.Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False, "_system_config": fast_death}
+    )
     workers = [c.add_node(num_cpus=1) for _ in range(2)]
     c.wait_for_nodes()
     try:
@@ -86,6 +93,8 @@ def test_a_node_that_dies_leaves_its_trial_interrupted_and_the_sweep_goes_on(clu
     c, workers, fashion = cluster
     monkeypatch.setenv("DD_FASHION_MNIST_DIR", str(fashion))
     ray.init(address=c.address, log_to_driver=False, configure_logging=False)
+    here = ray.get_runtime_context().get_node_id()  # the driver's node (and its hub's): it stays
+    victim = next(n for n in workers if n.node_id != here)
     store = RunStore()
     killed: list[int] = []
 
@@ -94,7 +103,7 @@ def test_a_node_that_dies_leaves_its_trial_interrupted_and_the_sweep_goes_on(clu
         while time.monotonic() < deadline:
             running = [r for r in store.list_runs(status="running") if r.get("trial") is not None]
             if len(running) == 2 and all((r["iteration"] or 0) >= 2 for r in running):
-                c.remove_node(workers[1], allow_graceful=False)
+                c.remove_node(victim, allow_graceful=False)
                 killed.append(1)
                 return
             time.sleep(0.1)
@@ -102,7 +111,7 @@ def test_a_node_that_dies_leaves_its_trial_interrupted_and_the_sweep_goes_on(clu
     threading.Thread(target=kill_a_node_once_both_run, daemon=True).start()
     try:
         code, out, err = run_cli(
-            capsys, "sweep", "--method", "dm", *TINY, "--eval-at", "none", "--grid", "iterations=400,401",
+            capsys, "sweep", "--method", "dm", *TINY, "--eval-at", "none", "--grid", "iterations=40,41",
             "--cpus-per-trial", "1", "--json",
         )  # fmt: skip
     finally:

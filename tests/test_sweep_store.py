@@ -11,7 +11,7 @@ import pytest
 from dd_core.errors import ConfigError
 from dd_core.runs import RunStore
 from dd_core.runs.store import RunStoreError
-from dd_core.runs.sweeps import create_sweep, get_sweep, set_sweep_status, trial_runs
+from dd_core.runs.sweeps import create_sweep, get_sweep, list_sweeps, set_sweep_status, trial_runs
 from dd_core.sweeps.grid import check_keys, parse_grid, parse_seeds, points
 from tests.helpers import last_json, run_cli
 
@@ -29,6 +29,30 @@ def test_the_sweeps_table_and_the_newest_run_of_each_trial(store):
     with pytest.raises(RunStoreError, match="unknown sweep status"):
         set_sweep_status(store, sweep, "paused")
     assert get_sweep(store, sweep + 1) is None
+
+
+def test_list_sweeps_newest_first_with_methods_and_trial_counts_and_runs_in_or_out_of_one(store):
+    assert list_sweeps(store) == []
+    trials = [{"method": m, "params": {"ipc": 1}, "config": {"dataset": "mnist-5k"}} for m in ("dm", "random", "dm")]
+    first = create_sweep(store, {"trials": trials})
+    second = create_sweep(store, {})
+    set_sweep_status(store, first, "done")
+    listed = list_sweeps(store)
+    assert [s["id"] for s in listed] == [second, first] and [s["id"] for s in list_sweeps(store, limit=1)] == [second]
+    assert {k: listed[1][k] for k in ("status", "methods", "n_trials", "dataset", "grid")} == {
+        "status": "done",
+        "methods": ["dm", "random"],
+        "n_trials": 3,
+        "dataset": "mnist-5k",
+        "grid": ["ipc"],
+    }
+    assert listed[1]["created_at"] and listed[1]["finished_at"] and listed[0]["finished_at"] is None
+    assert listed[0]["methods"] == [] and listed[0]["n_trials"] == 0
+    trial = store.create_run("distill", {}, status="queued", sweep_id=first, trial=0)
+    plain = store.create_run("distill", {}, status="queued")
+    assert [r["id"] for r in store.list_runs(in_sweep=True)] == [trial]
+    assert [r["id"] for r in store.list_runs(in_sweep=False)] == [plain]
+    assert [r["id"] for r in store.list_runs(in_sweep=False, sweep_id=first)] == []
 
 
 def test_a_worker_never_claims_a_sweeps_trial(store):
@@ -79,7 +103,9 @@ def _driver(store, sweep: int, source: str, pid: int | None = None) -> int:
     from dd_core.sweeps.job import driver_config
 
     cfg = driver_config(sweep, "mnist-5k", {"cpus_per_trial": 1.0}, "cpu")
-    return store.create_run("sweep", cfg.to_dict(), status="queued", source=source, device="cpu", pid=pid, sweep_id=sweep)
+    return store.create_run(
+        "sweep", cfg.to_dict(), status="queued", source=source, device="cpu", pid=pid, sweep_id=sweep
+    )
 
 
 def test_a_sweep_job_is_checked_like_any_run():
@@ -92,7 +118,13 @@ def test_a_sweep_job_is_checked_like_any_run():
     with pytest.raises(ConfigError, match="unknown sweep job option"):
         RunConfig(kind="sweep", method=None, sweep={"sweep_id": 1, "cpu": 2}).validate()
     job = RunConfig(kind="sweep", method=None, sweep={"sweep_id": 3}).validate().sweep
-    assert job == {"sweep_id": 3, "address": None, "cpus_per_trial": None, "gpus_per_trial": 0.0, "ray_dashboard": False}
+    assert job == {
+        "sweep_id": 3,
+        "address": None,
+        "cpus_per_trial": None,
+        "gpus_per_trial": 0.0,
+        "ray_dashboard": False,
+    }
 
 
 def test_a_worker_runs_a_page_sweep_but_never_takes_one_the_cli_waits_for(store):

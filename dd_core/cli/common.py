@@ -92,7 +92,7 @@ COMMAND_FLAGS: dict[str, dict[str, str]] = {
         "experts_path": "--out",
     },
     "flops": {"ipc": "--ipc", "epochs": "--epochs"},
-    "report": {"runs": "--runs", "figures": "--figures"},
+    "report": {"runs": "--runs", "figures": "--figures", "sweep": "--sweep"},
 }
 
 

@@ -27,7 +27,8 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("runs", help="list the runs recorded in the run store (dashboard and CLI)")
     add_common(p)
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=None, help="the newest N runs (default 50; every run with --sweep)")
+    p.add_argument("--sweep", type=int, default=None, metavar="SWEEP_ID", help="only the runs of that sweep")
     p.add_argument(
         "--repair",
         action="store_true",
@@ -109,9 +110,15 @@ def cmd_runs(args) -> int:
         return cmd_repair(args)
     store = RunStore()
     store.reap()
+    if args.sweep is not None:
+        from ..runs.sweeps import get_sweep
+
+        if get_sweep(store, args.sweep) is None:
+            raise ConfigError(f"--sweep {args.sweep}: no sweep #{args.sweep} in the run store ({store.path})")
+    limit = args.limit if args.limit is not None else (None if args.sweep is not None else 50)
     runs = []
     baselines: dict[str, list[dict]] = {}
-    for r in store.list_runs(limit=args.limit):
+    for r in store.list_runs(sweep_id=args.sweep, limit=limit):
         end = r["finished_at"] or r["heartbeat"]
         seconds = (end - r["started_at"]) if r["started_at"] and end else None
         if r["dataset"] and r["dataset"] not in baselines:  # read once per dataset, not once per run
@@ -130,17 +137,19 @@ def cmd_runs(args) -> int:
                 "seconds": seconds,
                 "source": r["source"],
                 "sweep_id": r.get("sweep_id"),
+                "trial": r.get("trial"),
                 "error": r["error"],
                 "evals": evals,
             }
         )
-    lines = [f"{len(runs)} runs in {store.path}"]
+    lines = [f"{len(runs)} runs" + (f" of sweep #{args.sweep}" if args.sweep is not None else "") + f" in {store.path}"]
     for r in runs:
         best = r["evals"][-1] if r["evals"] else None
         acc = f"{100 * best['acc_mean']:.2f} % ({best['net']})" if best else ""
         lines.append(
             f"  #{r['id']:<4} {r['kind']:<9} {r['method'] or '':<8} {r['dataset'] or '':<14} "
             f"ipc {r['ipc'] or '-':<4} {r['status']:<11} {acc}"
+            + (f"  (sweep #{r['sweep_id']})" if r["sweep_id"] is not None and args.sweep is None else "")
         )
     emit(args, "\n".join(lines), {"runs": runs})
     return 0
@@ -179,10 +188,11 @@ def cmd_worker(args) -> int:
     import sys
 
     from ..runs.worker import lower_priority, stop_on_signals, work
+    from ..sweeps.job import run_sweep_job
 
     lower_priority()
     with stop_on_signals() as stop:
-        work(args.run_id, stop_event=stop)
+        work(args.run_id, stop_event=stop, executors={"sweep": run_sweep_job})
     # SIGTERM / SIGINT: the run was stopped like a cancel; exit 128 + signal number
     if stop.is_set() and stop.signum is not None:
         name = signal.Signals(stop.signum).name

@@ -50,8 +50,8 @@ def add_parsers(sub) -> None:
         "--cpus-per-trial",
         type=float,
         default=None,
-        help="Ray CPUs per trial, also its torch threads (default: every CPU of this machine, one trial at a time: "
-        "the faster on a 2-core CPU, benchmarks/sweep_overhead.py)",
+        help="Ray CPUs per trial, also its torch threads (default 1: as many trials at a time as there are cores, "
+        "the faster on a 2-core CPU: benchmarks/sweep_overhead.py)",
     )
     p.add_argument("--gpus-per-trial", type=float, default=0.0, help="Ray GPUs per trial (> 0: the trial uses CUDA)")
     p.add_argument("--dry-run", action="store_true", help="list the trials, run nothing (Ray is not started)")
@@ -215,9 +215,10 @@ def resume_trials(args, store) -> tuple:
 def run_sweep(args, store, sweep_id: int | None, trials: list, todo: list, fixed: dict) -> int:
     """Connect to Ray (or start a local one) and check a node can hold a trial, queue the sweep's driver job on this
     machine's device, wait until the device is free, run the job here and report every trial of the sweep."""
+    from ..spec import check_resources
     from ..sweeps.job import queue_sweep
     from ..sweeps.ray_env import check_feasible, ray_session, require_ray
-    from ..sweeps.resources import check_resources, trial_resources
+    from ..sweeps.resources import trial_resources
 
     require_ray()
     trial_device(args)
@@ -344,7 +345,7 @@ def plan(argv: list[str]) -> tuple[list, dict]:
 
 
 def check_resources_of(args) -> None:
-    from ..sweeps.resources import check_resources
+    from ..spec import check_resources
 
     trial_device(args)
     check_resources(args.cpus_per_trial, args.gpus_per_trial)

@@ -18,6 +18,8 @@ from .data import Entry, Group, collect, groups, select_runs
 from .environment import environment
 from .gif import snapshots_gif
 from .series import bars, ipc_series, loss_curves, wholes
+from .sweep import section as sweep_section
+from .sweep import sweep_part
 from .text import acc_text, figure_title, method_label, percent, points, protocol_short, protocol_words
 
 GIF_BYTES = 1_000_000  # the report embeds each run's animation at most this big
@@ -40,18 +42,29 @@ def build_report(store: RunStore, run_ids: list[int] | None = None) -> str:
     return render(entries, groups(entries), environment())
 
 
-def render(entries: list[Entry], group_list: list[Group], env: dict) -> str:
+def build_sweep_report(store: RunStore, sweep_id: int) -> str:
+    """The report of sweep ``sweep_id``'s trial runs with the sweep's section (its spec and Table 1) at the top.
+    An unknown sweep raises ConfigError(field='sweep') naming the id and the store."""
+    part = sweep_part(store, sweep_id)
+    entries = collect(store, part.runs)
+    return render(entries, groups(entries), environment(), top=sweep_section(part), title=f"sweep #{part.id}")
+
+
+def render(entries: list[Entry], group_list: list[Group], env: dict, *, top: str = "", title: str = "") -> str:
+    """The page; ``top``: a section drawn above the runs (a sweep's), ``title``: what the report is of."""
     charts = [False]  # set once a Plotly chart is drawn: plotly.js goes into the head then, once
 
     def chart(fig) -> str:
         charts[0] = True
         return html.figure(fig)
 
+    heading = "DistillLab report" + (f" · {title}" if title else "")
     parts = [
-        "<h1>DistillLab report</h1>",
+        f"<h1>{html.esc(heading)}</h1>",
         f'<p class="meta">{html.esc(env["date"])} · DistillLab {html.esc(env["version"])} · made on '
         f"{html.esc(device_text(env))} (PyTorch {html.esc(env['torch'])}) · "
         f"{len(entries)} run{'s' if len(entries) != 1 else ''}</p>",
+        *([top] if top else []),
         overview(entries, group_list),
     ]
     for i, g in enumerate(group_list, start=1):
@@ -61,7 +74,7 @@ def render(entries: list[Entry], group_list: list[Group], env: dict) -> str:
     parts += [
         f"<p>Group {i} ({html.esc(g.dataset)}): {html.esc(group_protocol(g))}.</p>" for i, g in enumerate(group_list, 1)
     ]
-    return html.page("DistillLab report", "\n".join(parts), plotly_js=charts[0])
+    return html.page(heading, "\n".join(parts), plotly_js=charts[0])
 
 
 def device_text(env: dict) -> str:

@@ -858,11 +858,15 @@ class RunStore:
         dataset: str | Iterable[str] | None = None,
         method: str | Iterable[str] | None = None,
         sweep_id: int | None = None,
+        in_sweep: bool | None = None,
         limit: int | None = 200,
     ) -> list[dict]:
-        """Runs, newest first. Each filter takes one value or a list of values."""
+        """Runs, newest first. Each filter takes one value or a list of values; ``in_sweep``: only the runs of a
+        sweep (True) or only those of none (False)."""
         where: list[str] = []
         params: list[Any] = []
+        if in_sweep is not None:
+            where.append("sweep_id IS NOT NULL" if in_sweep else "sweep_id IS NULL")
         filters = (("kind", kind), ("status", status), ("dataset", dataset), ("method", method), ("sweep_id", sweep_id))
         for col, val in filters:
             vals = _as_list(val)
@@ -1041,7 +1045,8 @@ class RunStore:
             why = f"the sweep command (pid {pid}) ended while it waited for the device"
             with self._write() as c:
                 c.execute(
-                    "UPDATE runs SET status = 'cancelled', finished_at = ?, error = ? WHERE id = ? AND status = 'queued'",
+                    "UPDATE runs SET status = 'cancelled', finished_at = ?, error = ? "
+                    "WHERE id = ? AND status = 'queued'",
                     (time.time(), why, run_id),
                 )
                 self._write_run_json(c, run_id)

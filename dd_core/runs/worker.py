@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,7 +31,6 @@ from ..spec import RunConfig
 from .queue import create_run_for, device_key
 from .recorder import RunRecorder
 from .store import RunStore, RunStoreError
-
 
 WORKER_NICE = 10  # below the dashboard's own process: pages stay responsive while a run takes every core
 
@@ -124,9 +123,16 @@ def claimable(run: dict) -> bool:
     return run.get("trial") is None and not (run["kind"] == "sweep" and run["source"] == "cli")
 
 
-def execute_run(store: RunStore, run: dict, stop_event: threading.Event | None = None) -> str:
+# runs of a kind that lives above this layer (``sweep``: dd_core.sweeps.job.run_sweep_job), given by the command that
+# starts the worker: kind -> fn(store, cfg, on_event, should_stop) -> (status, record)
+Executors = dict[str, Callable[..., tuple[str, dict]]]
+
+
+def execute_run(
+    store: RunStore, run: dict, stop_event: threading.Event | None = None, executors: Executors | None = None
+) -> str:
     """Execute one claimed run to its final status; never raises for a failing job. ``stop_event`` set (SIGTERM)
-    stops the run like a cancel."""
+    stops the run like a cancel; ``executors`` run the kinds the engine's jobs do not (a sweep's driver)."""
     from ..jobs import execute
 
     run_id = run["id"]
@@ -134,10 +140,10 @@ def execute_run(store: RunStore, run: dict, stop_event: threading.Event | None =
     status, record, error = "failed", None, None
     try:
         cfg = RunConfig.from_dict(run["config"]).validate()
-        if cfg.kind == "sweep":  # the sweep's driver: its trials run on Ray and are recorded by it
-            from ..sweeps.job import run_sweep_job
-
-            status, record = run_sweep_job(store, cfg, writer, writer.should_stop)
+        if cfg.kind in (executors or {}):  # e.g. a sweep's driver: its trials run on Ray and are recorded by it
+            status, record = (executors or {})[cfg.kind](store, cfg, writer, writer.should_stop)
+        elif cfg.kind == "sweep":
+            raise DDError("this worker cannot run a sweep's driver; start workers with `python -m dd_core worker`")
         else:
             device = pick_device(cfg.device)
             status, record = execute(cfg, device, store.artifacts_dir(run_id), writer, writer.should_stop, store)
@@ -155,7 +161,12 @@ def execute_run(store: RunStore, run: dict, stop_event: threading.Event | None =
     return status
 
 
-def work(run_id: int | None = None, store: RunStore | None = None, stop_event: threading.Event | None = None) -> int:
+def work(
+    run_id: int | None = None,
+    store: RunStore | None = None,
+    stop_event: threading.Event | None = None,
+    executors: Executors | None = None,
+) -> int:
     """Worker main loop: claim ``run_id`` (or the oldest queued run), execute, repeat while runs are queued and
     ``stop_event`` is not set. Returns the number of runs executed."""
     store = store or RunStore()
@@ -168,7 +179,7 @@ def work(run_id: int | None = None, store: RunStore | None = None, stop_event: t
             run = store.claim_next_queued(device, pid=os.getpid())
         if run is None:
             return done
-        execute_run(store, run, stop_event)
+        execute_run(store, run, stop_event, executors)
         done += 1
     return done
 

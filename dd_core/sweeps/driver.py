@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..runs.queue import create_run_for
 from ..runs.recorder import RunRecorder
 from ..runs.store import RunStore, RunStoreError
-from ..runs.queue import create_run_for
 from ..spec import RunConfig
 from .hub import SweepHub
 from .ray_env import check_feasible, require_ray
@@ -25,7 +25,7 @@ from .trial import TrialActor
 from .trials import Trial
 
 DEVICE = "ray"  # the runs' device column: a worker never waits for (or claims) a sweep's trials
-POLL_S = 0.2
+POLL_S = 1.0  # the driver's wait for a trial's end between two drains of the hub (it shares the trials' cores)
 
 
 @dataclass
@@ -68,7 +68,9 @@ class SweepDriver:
         ray = require_ray()
         check_feasible(ray, self.res.cpus, self.res.gpus)
         self.ray = ray
-        self.hub = ray.remote(num_cpus=0)(SweepHub).options(scheduling_strategy=here(ray)).remote(self.store.references())
+        self.hub = (
+            ray.remote(num_cpus=0)(SweepHub).options(scheduling_strategy=here(ray)).remote(self.store.references())
+        )
         actor_cls = ray.remote(TrialActor).options(num_cpus=self.res.cpus, num_gpus=self.res.gpus, max_restarts=0)
         try:
             for t in self.trials:
@@ -81,7 +83,7 @@ class SweepDriver:
                 self.live[ref] = self.by_index[t.index] = Live(t, run_id, actor)
             self.update()
             while self.live:
-                ready, _ = ray.wait(list(self.live), num_returns=len(self.live), timeout=POLL_S)
+                ready, _ = ray.wait(list(self.live), num_returns=1, timeout=POLL_S)
                 self.pump()
                 for ref in ready:
                     self.finish(ref)

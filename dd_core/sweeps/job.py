@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
+from ..events import EventFn, ProgressEvent
+from ..runs.queue import device_key
 from ..runs.store import RunStore
 from ..runs.sweeps import create_sweep, get_sweep, set_sweep_status, trial_runs
-from ..runs.queue import device_key
 from ..spec import RunConfig
 from .trials import Trial, sweep_spec, trials_of
 
@@ -72,7 +74,7 @@ def unfinished(store: RunStore, sweep_id: int, trials: list[Trial]) -> list[Tria
 def run_sweep_job(
     store: RunStore,
     cfg: RunConfig,
-    on_event: Callable[[dict], None],
+    on_event: EventFn,
     should_stop: Callable[[], bool],
     on_update: Callable[[dict], None] | None = None,
 ) -> tuple[str, dict]:
@@ -97,7 +99,7 @@ def run_sweep_job(
     start = time.perf_counter()
 
     def update(state: dict) -> None:
-        on_event({"type": "progress", "phase": "sweep", **state})
+        on_event(cast(ProgressEvent, {"type": "progress", "phase": "sweep", **state}))
         if on_update is not None:
             on_update(state)
 

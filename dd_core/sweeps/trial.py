@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import DatasetError, DDError
 
-FLUSH_EVERY = 0.5  # seconds between event batches (an eval or a snapshot goes at once)
+FLUSH_EVERY = 1.0  # seconds between event batches (an eval or a snapshot goes at once): a Ray call each
 
 
 class Relay:

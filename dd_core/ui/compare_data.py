@@ -39,6 +39,7 @@ class Row:
     acc: dict = field(default_factory=dict)  # net -> (mean, std) in [0, 1]
     records: dict = field(default_factory=dict)  # net -> the eval record used
     reference: bool = False  # the whole-dataset baseline row
+    sweep_id: int | None = None  # the sweep the run is a trial of
 
     @property
     def protocols(self) -> list[str]:
@@ -112,6 +113,7 @@ def make_row(
             row.seconds_per_iteration = row.seconds_distill / row.iterations
     if not row.name.startswith("#"):
         row.name = f"#{run['id']} {row.name}"
+    row.sweep_id = run.get("sweep_id")
     records = run_evals_with_references(store, run, run_records(store, run, evaluate_runs), baselines)
     for rec in sorted(records, key=lambda r: r.get("t") or 0):
         if rec.get("acc_mean") is None:
@@ -231,13 +233,15 @@ def distinct_protocols(rows: list[Row]) -> list[str]:
 
 def table(rows: list[Row], nets: list[str] | None = None, *, numeric: bool = False) -> pd.DataFrame:
     """Side-by-side table. ``numeric``: accuracy mean/std as numbers (percent) in separate columns (export);
-    else 'mean ± std' strings (display)."""
+    else 'mean ± std' strings (display). A "sweep" column (``#3``) when a run is a sweep's trial."""
     nets = nets if nets is not None else nets_of(rows)
+    sweeps = any(r.sweep_id is not None for r in rows)
     out = []
     for r in rows:
-        d = {
-            "run": r.run_id,
-            "name": r.name,
+        d: dict = {"run": r.run_id, "name": r.name}
+        if sweeps:
+            d["sweep"] = r.sweep_id if numeric else ("" if r.sweep_id is None else f"#{r.sweep_id}")
+        d |= {
             "method": method_label(r.method),
             "dataset": r.dataset,
             "IPC": str(r.ipc) if r.ipc is not None else "",
@@ -262,6 +266,8 @@ def table(rows: list[Row], nets: list[str] | None = None, *, numeric: bool = Fal
         )
         out.append(d)
     df = pd.DataFrame(out)
+    if numeric and sweeps:
+        df["sweep"] = df["sweep"].astype("Int64")  # ids, blank for the runs of no sweep (not 3.0 / NaN)
     if not numeric and len(df):
         df = df.astype(object).where(df.notna(), DASH).replace("", DASH).map(str)  # one type per column (Arrow)
     return df

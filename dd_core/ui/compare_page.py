@@ -20,6 +20,7 @@ from .boundary import safe
 from .fmt import PLOTLY_CONFIG, method_label, net_label, run_title
 from .messages import ui_message
 from .store_access import get_store, invalidate, list_runs, reap_now
+from .sweep_filter import keep, sweep_filter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,19 +45,21 @@ def metrics_of(home: str, run_id: int, iteration: int | None) -> list[dict]:
 
 
 def filters(runs: list[dict]) -> list[dict]:
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     datasets = sorted({r["dataset"] for r in runs if r["dataset"]})
     ipcs = sorted({r["ipc"] for r in runs if r["ipc"] is not None})
     methods = sorted({r["method"] or "evaluate" for r in runs})
     ds = c1.multiselect("Dataset", datasets, key=f"{P}.ds", placeholder="all")
     ip = c2.multiselect("IPC", ipcs, key=f"{P}.ipc", placeholder="all")
     me = c3.multiselect("Method", methods, format_func=lambda m: method_label(m), key=f"{P}.method", placeholder="all")
+    sweep = sweep_filter(f"{P}.sweep", c4, query_param="sweep")
     return [
         r
         for r in runs
         if (not ds or r["dataset"] in ds)
         and (not ip or r["ipc"] in ip)
         and (not me or (r["method"] or "evaluate") in me)
+        and keep(r, sweep)
     ]
 
 

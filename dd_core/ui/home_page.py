@@ -21,6 +21,7 @@ from .messages import run_error
 from .run_actions import announce_deleted, auto_pick_allowed, danger_zone, picked
 from .settings import dataset_path
 from .store_access import get_store, invalidate, list_runs, reap_now
+from .sweep_filter import SweepChoice, sweep_cell, sweep_filter
 from .widgets import dataset_path_input
 
 PAGE_OF_KIND = {"distill": "pages/distill.py", "baseline": "pages/baseline.py", "evaluate": "pages/compare.py"}
@@ -91,14 +92,25 @@ def datasets_block() -> None:
 def runs_block() -> None:
     st.subheader("Recent runs")
     announce_deleted()
-    runs = list_runs(limit=15)
+    sweep = sweep_filter("home.sweep")
+    if isinstance(sweep, int):
+        st.page_link(
+            "pages/compare.py",
+            label=f"Compare sweep #{sweep}",
+            query_params={"sweep": str(sweep)},
+            icon=":material/bar_chart:",
+        )
+    runs = list_runs(limit=15, sweep=sweep)
     if not runs:
+        if sweep is not None:
+            st.caption("No run in this selection: pick “all runs” under Sweep.")
+            return
         st.caption(
             "No runs yet: start one from an experiment below or from the Distill / Baseline pages. Runs of the "
             "command line (`python -m dd_core distill ...`) show up here too."
         )
         return
-    live_runs_table(runs)
+    live_runs_table(runs, sweep)
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     labels = {r["id"]: run_title(r, with_status=False) for r in runs}
     pick = c1.selectbox(
@@ -127,15 +139,15 @@ def runs_block() -> None:
     danger_zone(run, where="home")  # Delete: below, in its own expander, never where Stop was
 
 
-def live_runs_table(runs: list[dict]) -> None:
-    """The recent runs as a table; while one of them is queued or running it redraws every 2 s (a fragment), and
-    the page reruns once when they have all ended."""
+def live_runs_table(runs: list[dict], sweep: SweepChoice = None) -> None:
+    """The recent runs (of the ``sweep`` filter's choice) as a table; while one of them is queued or running it
+    redraws every 2 s (a fragment), and the page reruns once when they have all ended."""
     active = any(r["status"] in ACTIVE_STATUSES for r in runs)
 
     @st.fragment(run_every=2.0 if active else None)
     @safe
     def table() -> None:
-        now = list_runs(limit=15) if active else runs
+        now = list_runs(limit=15, sweep=sweep) if active else runs
         draw_runs_table(now)
         if active and not any(r["status"] in ACTIVE_STATUSES for r in now):
             invalidate()
@@ -166,6 +178,7 @@ def draw_runs_table(runs: list[dict]) -> None:
                     "last accuracy": accs.get(r["id"], ""),
                     "source": r["source"],
                     "label": r["label"] or "",
+                    "sweep": sweep_cell(r),
                     "error": run_error(r["error"], r["kind"])[:120],
                 }
                 for r in runs

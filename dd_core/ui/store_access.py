@@ -21,15 +21,21 @@ def get_store() -> RunStore:
     return _store_for(str(data_home()))
 
 
+NO_SWEEP = "none"  # list_runs(sweep=NO_SWEEP): the runs of no sweep
+
+
 @st.cache_data(ttl=1.0, show_spinner=False, max_entries=64)
-def _list_runs(home: str, kind, status, limit) -> list[dict]:
-    return _store_for(home).list_runs(kind=kind, status=status, limit=limit)
+def _list_runs(home: str, kind, status, limit, sweep=None) -> list[dict]:
+    if sweep == NO_SWEEP:
+        return _store_for(home).list_runs(kind=kind, status=status, in_sweep=False, limit=limit)
+    return _store_for(home).list_runs(kind=kind, status=status, sweep_id=sweep, limit=limit)
 
 
-def list_runs(kind=None, status=None, limit: int | None = 200) -> list[dict]:
-    """``store.list_runs`` cached for one second (pages that list runs rerun often while a run goes)."""
+def list_runs(kind=None, status=None, limit: int | None = 200, sweep: int | str | None = None) -> list[dict]:
+    """``store.list_runs`` cached for one second (pages that list runs rerun often while a run goes); ``sweep``: a
+    sweep's id (its runs only), ``NO_SWEEP`` (the runs of none) or None (every run)."""
     norm = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
-    return _list_runs(str(data_home()), norm(kind), norm(status), limit)
+    return _list_runs(str(data_home()), norm(kind), norm(status), limit, sweep)
 
 
 def invalidate() -> None:
