@@ -7,6 +7,7 @@ the Distill form."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -149,15 +150,20 @@ def test_start_queues_the_sweep_and_the_url_watches_it_stop_and_resume(no_worker
     assert get_sweep(store, sweep_id)["status"] == "queued"
 
 
-def recorded_sweep(store, statuses: dict[int, str | None] | None = None) -> tuple[int, dict[int, int]]:
-    """A sweep dm,random × IPC 1,2 × seeds 0,1 recorded in the store (nothing executed): (sweep id, {trial: run
-    id}). ``statuses``: a trial's status (None: no run yet; default: every trial ``done`` and so the sweep). DM's
-    accuracy grows with IPC and seed; the best is DM IPC 2 seed 1 (trial 3)."""
+SWEEP = ["--method", "dm,random", "--dataset", "mnist-5k", "--grid", "ipc=1,2", "--seeds", "0,1"]
+
+
+def recorded_sweep(
+    store, statuses: dict[int, str | None] | None = None, argv: list[str] = SWEEP
+) -> tuple[int, dict[int, int]]:
+    """A sweep (default: dm,random × IPC 1,2 × seeds 0,1) recorded in the store (nothing executed): (sweep id,
+    {trial: run id}). ``statuses``: a trial's status (None: no run yet; default: every trial ``done`` and so the
+    sweep). DM's accuracy grows with IPC and seed (and lr_img 1 adds 5 points); the default's best is DM IPC 2 seed 1
+    (trial 3)."""
     from dd_core.cli.sweep import plan
     from dd_core.sweeps.job import driver_config
     from dd_core.sweeps.trials import sweep_spec
 
-    argv = ["--method", "dm,random", "--dataset", "mnist-5k", "--grid", "ipc=1,2", "--seeds", "0,1"]
     trials, fixed = plan([*argv, "--iterations", "10", "--eval-models", "1", "--eval-epochs", "5"])
     statuses = {t.index: "done" for t in trials} if statuses is None else statuses
     finished = all(statuses.get(t.index) == "done" for t in trials)
@@ -191,6 +197,7 @@ def recorded_sweep(store, statuses: dict[int, str | None] | None = None) -> tupl
             store.set_status(rid, "failed", error=error)
             continue
         acc = (0.6 if t.method == "dm" else 0.4) + 0.1 * t.params["ipc"] + 0.01 * t.seed
+        acc += 0.05 if t.params.get("lr_img") == 1 else 0.0
         store.add_eval(
             rid,
             {
@@ -249,7 +256,40 @@ def test_a_finished_sweep_shows_its_trials_results_and_best_configuration(no_wor
     assert at.button(key=f"sweep.stop.{sweep_id}").disabled and at.button(key=f"sweep.resume.{sweep_id}").disabled
     links = [p.proto for p in at.get("page_link")]
     assert any(f"run={best}" in (link.query_string or "") for link in links), links
+    assert any(link.page == "compare" and link.query_string == f"sweep={sweep_id}" for link in links), links
+    # Table 1: methods × IPC, mean ± std over the seeds, random real beside, the seeds counted; no heatmap (one key)
+    table1 = at.dataframe[2].value
+    assert list(table1["method"]) == ["DM", "random real"]
+    assert list(table1["IPC 1 (%)"]) == ["70.50 ± 0.50 · 2 seeds", "50.50 ± 0.50 · 2 seeds"]
+    assert list(table1["IPC 2 random real (%)"]) == ["60.00 ± 0.00", "60.00 ± 0.00"]
+    assert "mean ± std over seeds" in texts(at.caption)
+    assert not at.get("plotly_chart")
     assert not FLAG.search(all_text(at))
+
+
+def test_a_sweep_over_two_grid_keys_shows_their_heatmap_and_each_cells_best_configuration(no_worker, store):
+    argv = ["--method", "dm", "--grid", "ipc=1,2", "--grid", "lr_img=0.1,1", "--seeds", "0,1"]
+    sweep_id, _ = recorded_sweep(store, argv=argv)
+    at = sweep_app(sweep_id)
+    assert not at.exception and not texts(at.error), texts(at.error)
+    assert at.selectbox(key=f"sweep.hm.method.{sweep_id}").options == ["DM"]
+    assert at.selectbox(key=f"sweep.hm.x.{sweep_id}.dm").value == "ipc"
+    assert at.selectbox(key=f"sweep.hm.y.{sweep_id}.dm.ipc").value == "lr_img"
+    (chart,) = at.get("plotly_chart")
+    spec = json.loads(chart.proto.spec)
+    (trace,) = spec["data"]
+    assert trace["type"] == "heatmap" and trace["x"] == ["1", "2"] and trace["y"] == ["0.1", "1.0"]
+    assert trace["z"] == [pytest.approx([70.5, 80.5]), pytest.approx([75.5, 85.5])]  # mean over seeds 0, 1
+    assert spec["layout"]["xaxis"]["title"]["text"] == "IPC"
+    assert spec["layout"]["yaxis"]["title"]["text"] == "Image learning rate"
+    # Table 1: each IPC's best configuration, named in the form's words
+    table1 = at.dataframe[2].value
+    assert list(table1["IPC 2 (%)"]) == ["85.50 ± 0.50 · 2 seeds"]
+    assert list(table1["IPC 2 best config"]) == ["Image learning rate 1.0"]
+    # the axes swap
+    at.selectbox(key=f"sweep.hm.x.{sweep_id}.dm").set_value("lr_img").run()
+    trace = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert trace["x"] == ["0.1", "1.0"] and trace["y"] == ["1", "2"]
 
 
 def test_load_into_distill_fills_the_distill_form(no_worker, store):

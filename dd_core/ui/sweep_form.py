@@ -136,7 +136,7 @@ def draw_form(on_gpu: bool) -> tuple[SweepInputs, dict, dict[str, str]]:
     from dd_core.data import DATASETS, dataset_status
     from dd_core.methods import METHODS
     from dd_core.presets import PRESETS
-    from dd_core.sweeps.resources import machine_cpus
+    from dd_core.sweeps.resources import DEFAULT_CPUS_PER_TRIAL, machine_cpus
 
     from .helptext import HELP, LABELS
 
@@ -220,12 +220,12 @@ def draw_form(on_gpu: bool) -> tuple[SweepInputs, dict, dict[str, str]]:
         with r1:
             cpus = st.number_input(
                 FORM_LABELS["cpus"],
-                value=float(machine_cpus()),
+                value=DEFAULT_CPUS_PER_TRIAL,
                 step=1.0,
                 format="%g",
                 key=_k("cpus"),
-                help="Ray CPUs of each trial, also its PyTorch threads. Default: every CPU of this machine, one trial "
-                "at a time (the faster on a small CPU).",
+                help=f"Ray CPUs of each trial, also its PyTorch threads. Default {DEFAULT_CPUS_PER_TRIAL:g}: as many "
+                f"trials at a time as this machine has cores ({machine_cpus()}), the faster on a small CPU.",
             )
             slots["cpus"] = st.empty()
             gpus = 0.0

@@ -37,6 +37,6 @@ def render() -> None:
     sweep_id = sweep_watch.pick_sweep(found)
     if sweep_id is None:
         return
-    results = sweep_watch.watch(sweep_id, ray_missing())
-    if results:
-        sweep_report.render(sweep_id, results)
+    watched = sweep_watch.watch(sweep_id, ray_missing())
+    if watched and watched[0]:
+        sweep_report.render(sweep_id, *watched)

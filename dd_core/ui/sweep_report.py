@@ -1,5 +1,6 @@
-"""A sweep's results: the best configuration (the finished trial with the highest last accuracy), linked to its
-run, with "Load into Distill" to run its settings again from the Distill form."""
+"""A sweep's results: Table 1 and the heatmap (``sweep_table_view``), the best configuration (the finished trial
+with the highest last accuracy) linked to its run, with "Load into Distill" to run its settings again from the
+Distill form, and a link to Compare with the sweep's runs."""
 
 from __future__ import annotations
 
@@ -63,6 +64,17 @@ def load_into_distill(run_id: int) -> None:
     request_load(run_id, run["config"])
 
 
-def render(sweep_id: int, results: list[dict]) -> None:
+def render(sweep_id: int, results: list[dict], trials: list) -> None:
+    """Table 1, the heatmap (when a method varies two grid keys), the best configuration, a link to Compare."""
+    from .sweep_table_view import heatmap_block, table_block
+
     st.subheader("Results")
+    table_block(results, trials)
+    heatmap_block(sweep_id, results, trials)
     best_block(sweep_id, results)
+    st.page_link(
+        "pages/compare.py",
+        label=f"Compare the runs of sweep #{sweep_id}",
+        query_params={"sweep": str(sweep_id)},
+        icon=":material/bar_chart:",
+    )

@@ -207,9 +207,9 @@ def trials_table(results: list[dict]) -> None:
     )
 
 
-def watch(sweep_id: int, ray_problem: str | None) -> list[dict] | None:
-    """Draw sweep ``sweep_id`` (live while active); returns its trials' results, or None when there is no such
-    sweep."""
+def watch(sweep_id: int, ray_problem: str | None) -> tuple[list[dict], list] | None:
+    """Draw sweep ``sweep_id`` (live while active); returns its trials' results and its trials, or None when there
+    is no such sweep."""
     from dd_core.sweeps.results import sweep_results
     from dd_core.sweeps.trials import trials_of
 
@@ -241,4 +241,4 @@ def watch(sweep_id: int, ray_problem: str | None) -> list[dict] | None:
             st.rerun(scope="app")  # stop the timer: redraw once without it (and the results with it)
 
     live()
-    return sweep_results(store, sweep_id, trials)
+    return sweep_results(store, sweep_id, trials), trials
