@@ -72,6 +72,24 @@ def test_with_no_sweep_the_page_explains_what_a_sweep_is_and_shows_the_form(no_w
     assert not at.button(key="sweep.start").disabled
     assert not at.error
     assert not FLAG.search(all_text(at)), FLAG.search(all_text(at))  # the form's words, never the command's flags
+    assert not [w for w in app_support.widgets(at) if w.key == "sweep.gpus"]  # no CUDA here: no GPU field
+
+
+def test_with_cuda_the_form_asks_for_gpus_per_trial_and_the_trials_use_it(no_worker, monkeypatch):
+    import torch
+
+    from dd_core import device
+
+    monkeypatch.setattr(device, "pick_device", lambda name=None: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    at = sweep_app()
+    assert at.number_input(key="sweep.gpus").value == 1.0
+    assert at.selectbox(key="sweep.preset").value == "paper"  # as on the Distill page
+    assert set(at.dataframe[0].value["device"]) == {"cuda"}
+    at.number_input(key="sweep.gpus").set_value(2.0).run()
+    assert error_under(at, "sweep.gpus") == "GPUs per trial: this machine has 1 GPU"
+    at.number_input(key="sweep.gpus").set_value(0.0).run()
+    assert set(at.dataframe[0].value["device"]) == {"cpu"} and not at.exception
 
 
 def test_the_form_previews_the_trials_and_a_bad_value_is_shown_under_its_field(no_worker):

@@ -109,15 +109,14 @@ def local_problems(inputs: SweepInputs, out: Plan) -> None:
     else:
         have = machine_cpus()
         if inputs.cpus is not None and inputs.cpus > have:
-            out.add(
-                "cpus", f"{FORM_LABELS['cpus']}: this machine has {have} CPUs; a local Ray cannot give a trial more"
-            )
+            cpus = f"{have} CPU{'s' if have != 1 else ''}"
+            out.add("cpus", f"{FORM_LABELS['cpus']}: this machine has {cpus}; a local Ray cannot give a trial more")
         if inputs.gpus:
             import torch
 
             gpus = torch.cuda.device_count()
             if inputs.gpus > gpus:
-                out.add("gpus", f"{FORM_LABELS['gpus']}: this machine has {gpus} GPUs")
+                out.add("gpus", f"{FORM_LABELS['gpus']}: this machine has {gpus} GPU{'s' if gpus != 1 else ''}")
     if not inputs.address.strip():  # a cluster's nodes may have a dataset this machine lacks
         status = dataset_status(inputs.dataset, path=inputs.path)
         if status.status == "missing":
