@@ -175,3 +175,29 @@ def test_repair_rebuilds_the_sweeps_table_from_its_files(store, capsys):
     fresh = RunStore(store.path)
     got = get_sweep(fresh, sweep)
     assert got["status"] == "done" and got["spec"]["fixed"] == {"dataset": "mnist-5k"}
+
+
+def test_a_stop_while_queued_cancels_the_sweep_and_ends_the_commands_wait(store):
+    from dd_core.cli.sweep import wait_for_device
+
+    busy = store.create_run("distill", {}, status="running", device="cpu")
+    sweep = create_sweep(store, {}, status="queued")
+    run = _driver(store, sweep, "cli", pid=os.getpid())
+    assert store.request_cancel(run) == "cancelled"  # the dashboard's Stop
+    assert wait_for_device(store, run, lambda: False, lambda rs: None) is None  # returns at once, not forever
+    assert get_sweep(store, sweep)["status"] == "cancelled"
+    store.set_status(busy, "done")
+
+
+def test_a_bad_job_or_a_busy_sweep_is_refused_before_anything_is_recorded(store):
+    from dd_core.sweeps.job import queue_sweep
+    from dd_core.sweeps.submit import resume_sweep
+
+    with pytest.raises(ConfigError, match="cpus-per-trial"):
+        queue_sweep(store, [], {}, {"cpus_per_trial": -1}, source="ui")
+    assert not store._read("SELECT id FROM sweeps") and not store.list_runs()
+    sweep = create_sweep(store, {"trials": []})
+    trial = store.create_run("distill", {}, status="queued", sweep_id=sweep, trial=0)
+    store.claim_next_queued("ray", max_running=9, run_id=trial, sweep_id=sweep)  # running, in this process
+    with pytest.raises(RunStoreError, match="still queued or running"):
+        resume_sweep(store, sweep, {})

@@ -121,7 +121,8 @@ def build_trials(args) -> list:
                     a.dataset = run["dataset"]
                     cfg = distill_config(a, run, opts, device, device_name)
                 except ConfigError as err:
-                    raise ConfigError(f"trial {trial.label()}: {grid_message(err, point, RUN_KEYS)}") from None
+                    message = f"trial {trial.label()}: {grid_message(err, point, RUN_KEYS)}"
+                    raise ConfigError(message, field=getattr(err, "field", None)) from None
                 trial.config = cfg.to_dict()
                 trial.params = typed_params(cfg, point)
                 if seed is None:
@@ -275,7 +276,8 @@ def drive(store, sweep_id: int, run_id: int) -> tuple[str, dict | None]:
 
 def wait_for_device(store, run_id: int, should_stop, on_wait) -> dict | None:
     """Claim the sweep's queued driver job once its device runs nothing else (a dashboard run, another sweep);
-    ``on_wait(running runs)`` while it waits. None when ``should_stop()`` (Ctrl-C) comes first."""
+    ``on_wait(running runs)`` while it waits. None when ``should_stop()`` (Ctrl-C) comes first or the job was
+    cancelled meanwhile (the dashboard's Stop)."""
     import time
 
     from ..spec import RunConfig
@@ -285,7 +287,7 @@ def wait_for_device(store, run_id: int, should_stop, on_wait) -> dict | None:
         run = store.claim_next_queued(device, run_id=run_id)
         if run is not None:
             return {**run, "config_obj": RunConfig.from_dict(run["config"]).validate()}
-        if should_stop():
+        if should_stop() or (store.run_state(run_id) or {}).get("status") != "queued":
             return None
         on_wait([r for r in store.list_runs(status="running") if r["device"] == device])
         time.sleep(0.5)

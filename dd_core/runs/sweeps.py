@@ -70,7 +70,9 @@ def rebuild_sweeps(store: RunStore) -> int:
 
 def get_sweep(store: RunStore, sweep_id: int, *, reconcile: bool = True) -> dict | None:
     """``{"id", "spec", "status", "created_at", "finished_at"}`` or None. A sweep still marked queued or running
-    whose driver jobs have all ended (the process was killed) is marked ``interrupted`` (``reconcile``)."""
+    whose driver jobs have all ended takes the end of the newest (``reconcile``): ``cancelled`` when it was
+    cancelled on request before it started (Stop on the dashboard), else ``interrupted`` (its process was killed,
+    or the command that queued it ended)."""
     rows = store._read("SELECT * FROM sweeps WHERE id = ?", (int(sweep_id),))
     if not rows:
         return None
@@ -78,9 +80,12 @@ def get_sweep(store: RunStore, sweep_id: int, *, reconcile: bool = True) -> dict
     d["spec"] = _loads(d["spec"]) or {}
     if reconcile and d["status"] in ACTIVE and driver_runs(store, sweep_id) and not driver_runs(store, sweep_id, True):
         store.reap()
-        if not driver_runs(store, sweep_id, True):
-            set_sweep_status(store, sweep_id, "interrupted")
-            d.update(status="interrupted", finished_at=time.time())
+        drivers = driver_runs(store, sweep_id)
+        if drivers and drivers[0]["status"] not in ACTIVE:
+            asked = drivers[0]["status"] == "cancelled" and drivers[0].get("cancel_requested")
+            end = "cancelled" if asked else "interrupted"
+            set_sweep_status(store, sweep_id, end)
+            d.update(status=end, finished_at=time.time())
     return d
 
 

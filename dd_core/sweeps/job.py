@@ -40,14 +40,16 @@ def queue_sweep(
 ) -> tuple[int, int]:
     """Record a new sweep of ``trials`` (or take ``sweep_id`` again: resume) and queue its driver job on the device
     its trials use; returns ``(sweep_id, driver run id)``. ``pid``: the command that will claim it (CLI)."""
+    dataset = trials[0].config["dataset"] if trials else "mnist-5k"
+    device = "cuda" if (job.get("gpus_per_trial") or 0) > 0 else "cpu"
+    driver_config(sweep_id or 1, dataset, job, device)  # a bad job is refused before anything is recorded
     if sweep_id is None:
         sweep_id = create_sweep(store, sweep_spec(trials, fixed), status="queued")
     else:
         set_sweep_status(store, sweep_id, "queued")
-    device = "cuda" if (job.get("gpus_per_trial") or 0) > 0 else "cpu"
     methods = sorted({t.method for t in trials})
     label = f"sweep #{sweep_id}: {', '.join(methods)}, {len(trials)} trials"
-    cfg = driver_config(sweep_id, trials[0].config["dataset"] if trials else "mnist-5k", job, device, label)
+    cfg = driver_config(sweep_id, dataset, job, device, label)
     run_id = store.create_run(
         "sweep",
         cfg.to_dict(),

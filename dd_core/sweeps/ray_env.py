@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError, DDError
+from .resources import machine_cpus
 
 INSTALL = "pip install 'ray>=2.40,<3'"
 CONNECT_TIMEOUT_S = 3.0  # the TCP check of --address
@@ -59,6 +60,11 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
 
 
 def unreachable(address: str, reason: str) -> str:
+    if "auth" in reason.lower() or "token" in reason.lower():
+        return (
+            f"the Ray cluster at {address} refused this machine's token ({reason}); copy the head's token here: run "
+            "`ray get-auth-token` on the head and put it in ~/.ray/auth_token (or set RAY_AUTH_TOKEN)"
+        )
     return (
         f"cannot reach a Ray cluster at {address} ({reason}); start one there (`ray start --head` on that machine), "
         "check the address and port (HOST:6379, or ray://HOST:10001 for Ray Client), or leave out --address to run "
@@ -82,8 +88,15 @@ def ray_session(address: str | None, *, dashboard: bool = False, num_cpus: int |
         root = Path(__file__).resolve().parents[1]
         previous = os.environ.get(GCS_WAIT_ENV)
         os.environ[GCS_WAIT_ENV] = str(GCS_WAIT_S)
-        try:  # the engine travels with the job: the cluster's nodes need only PyTorch and Ray
-            ray.init(address=address, runtime_env={"py_modules": [str(root)]}, **quiet)
+        env = {"py_modules": [str(root)]}  # the engine travels with the job: the nodes need only PyTorch and Ray
+        try:
+            try:
+                ray.init(address=address, runtime_env=env, **quiet)
+            except (ConnectionError, TimeoutError, RuntimeError):
+                if not use_token_if_any():
+                    raise
+                ray.shutdown()
+                ray.init(address=address, runtime_env=env, **quiet)  # a cluster with token authentication
         except (ConnectionError, TimeoutError, RuntimeError) as err:
             raise RayError(unreachable(address, str(err).splitlines()[0] if str(err) else type(err).__name__)) from None
         finally:
@@ -92,11 +105,28 @@ def ray_session(address: str | None, *, dashboard: bool = False, num_cpus: int |
             else:
                 os.environ[GCS_WAIT_ENV] = previous
     else:
-        ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=dashboard, **quiet)
+        ray.init(num_cpus=num_cpus or machine_cpus(), include_dashboard=dashboard, **quiet)
     try:
         yield current_address(ray, address)
     finally:
         ray.shutdown()
+
+
+def use_token_if_any() -> bool:
+    """Turn on Ray's token authentication, as ``ray start --address`` does, when ``RAY_AUTH_MODE`` is unset and this
+    machine has a token (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``); True when it did. Since
+    Ray 2.59 ``ray start --head`` creates a token and requires it, but ``ray.init(address=...)`` never sends it
+    unless told: a first connection refused is retried with it (not first: a cluster without authentication then
+    fails its actors)."""
+    if os.environ.get("RAY_AUTH_MODE") is not None:
+        return False
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token authentication
+        return False
+    return bool(maybe_enable_token_auth_if_token_available(warn_if_disabled=False))
 
 
 def current_address(ray, given: str | None = None) -> str:
