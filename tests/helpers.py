@@ -9,6 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+# the fixed part of a sweep of tiny DM runs on the generated Fashion-MNIST set (tests/test_sweep*.py)
+SWEEP_TINY = [
+    "--dataset", "fashion-mnist", "--net", "convnet-2", "--batch-real", "8", "--option", "chunk=0",
+    "--eval-epochs", "2", "--eval-models", "1",
+]  # fmt: skip
+
 
 def write_idx(path: Path, arr: np.ndarray) -> Path:
     """IDX: 0x0000, dtype code 0x08 (ubyte), ndim, big-endian dims, data; gzipped when the name ends in .gz."""

@@ -142,3 +142,18 @@ def test_recent_runs_show_their_sweep_and_the_sweep_filter_narrows_them(store):
     assert any(p.label == f"Compare sweep #{sweep}" and f"sweep={sweep}" in p.query_string for p in links), links
     at.selectbox(key="home.sweep").set_value("none").run()
     assert not at.exception and [r["run"] for r in md_rows(at, "run")] == [f"#{plain}"]
+
+
+def test_a_sweeps_driver_job_opens_its_sweep(store):
+    from dd_core.runs.sweeps import create_sweep
+    from dd_core.sweeps.job import driver_config
+
+    sweep = create_sweep(store, {"trials": []}, status="queued")
+    cfg = driver_config(sweep, "mnist-5k", {}, "cpu")
+    rid = store.create_run("sweep", cfg.to_dict(), dataset="mnist-5k", status="queued", device="cpu", sweep_id=sweep)
+    st.cache_data.clear()
+    at = app()
+    at.selectbox(key="home.run").set_value(rid).run()
+    assert not at.exception
+    link = next(el.proto for el in at.get("page_link") if el.proto.label == "Open")
+    assert link.page.endswith("sweep") and link.query_string == f"sweep={sweep}", link

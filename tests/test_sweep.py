@@ -19,6 +19,7 @@ import pytest
 
 from dd_core.runs import RunStore
 from dd_core.runs.sweeps import get_sweep, trial_runs
+from tests.helpers import SWEEP_TINY as TINY
 from tests.helpers import last_json, run_cli, write_learnable_fashion
 
 ray = pytest.importorskip("ray")
@@ -26,10 +27,6 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = [
-    "--dataset", "fashion-mnist", "--net", "convnet-2", "--batch-real", "8", "--option", "chunk=0",
-    "--eval-epochs", "2", "--eval-models", "1",
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -201,3 +201,30 @@ def test_a_bad_job_or_a_busy_sweep_is_refused_before_anything_is_recorded(store)
     store.claim_next_queued("ray", max_running=9, run_id=trial, sweep_id=sweep)  # running, in this process
     with pytest.raises(RunStoreError, match="still queued or running"):
         resume_sweep(store, sweep, {})
+
+
+# ------------------------------------------------------------------------ resources (GPUs: mapping only, no GPU in CI)
+def test_the_resources_of_a_trial_and_the_gpu_mapping():
+    import argparse
+
+    from dd_core.cli.sweep import trial_device
+    from dd_core.sweeps.ray_env import RayError, check_feasible
+    from dd_core.sweeps.resources import trial_resources
+
+    assert trial_resources(None) == trial_resources(1.0)  # the default: one CPU, one thread, as many trials as cores
+    r = trial_resources(2.5, 0.25)
+    assert (r.cpus, r.gpus, r.threads) == (2.5, 0.25, 2)  # threads: the CPUs rounded down; a quarter of a GPU
+    ns = argparse.Namespace
+    assert trial_device(ns(gpus_per_trial=0.5, cpus_per_trial=None, device=None)) == "cuda"
+    assert trial_device(ns(gpus_per_trial=0.0, cpus_per_trial=None, device=None)) == "cpu"
+    with pytest.raises(ConfigError, match="--gpus-per-trial > 0"):
+        trial_device(ns(gpus_per_trial=0.0, cpus_per_trial=None, device="cuda"))
+
+    class Nodes:  # the one call of Ray's API check_feasible makes, with a GPU node
+        @staticmethod
+        def nodes() -> list[dict]:
+            return [{"Alive": True, "Resources": {"CPU": 8.0, "GPU": 1.0}}, {"Alive": False, "Resources": {"GPU": 4}}]
+
+    check_feasible(Nodes, 2, 0.5)
+    with pytest.raises(RayError, match="no Ray node can run a trial of 1 CPUs and 2 GPUs"):
+        check_feasible(Nodes, 1, 2)  # the dead node's 4 GPUs do not count

@@ -24,7 +24,19 @@ from .store_access import get_store, invalidate, list_runs, reap_now
 from .sweep_filter import SweepChoice, sweep_cell, sweep_filter
 from .widgets import dataset_path_input
 
-PAGE_OF_KIND = {"distill": "pages/distill.py", "baseline": "pages/baseline.py", "evaluate": "pages/compare.py"}
+PAGE_OF_KIND = {
+    "distill": "pages/distill.py",
+    "baseline": "pages/baseline.py",
+    "evaluate": "pages/compare.py",
+    "sweep": "pages/sweep.py",
+}
+
+
+def open_params(run: dict) -> dict:
+    """The page address that shows ``run``: a sweep's driver job opens its sweep, any other run itself."""
+    if run["kind"] == "sweep" and run.get("sweep_id") is not None:
+        return {"sweep": str(run["sweep_id"])}
+    return {"run": str(run["id"])}
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -129,7 +141,7 @@ def runs_block() -> None:
         st.page_link(
             PAGE_OF_KIND.get(run["kind"], "pages/distill.py"),
             label="Open",
-            query_params={"run": str(pick)},
+            query_params=open_params(run),
             icon=":material/open_in_new:",
         )
     if run["status"] in ACTIVE_STATUSES and c3.button("Stop", icon=":material/stop:", key="home.stop"):
