@@ -264,7 +264,10 @@ def test_the_dashboards_worker_runs_a_sweep_the_page_queued(sweep_env, monkeypat
     trials, fixed = plan(["--method", "dm", *TINY, "--iterations", "2", "--grid", "ipc=1,2", "--cpus-per-trial", "1"])
     sweep_id, driver = submit_sweep(store, trials, fixed, {"cpus_per_trial": 1.0})
     assert started and get_sweep(store, sweep_id)["status"] == "queued"
-    later = worker.submit(store, RunConfig(method="random", dataset="fashion-mnist", method_options={"ipc": 1}))
+    cheap = {"eval": {"n_models": 1, "epochs": 2}, "reference": False}
+    later = worker.submit(
+        store, RunConfig(method="random", dataset="fashion-mnist", method_options={"ipc": 1}, **cheap)
+    )
     assert worker.work(store=store, executors={"sweep": run_sweep_job}) == 2  # the sweep, then the queued run
     run = store.get_run(driver)
     assert run["status"] == "done" and run["summary"]["sweep_id"] == sweep_id and run["kind"] == "sweep"
