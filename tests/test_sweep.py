@@ -222,6 +222,7 @@ def test_the_command_starts_its_own_local_ray_and_leaves_nothing_after_ctrl_c(lo
     before = ray_pids()
     home = tmp_path / "home"
     env = {**os.environ, "DD_HOME": str(home), "DD_FASHION_MNIST_DIR": str(local_ray)}
+    env["RAY_ADDRESS"] = "127.0.0.1:9"  # a stale cluster address in the environment: a local Ray starts all the same
     proc = subprocess.Popen(
         [sys.executable, "-m", "dd_core", "sweep", "--method", "dm", *TINY, "--eval-at", "none",
          "--grid", "iterations=1,100000", "--json"],

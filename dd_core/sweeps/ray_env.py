@@ -105,7 +105,8 @@ def ray_session(address: str | None, *, dashboard: bool = False, num_cpus: int |
             else:
                 os.environ[GCS_WAIT_ENV] = previous
     else:
-        ray.init(num_cpus=num_cpus or machine_cpus(), include_dashboard=dashboard, **quiet)
+        # "local": always a new Ray of this machine (never RAY_ADDRESS or a cluster `ray start` left running here)
+        ray.init(address="local", num_cpus=num_cpus or machine_cpus(), include_dashboard=dashboard, **quiet)
     try:
         yield current_address(ray, address)
     finally:
