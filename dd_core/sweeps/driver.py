@@ -217,10 +217,11 @@ class SweepDriver:
 
 
 def here(ray: Any) -> Any:
-    """Ray's scheduling strategy that keeps the hub on the driver's node (it outlives any worker node)."""
+    """Ray's scheduling strategy that keeps the hub on the driver's node (it outlives any worker node). Hard: a
+    soft affinity put it on another node when the driver's node has no CPU (a head started with --num-cpus 0)."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+    return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
 
 
 def lost(ray: Any, err: Exception) -> dict:
