@@ -22,9 +22,11 @@ def create_run_for(
     device: str,
     sweep_id: int | None = None,
     trial: int | None = None,
+    pid: int | None = None,
 ) -> int:
     """A store row for the validated ``cfg``: the columns the pages list and filter by, and the whole spec
-    (``sweep_id`` / ``trial``: the sweep it is a trial of)."""
+    (``sweep_id`` / ``trial``: the sweep it is a trial of, or whose driver job it is; ``pid``: the process that will
+    claim a queued run, for the reaper)."""
     distill = cfg.kind == "distill"
     return store.create_run(
         cfg.kind,
@@ -39,4 +41,5 @@ def create_run_for(
         label=cfg.label,
         sweep_id=sweep_id,
         trial=trial,
+        pid=pid,
     )

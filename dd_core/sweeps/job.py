@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import cast
 
 from ..events import EventFn, ProgressEvent
-from ..runs.queue import device_key
+from ..runs.queue import create_run_for, device_key
 from ..runs.store import RunStore
 from ..runs.sweeps import create_sweep, get_sweep, set_sweep_status, trial_runs
 from ..spec import RunConfig
@@ -50,16 +50,8 @@ def queue_sweep(
     methods = sorted({t.method for t in trials})
     label = f"sweep #{sweep_id}: {', '.join(methods)}, {len(trials)} trials"
     cfg = driver_config(sweep_id, dataset, job, device, label)
-    run_id = store.create_run(
-        "sweep",
-        cfg.to_dict(),
-        dataset=cfg.dataset,
-        status="queued",
-        source=source,
-        device=device_key(device),
-        label=label,
-        pid=pid,
-        sweep_id=sweep_id,
+    run_id = create_run_for(
+        store, cfg, status="queued", source=source, device=device_key(device), sweep_id=sweep_id, pid=pid
     )
     return sweep_id, run_id
 
