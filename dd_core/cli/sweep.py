@@ -194,7 +194,7 @@ def dry_run(args, trials: list) -> int:
 
 def resume_trials(args, store) -> tuple:
     """(sweep id, every trial, the trials to run, the stored fixed part) of ``--resume``: the trials not ``done``."""
-    from ..runs.sweeps import driver_runs, get_sweep, trial_runs
+    from ..runs.sweeps import busy_runs, get_sweep, trial_runs
     from ..sweeps.trials import trials_of
 
     if args.method or args.grid or args.seeds:
@@ -203,8 +203,7 @@ def resume_trials(args, store) -> tuple:
     if sweep is None:
         raise ConfigError(f"--resume {args.resume}: no such sweep in the run store ({store.path})")
     store.reap()
-    busy = [r["id"] for r in driver_runs(store, args.resume, active=True)]
-    busy += sorted(r["id"] for r in trial_runs(store, args.resume).values() if r["status"] == "running")
+    busy = busy_runs(store, args.resume)
     if busy:
         raise ConfigError(f"--resume {args.resume}: the sweep is still queued or running (runs {busy}); stop it first")
     trials = trials_of(sweep["spec"])

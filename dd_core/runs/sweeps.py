@@ -95,6 +95,13 @@ def driver_runs(store: RunStore, sweep_id: int, active: bool = False) -> list[di
     return [r for r in runs if not active or r["status"] in ACTIVE]
 
 
+def busy_runs(store: RunStore, sweep_id: int) -> list[int]:
+    """The ids of the sweep's driver jobs still queued or running and of its trials still running (a sweep is
+    resumed only when this is empty)."""
+    busy = [r["id"] for r in driver_runs(store, sweep_id, active=True)]
+    return busy + sorted(r["id"] for r in trial_runs(store, sweep_id).values() if r["status"] == "running")
+
+
 def set_sweep_status(store: RunStore, sweep_id: int, status: str) -> None:
     """Set the sweep's status (``finished_at`` for a final one, cleared for an active one)."""
     if status not in SWEEP_STATUSES:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 
 from ..runs.store import RunStore, RunStoreError
-from ..runs.sweeps import driver_runs, get_sweep, trial_runs
+from ..runs.sweeps import busy_runs, get_sweep
 from ..runs.worker import ensure_worker
 from .job import queue_sweep
 from .ray_env import check_reachable, require_ray
@@ -40,8 +40,7 @@ def resume_sweep(store: RunStore, sweep_id: int, job: dict) -> int:
     sweep = get_sweep(store, sweep_id)
     if sweep is None:
         raise RunStoreError(f"no sweep #{sweep_id} in the run store ({store.path})")
-    busy = [r["id"] for r in driver_runs(store, sweep_id, active=True)]
-    busy += [r["id"] for r in trial_runs(store, sweep_id).values() if r["status"] == "running"]
+    busy = busy_runs(store, sweep_id)
     if busy:
         raise RunStoreError(f"sweep #{sweep_id} is still queued or running (run #{busy[0]}); stop it first")
     spec = sweep["spec"]
