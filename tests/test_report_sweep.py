@@ -46,9 +46,9 @@ def make_sweep(store) -> tuple[int, dict[tuple, int]]:
             store.set_status(rid, "failed", error="RuntimeError: the node went away")
         else:
             it = cfg.eval_at[0]
-            rand = 0.30 + 0.1 * (t.params["ipc"] - 1) + t.seed / 100
+            rand = {"random_acc_mean": 0.30 + 0.1 * (t.params["ipc"] - 1), "random_acc_std": 0.004, "random_subsets": 3}
             record = {"iteration": it, "net": "convnet-2", "acc_mean": acc, "acc_std": 0.01, "n_models": 2}
-            store.add_eval(rid, {**record, "epochs": 2, "protocol": "custom", "random_acc_mean": rand})
+            store.add_eval(rid, {**record, "epochs": 2, "protocol": "custom", **rand})  # one reference per IPC
             store.set_status(rid, "done", summary={"iterations": it, "seconds": 1.0})
         runs[(t.method, t.params["ipc"], t.seed)] = rid
     set_sweep_status(store, sweep, "done")
@@ -75,10 +75,12 @@ def test_report_of_a_sweep_has_its_spec_and_table1_above_its_trial_runs(store, c
     assert f"DistillLab report · sweep #{sweep}" in head and f"<h2>Sweep #{sweep}</h2>" in head
     assert "Table 1 · methods × IPC" in head
     assert "<td>ipc = 1, 2</td>" in head and "<td>8 (7 done, 1 failed)</td>" in head
-    assert "<td>54.00 ± 2.00 · 2 seeds</td>" in head and "<td>30.50 ± 0.50</td>" in head  # DM at IPC 1
+    assert "<td>54.00 ± 2.00 · 2 seeds</td>" in head and "<td>30.00 ± 0.40 · 3 subsets</td>" in head  # DM at IPC 1
     assert "<td>61.00 · 1 of 2 seeds</td>" in head  # DM at IPC 2: its seed 1 failed
     assert "<td>random real</td>" in head  # the random method: a row of its own
-    assert f"Best trial: run #{runs[('dm', 2, 0)]}" in head
+    # each method's best configuration by gain over random real: DM at IPC 1 (+24 points beats IPC 2's +21)
+    best_dm = "DM ipc=1: 54.00 ± 2.00 % over 2 seeds, random real 30.00 % (+24.00 points) (best seed 1: run #"
+    assert best_dm + f"{runs[('dm', 1, 1)]})" in head
     assert f"#{runs[('dm', 2, 1)]} DM · IPC 2" in rest and "This run is failed" in rest  # the usual run sections
 
 
@@ -95,7 +97,7 @@ def test_figures_of_a_sweep_include_its_table1_as_markdown_and_csv(store, capsys
     assert str(figures / f"sweep-{sweep}-table1.md") in written and any(w.endswith(".png") for w in written)
     md = (figures / f"sweep-{sweep}-table1.md").read_text().splitlines()
     assert md[0].startswith("| method | IPC 1 (%) | IPC 1 random real (%) | IPC 2 (%)")
-    assert md[2].startswith("| dm | 54.00 ± 2.00 · 2 seeds | 30.50 ± 0.50 | 61.00 · 1 of 2 seeds |")
+    assert md[2].startswith("| dm | 54.00 ± 2.00 · 2 seeds | 30.00 ± 0.40 · 3 subsets | 61.00 · 1 of 2 seeds |")
     with open(figures / f"sweep-{sweep}-table1.csv", newline="") as fh:
         rows = {r["method"]: r for r in csv.DictReader(fh)}
     assert rows["dm"]["IPC 1 acc (%)"] == "54.0" and rows["dm"]["IPC 2 seeds"] == "1"

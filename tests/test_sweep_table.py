@@ -64,6 +64,18 @@ def test_table1_cells_are_mean_and_std_over_seeds_with_random_real_beside():
     assert {(x["method"], x["ipc"]) for x in d["cells"]} == {("dm", 1), ("dm", 10), ("random", 1), ("random", 10)}
 
 
+def test_trials_sharing_one_reference_show_its_spread_over_its_subsets_not_a_zero_over_seeds():
+    ref = {"random_acc_std": 0.012, "random_subsets": 3}
+    results = [result(i, "dm", {"ipc": 10}, i, 0.80 + i / 100, 0.765, **ref) for i in range(3)]
+    c = tb.table1(results).cell("dm", 10)
+    assert c.random == pytest.approx((0.765, 0.012)) and c.random_spread == "3 subsets"
+    assert tb.random_cell(c) == "76.50 ± 1.20 · 3 subsets"
+    row = tb.table_rows(tb.table1(results), numeric=True)[0]
+    assert row["IPC 10 random real (%)"] == 76.5 and row["IPC 10 random real std (%)"] == 1.2
+    old = [result(i, "dm", {"ipc": 10}, i, 0.80, 0.765) for i in range(2)]  # a store from before the std was read
+    assert tb.random_cell(tb.table1(old).cell("dm", 10)) == "76.50"
+
+
 def test_the_best_configuration_wins_by_its_mean_and_is_named():
     t = tb.table1(dm_random_sweep())
     c = t.cell("dm", 10)
@@ -72,7 +84,7 @@ def test_the_best_configuration_wins_by_its_mean_and_is_named():
     rows = {r["method"]: r for r in tb.table_rows(t)}
     assert rows["dm"]["IPC 10 best config"] == "lr_img=0.1" and rows["dm"]["IPC 1 best config"] == "lr_img=1.0"
     assert rows["dm"]["IPC 1 (%)"] == "62.00 ± 2.00 · 2 seeds"
-    assert rows["dm"]["IPC 1 random real (%)"] == "30.50 ± 0.50"
+    assert rows["dm"]["IPC 1 random real (%)"] == "30.50 ± 0.50 · 2 references"  # these trials' references differ
     assert rows["random"]["IPC 1 best config"] == ""  # nothing varies for random
     # the better single seed does not hide behind a worse mean: lr_img=1 at IPC 10 gets 0.9 on its one seed
     results = dm_random_sweep()

@@ -11,12 +11,23 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..runs.store import RunStore
 from ..runs.sweeps import get_sweep, trial_runs
-from ..sweeps.results import best_of, sweep_results
-from ..sweeps.table import BEST_NOTE, NOTE, Table1, attach_ipc, config_text, markdown, table1, table_rows
+from ..sweeps.results import sweep_results
+from ..sweeps.table import (
+    BEST_NOTE,
+    NOTE,
+    Table1,
+    attach_ipc,
+    best_per_method,
+    best_run,
+    best_text,
+    markdown,
+    table1,
+    table_rows,
+)
 from ..sweeps.trials import Trial, trials_of
 from . import html
 from .data import REPORTED_KINDS
-from .text import method_label, percent
+from .text import method_label
 
 STATUSES = ("done", "failed", "cancelled", "interrupted", "running", "queued")
 
@@ -102,13 +113,19 @@ def summary_rows(s: dict) -> list[dict]:
 
 
 def best_line(results: list[dict]) -> str:
-    best = best_of(results)
-    if best is None:
+    """Each method's best configuration (by mean gain over random real across seeds) and its best seed's run."""
+    cells = best_per_method(results)
+    if not cells:
         return '<p class="note">No trial finished yet.</p>'
-    what = " ".join(x for x in (method_label(best["method"]), config_text(best["params"])) if x)
+    items = []
+    for cell in cells:
+        run = best_run(cell, results)
+        seed = f" (best seed {html.esc(run['seed'])}: run #{run['run_id']})" if run else ""
+        items.append(f"<li>{html.esc(best_text(cell, method_label(cell.method)))}{seed}</li>")
     return (
-        f"<p>Best trial: run #{best['run_id']} · {html.esc(what)} · seed {html.esc(best['seed'])}: "
-        f"{html.esc(percent(best['acc_mean'], 2))}.</p>"
+        "<p>Best configuration of each method, by mean gain over random real across seeds:</p><ul>"
+        + "".join(items)
+        + "</ul>"
     )
 
 

@@ -79,6 +79,7 @@ def run_sweep_job(
     from .ray_env import check_feasible, ray_session, require_ray
     from .resources import trial_resources
     from .results import best_of, sweep_results
+    from .table import best_per_method
 
     job = cfg.sweep or {}
     sweep_id = int(job["sweep_id"])
@@ -118,6 +119,7 @@ def run_sweep_job(
         "ran": len(todo),
         "trials": results,
         "best": best_of(results),
+        "best_per_method": [c.to_dict() for c in best_per_method(results)],
         "seconds": time.perf_counter() - start,
     }
     return status, record

@@ -16,10 +16,12 @@ def last_eval(evals: list[dict]) -> dict | None:
 
 
 def trial_result(store: RunStore, trial: Trial, run: dict | None) -> dict:
-    """``{"trial", "run_id", "method", "params", "seed", "status", "acc_mean", "random_acc_mean", "net", "seconds",
-    "error"}`` (a trial never run: status ``queued``, run_id None)."""
+    """``{"trial", "run_id", "method", "params", "seed", "status", "acc_mean", "random_acc_mean", "random_acc_std",
+    "random_subsets", "net", "seconds", "error"}`` (a trial never run: status ``queued``, run_id None); the
+    reference's std is over its own random subsets."""
     out = {"trial": trial.index, "run_id": None, "method": trial.method, "params": trial.params, "seed": trial.seed}
-    out.update(status="queued", acc_mean=None, random_acc_mean=None, net=None, seconds=None, error=None)
+    out.update(status="queued", acc_mean=None, random_acc_mean=None, random_acc_std=None, random_subsets=None)
+    out.update(net=None, seconds=None, error=None)
     if run is None:
         return out
     last = last_eval(store.evals(run["id"]))
@@ -31,7 +33,8 @@ def trial_result(store: RunStore, trial: Trial, run: dict | None) -> dict:
         seconds=(end - run["started_at"]) if run.get("started_at") and end else None,
     )
     if last is not None:
-        out.update(acc_mean=last.get("acc_mean"), random_acc_mean=last.get("random_acc_mean"), net=last.get("net"))
+        out.update({k: last.get(k) for k in ("acc_mean", "random_acc_mean", "random_acc_std", "net")})
+        out["random_subsets"] = last.get("random_subsets") or None
     return out
 
 

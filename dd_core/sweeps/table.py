@@ -5,7 +5,9 @@ Only trials ``done`` with a last accuracy count. A cell is the mean ± std over 
 run's evaluation models) of the trials' last accuracies, with the random-real reference of the same trials beside
 it. When grid keys other than ``ipc`` vary, a cell is the best configuration of its (method, IPC) by mean over its
 finished seeds, named (``lr_img=1``); a cell whose trials did not all finish says how many seeds it has. A method's
-IPC is its grid value, else the trial's own (``attach_ipc``: from the trial's config).
+IPC is its grid value, else the trial's own (``attach_ipc``: from the trial's config). The trials of a cell share
+one random-real reference (its subsets have fixed seeds): its ± is then the spread over those subsets, not over the
+trials' seeds (which would read 0).
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ class Cell:
     seeds: list = field(default_factory=list)  # every trial's seed (finished or not)
     accs: list[float] = field(default_factory=list)
     randoms: list[float] = field(default_factory=list)
+    references: dict[float, tuple[float | None, int | None]] = field(default_factory=dict)  # mean: (std, subsets)
     gains: list[float] = field(default_factory=list)  # acc − random of the trials that have both
     run_ids: list[int] = field(default_factory=list)  # the finished trials' runs
 
@@ -104,6 +107,7 @@ class Cell:
             self.run_ids.append(int(r["run_id"]))
         if r.get("random_acc_mean") is not None:
             self.randoms.append(float(r["random_acc_mean"]))
+            self.references[float(r["random_acc_mean"])] = (r.get("random_acc_std"), r.get("random_subsets"))
             self.gains.append(float(r["acc_mean"]) - float(r["random_acc_mean"]))
 
     @property
@@ -122,7 +126,20 @@ class Cell:
 
     @property
     def random(self) -> tuple[float | None, float | None]:
+        """The reference's mean and std: over its own subsets when every trial shares one (the usual case), else
+        over the trials' references (different devices, say)."""
+        if len(self.references) == 1:
+            ((mean, (std, _)),) = self.references.items()
+            return mean, None if std is None else float(std)
         return mean_std(self.randoms)
+
+    @property
+    def random_spread(self) -> str:
+        """What the reference's ± is over: '3 subsets', '2 references', '' (one value, nothing known)."""
+        if len(self.references) == 1:
+            ((_, (std, subsets)),) = self.references.items()
+            return f"{subsets} subsets" if std is not None and subsets else ""
+        return f"{len(self.references)} references" if len(self.references) > 1 else ""
 
     @property
     def gain(self) -> float | None:
@@ -170,6 +187,46 @@ def best(cells: Iterable[Cell]) -> Cell:
     if not scored:
         return every[0]
     return max(scored, key=lambda c: (c.acc[0], c.n))  # max keeps the first of equals
+
+
+def best_per_method(results: list[dict]) -> list[Cell]:
+    """Each method's best configuration (IPC and grid keys, over its finished seeds), in the order methods are
+    first seen: the highest mean gain over random real where the method's trials have a reference (so IPC 1 and
+    IPC 10 compare fairly), else the highest mean accuracy. Methods with no finished trial are left out."""
+    groups = configurations(results, ("method",))
+    out = []
+    for by_config in groups.values():
+        scored = [c for c in by_config.values() if c.n]
+        if not scored:
+            continue
+        with_gain = [c for c in scored if c.gains]
+        out.append(
+            max(with_gain, key=lambda c: (c.gain, c.n)) if with_gain else max(scored, key=lambda c: (c.acc[0], c.n))
+        )
+    return out
+
+
+def best_run(cell: Cell, results: list[dict]) -> dict | None:
+    """The finished trial of ``cell`` with the highest last accuracy (the set a page links to), or None."""
+    mine = [r for r in results if finished(r) and r.get("run_id") in cell.run_ids]
+    return max(mine, key=lambda r: r["acc_mean"], default=None)
+
+
+def grid_config(cell: Cell) -> dict:
+    """The cell's full configuration in the grid's keys: ``{"ipc": 10, "lr_img": 1}``."""
+    return {IPC: cell.ipc, **cell.config} if cell.ipc is not None else dict(cell.config)
+
+
+def best_text(cell: Cell, label: str | None = None) -> str:
+    """'DM ipc=10 lr_img=1: 80.50 ± 0.50 % over 2 seeds, random real 60.00 % (+20.50 points)' (``label``: the
+    method's name as the caller shows it)."""
+    mean, std = cell.acc
+    acc = f"{pct(mean)} ± {pct(std)} %" if cell.n > 1 else f"{pct(mean)} %"
+    what = " ".join(x for x in (label or cell.method, config_text(grid_config(cell))) if x)
+    out = f"{what}: {acc} over {cell.n} seed{'s' if cell.n != 1 else ''}"
+    if cell.gain is not None:
+        out += f", random real {pct(cell.random[0])} % ({100 * cell.gain:+.2f} points)"
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------- Table 1
@@ -223,11 +280,11 @@ def acc_cell(c: Cell | None) -> str:
 
 
 def random_cell(c: Cell | None) -> str:
-    """The random-real reference of the same trials: '30.10 ± 0.40', '—' when none was measured."""
+    """The random-real reference of the same trials: '30.10 ± 0.40 · 3 subsets', '—' when none was measured."""
     if c is None or not c.randoms:
         return "—"
-    mean, std = c.random
-    return f"{pct(mean)} ± {pct(std)}" if len(c.randoms) > 1 else pct(mean)
+    (mean, std), spread = c.random, c.random_spread
+    return f"{pct(mean)} ± {pct(std)} · {spread}" if spread and std is not None else pct(mean)
 
 
 def ipc_label(ipc: Any) -> str:
@@ -284,7 +341,8 @@ def markdown(t: Table1) -> str:
 
 NOTE = (
     "Test accuracy (%) of each trial's last synthetic set, mean ± std over seeds (done trials only); random real: "
-    "the same trials' random-real reference (random real images per class, the same evaluation)."
+    "the same trials' random-real reference (random real images per class, the same evaluation), mean ± std over "
+    "its random subsets."
 )
 BEST_NOTE = "Where other grid keys vary, each cell is the best configuration of its method and IPC by mean over seeds."
 
