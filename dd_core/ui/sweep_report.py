@@ -95,7 +95,9 @@ def render(sweep_id: int, results: list[dict], trials: list) -> None:
     st.subheader("Results")
     table_block(results, trials)
     heatmap_block(sweep_id, results, trials)
-    best_block(sweep_id, results)
+    from dd_core.sweeps.table import attach_ipc
+
+    best_block(sweep_id, attach_ipc(results, trials))  # the IPC of each trial, also where it is no grid key
     st.page_link(
         "pages/compare.py",
         label=f"Compare the runs of sweep #{sweep_id}",
