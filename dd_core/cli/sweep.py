@@ -320,9 +320,9 @@ def human_summary(record: dict, ran: int) -> str:
         rand = f" (random real {pct(r['random_acc_mean'])})" if r["random_acc_mean"] is not None else ""
         err = f": {r['error']}" if r["status"] == "failed" and r["error"] else ""
         lines.append(f"  run #{r['run_id']}  {label}: {r['status']} {acc}{rand}{err}")
-    from ..sweeps.table import attach_ipc, best_per_method, best_text
+    from ..sweeps.table import best_per_method, best_text
 
-    for cell in best_per_method(attach_ipc(res, [])):
+    for cell in best_per_method(res):  # the driver's record: trials with their IPC attached
         lines.append(f"best {best_text(cell)}")
     if record["status"] == "cancelled":
         lines.append(f"cancelled: `python -m dd_core sweep --resume {record['sweep_id']}` runs the unfinished trials")

@@ -79,7 +79,7 @@ def run_sweep_job(
     from .ray_env import check_feasible, ray_session, require_ray
     from .resources import trial_resources
     from .results import best_of, sweep_results
-    from .table import best_per_method
+    from .table import attach_ipc, best_per_method
 
     job = cfg.sweep or {}
     sweep_id = int(job["sweep_id"])
@@ -110,7 +110,7 @@ def run_sweep_job(
         set_sweep_status(store, sweep_id, "failed")
         raise
     set_sweep_status(store, sweep_id, status)
-    results = sweep_results(store, sweep_id, trials)
+    results = attach_ipc(sweep_results(store, sweep_id, trials), trials)  # each trial's IPC, grid key or not
     record = {
         "sweep_id": sweep_id,
         "engine": "ray",
