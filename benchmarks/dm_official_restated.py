@@ -1,6 +1,6 @@
 """DM as the official loop does it, restated from its description (issue 15's decisive A/B), scored by our evaluator.
 
-    python benchmarks/dm_official_restated.py [--seed 0] [--iterations 500] [--home DIR] [--json]
+    python benchmarks/dm_official_restated.py [--seeds 0,1,2] [--parallel 2] [--iterations 500] [--home DIR] [--json]
 
 Nothing of the engine's distillation path is used: per iteration a **new** plain ConvNet-3 (``nn.Sequential`` of
 Conv2d / GroupNorm(C, C) / ReLU / AvgPool, PyTorch's default init under a fresh seed), then **one class at a time**:
@@ -13,8 +13,11 @@ again (zero-padded shift, clipped cutout, bilinear ``affine_grid`` scale / rotat
 (``quick`` optimiser, 3 ConvNets × 300 epochs, the same random-real reference from the same data home), so the two
 benchmarks together are an A/B with one change: the distillation code.
 
-About 2.5 s per iteration with both threads (no fast paths): ≈ 25 min for 500 iterations plus ≈ 5 min of
-evaluation. Run it alone on the machine.
+Per seed on a 2-core CPU (no fast paths): 3.3 s per iteration with both threads, ≈ 27 min for 500 iterations plus
+≈ 4 min of evaluation; ``--parallel 2`` runs two seeds at a time with one thread each (4.6 s per iteration each).
+Every seed's record is kept in the data home (``restated-seed<N>.json``): rerun with more ``--seeds`` to add some.
+With the engine's seeds of ``benchmarks/dm_fidelity.py`` in the same ``--home`` it prints both sides' mean ± std over
+seeds and Welch's t-test between them. Run it alone on the machine.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import argparse
 import json
 import math
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -135,53 +140,111 @@ def distill(images: Tensor, labels: Tensor, ipc: int, iterations: int, seed: int
     return syn.detach()
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--iterations", type=int, default=500)
-    ap.add_argument("--eval-epochs", type=int, default=300)
-    ap.add_argument("--eval-models", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--home", type=Path, default=None, help="the data home of benchmarks/dm_fidelity.py (reference)")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="dd-dm-restated-"))
-    os.environ["DD_HOME"] = str(home)
+def measure(seed: int, iterations: int, epochs: int, models: int, home: Path) -> dict:
+    """Distil one set with the restated loop at ``seed`` and score it; the record is also written to
+    ``<home>/restated-seed<seed>.json`` (beside the set's ``.pt``), so a rerun with the same home skips the seed."""
     from dd_core.config import EvalConfig
     from dd_core.data import load_dataset
-    from dd_core.device import tune_cpu_allocator
     from dd_core.evaluate import evaluate_synthetic
     from dd_core.reference import random_reference
     from dd_core.runs import RunStore
 
-    tune_cpu_allocator()
-    torch.set_num_threads(args.threads)
     real = load_dataset("fashion-mnist")
     t0 = time.perf_counter()
-    syn = distill(real.train_images, real.train_labels, 10, args.iterations, args.seed)
+    syn = distill(real.train_images, real.train_labels, 10, iterations, seed)
     distill_s = time.perf_counter() - t0
     labels = torch.arange(10).repeat_interleave(10)
-    torch.save({"images": syn, "labels": labels}, home / f"restated-seed{args.seed}.pt")
-    cfg = EvalConfig.from_protocol("quick", device="cpu", epochs=args.eval_epochs, n_models=args.eval_models)
-    rec = evaluate_synthetic(syn, labels, real, ["convnet-3"], cfg, seed=args.seed)[0]
+    torch.save({"images": syn, "labels": labels}, home / f"restated-seed{seed}.pt")
+    cfg = EvalConfig.from_protocol("quick", device="cpu", epochs=epochs, n_models=models)
+    rec = evaluate_synthetic(syn, labels, real, ["convnet-3"], cfg, seed=seed)[0]
     with RunStore() as store:
         ref = random_reference(real, 10, "convnet-3", cfg, dataset_options={}, cache=store)
     out = {
-        "seed": args.seed,
-        "iterations": args.iterations,
+        "seed": seed,
+        "iterations": iterations,
+        "threads": torch.get_num_threads(),
         "distill_seconds": distill_s,
         "acc_mean": rec["acc_mean"] * 100,
         "acc_std": rec["acc_std"] * 100,
         "accs": [a * 100 for a in rec["accs"]],
         "random_real": ref["random_acc_mean"] * 100,
-        "home": str(home),
+        "evaluation": f"quick, {models} models x {epochs} epochs",
     }
-    print(
-        f"restated official DM, seed {args.seed}, {args.iterations} iterations "
-        f"({distill_s / args.iterations:.2f} s/it): "
-        f"{out['acc_mean']:.2f} ± {out['acc_std']:.2f} % ({args.eval_models} models × {args.eval_epochs} epochs); "
-        f"random real {out['random_real']:.2f} %"
-    )
+    (home / f"restated-seed{seed}.json").write_text(json.dumps(out))
+    return out
+
+
+def done_seeds(home: Path, iterations: int, epochs: int, models: int) -> dict[int, dict]:
+    """{seed: record} of the restated sets already measured in ``home`` at these settings."""
+    found = {}
+    for f in home.glob("restated-seed*.json"):
+        rec = json.loads(f.read_text())
+        if rec["iterations"] == iterations and rec["evaluation"] == f"quick, {models} models x {epochs} epochs":
+            found[int(rec["seed"])] = rec
+    return found
+
+
+def run_parallel(seeds: list[int], args: argparse.Namespace, home: Path) -> None:
+    """Each seed in its own process with one thread, ``--parallel`` at a time (2 on a 2-core CPU)."""
+    base = [sys.executable, __file__, "--home", str(home), "--threads", "1", "--iterations", str(args.iterations)]
+    base += ["--eval-epochs", str(args.eval_epochs), "--eval-models", str(args.eval_models)]
+    pending = list(seeds)
+    running: list[subprocess.Popen] = []
+    while pending or running:
+        while pending and len(running) < args.parallel:
+            running.append(subprocess.Popen([*base, "--seeds", str(pending.pop(0))]))
+        time.sleep(5)
+        for proc in [p for p in running if p.poll() is not None]:
+            running.remove(proc)
+            if proc.returncode != 0:
+                raise SystemExit(f"a seed's process failed (exit {proc.returncode}); its output is above")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", default="0", help="comma-separated; seeds already measured in --home are skipped")
+    ap.add_argument("--iterations", type=int, default=500)
+    ap.add_argument("--eval-epochs", type=int, default=300)
+    ap.add_argument("--eval-models", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--parallel", type=int, default=1, help="seeds at a time, one thread each (2 on 2 cores)")
+    ap.add_argument("--home", type=Path, default=None, help="the data home of benchmarks/dm_fidelity.py (reference)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="dd-dm-restated-"))
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DD_HOME"] = str(home)
+    from dd_core.device import tune_cpu_allocator
+
+    tune_cpu_allocator()
+    torch.set_num_threads(args.threads)
+    seeds = [int(x) for x in args.seeds.split(",")]
+    todo = [s for s in seeds if s not in done_seeds(home, args.iterations, args.eval_epochs, args.eval_models)]
+    if args.parallel > 1 and len(todo) > 1:
+        run_parallel(todo, args, home)
+    else:
+        for seed in todo:
+            measure(seed, args.iterations, args.eval_epochs, args.eval_models, home)
+    recs = done_seeds(home, args.iterations, args.eval_epochs, args.eval_models)
+    print(f"restated official DM, {args.iterations} iterations, {args.eval_models} models x {args.eval_epochs} epochs:")
+    for seed in seeds:
+        r = recs[seed]
+        per_it = r["distill_seconds"] / r["iterations"]
+        how = f"{per_it:.2f} s/it, {r['threads']} thread(s)"
+        print(f"  seed {seed}: {r['acc_mean']:.2f} ± {r['acc_std']:.2f} %  ({how})")
+    accs = [recs[s]["acc_mean"] for s in seeds]
+    out: dict = {"home": str(home), "per_seed": {s: recs[s] for s in seeds}}
+    print(f"random real: {recs[seeds[0]]['random_real']:.2f} %")
+    if len(accs) >= 2:
+        out.update(mean=statistics.mean(accs), std=statistics.stdev(accs))
+        print(f"restated official: {out['mean']:.2f} ± {out['std']:.2f} % over {len(accs)} seeds")
+        from dm_fidelity import seed_rows, welch_p
+
+        ours = [a[args.iterations][0] for a in seed_rows(home).values() if args.iterations in a]
+        if len(ours) >= 2:  # the engine's sets of benchmarks/dm_fidelity.py in the same home: the A/B
+            out.update(ours_mean=statistics.mean(ours), ours_std=statistics.stdev(ours), welch_p=welch_p(accs, ours))
+            ours_text = f"{out['ours_mean']:.2f} ± {out['ours_std']:.2f} % over {len(ours)} seeds"
+            print(f"ours (dm_fidelity, same home): {ours_text}; Welch p = {out['welch_p']:.3f}")
     if args.json:
         print(json.dumps(out))
     return 0
